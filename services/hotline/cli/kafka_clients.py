@@ -1,0 +1,60 @@
+"""Kafka clients for the command line (kafka-python): admin, producer, consumer.
+
+Workers use Faust (aiokafka); the command-line tools are short synchronous programs, so
+they use kafka-python with the same connection settings.
+"""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from hotline.config import Settings
+from hotline.contract.topics import TopicSpec
+
+
+def admin(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(client_id="hotline-cli", request_timeout_ms=30000, **settings.kafka_client_options())
+
+
+def producer(settings: Settings, **overrides) -> KafkaProducer:
+    options = dict(
+        client_id="hotline-cli",
+        acks="all",
+        linger_ms=20,
+        batch_size=256 * 1024,
+        compression_type=None,
+        max_in_flight_requests_per_connection=5,
+    )
+    options.update(overrides)
+    return KafkaProducer(**settings.kafka_client_options(), **options)
+
+
+def consumer(settings: Settings, **overrides) -> KafkaConsumer:
+    options = dict(client_id="hotline-cli", enable_auto_commit=False, group_id=None)
+    options.update(overrides)
+    return KafkaConsumer(**settings.kafka_client_options(), **options)
+
+
+def create_topics(settings: Settings, specs: tuple[TopicSpec, ...]) -> list[tuple[str, str]]:
+    """Create the topics that do not exist yet; return (name, 'created' | 'exists') pairs."""
+    client = admin(settings)
+    try:
+        existing = set(client.list_topics())
+        outcome: list[tuple[str, str]] = []
+        missing = []
+        for spec in specs:
+            if spec.name in existing:
+                outcome.append((spec.name, "exists"))
+            else:
+                missing.append(NewTopic(spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.kafka_configs()))
+                outcome.append((spec.name, "created"))
+        if missing:
+            try:
+                client.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between the listing and the request
+        return outcome
+    finally:
+        client.close()

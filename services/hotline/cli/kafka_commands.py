@@ -1,0 +1,216 @@
+"""Commands that talk to the broker: topics, offices, replay, tail."""
+
+from __future__ import annotations
+
+import base64
+import sys
+import time
+from pathlib import Path
+from typing import IO, Iterator
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from hotline.contract import codec, schemas, topics
+from hotline.cli import kafka_clients
+
+err = Console(stderr=True)
+
+
+def _settings():
+    from hotline.cli.main import load_settings
+
+    return load_settings()
+
+
+@click.group("topics")
+def topics_group() -> None:
+    """Manage the project's Kafka topics."""
+
+
+@topics_group.command("create")
+@click.option("--replication-factor", type=click.IntRange(1, 10), default=1, show_default=True)
+def topics_create(replication_factor: int) -> None:
+    """Create every topic of the contract with its partition count and configs."""
+    settings = _settings()
+    specs = topics.ALL_TOPICS
+    if replication_factor != 1:
+        specs = tuple(spec.with_replication(replication_factor) for spec in specs)
+    for name, outcome in kafka_clients.create_topics(settings, specs):
+        spec = topics.by_name(name)
+        click.echo(f"{name:28} {outcome:8} partitions={spec.partitions} {spec.kafka_configs()}")
+
+
+@topics_group.command("list")
+def topics_list() -> None:
+    """Print the contract's topics and what they carry."""
+    for spec in topics.ALL_TOPICS:
+        click.echo(f"{spec.name:28} key={spec.key:14} partitions={spec.partitions}  {spec.description}")
+
+
+@click.group("offices")
+def offices_group() -> None:
+    """Reference data: the office registry."""
+
+
+def _read_records(path: str) -> Iterator[tuple[int, object]]:
+    """(line number, decoded JSON) for a JSON-lines file, or for each item of a JSON array."""
+    stream: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")
+    with stream:
+        content = stream.read()
+    if content.lstrip().startswith(b"["):
+        for index, item in enumerate(codec.decode(content), start=1):
+            yield index, item
+        return
+    for number, line in enumerate(content.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, codec.decode(line)
+            except ValueError as error:
+                raise click.ClickException(f"{path}:{number}: not JSON: {error}") from None
+
+
+@offices_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+def offices_load(file: str) -> None:
+    """Validate FILE (JSON lines or a JSON array) and put each office on hotline.offices.v1."""
+    validator = schemas.topic_validator(topics.OFFICES.name)
+    offices = []
+    for number, office in _read_records(file):
+        violation = validator.validate(office)
+        if violation is not None:
+            raise click.ClickException(f"{file}:{number}: {violation.detail} ({violation.reason})")
+        offices.append(office)
+    producer = kafka_clients.producer(_settings())
+    for office in offices:
+        producer.send(topics.OFFICES.name, key=office["office_id"].encode(), value=codec.encode(office))
+    producer.flush()
+    producer.close()
+    click.echo(f"loaded {len(offices)} offices onto {topics.OFFICES.name}")
+
+
+def _event_lines(file: str) -> Iterator[bytes]:
+    stream: IO[bytes] = sys.stdin.buffer if file == "-" else open(file, "rb")
+    with stream:
+        for line in stream:
+            line = line.rstrip(b"\r\n")
+            if line:
+                yield line
+
+
+def _order_key(line: bytes) -> bytes | None:
+    """The partitioning key; a line that is no event with an order_id is sent unkeyed so
+    the processor dead-letters it with its reason rather than it vanishing here."""
+    try:
+        order_id = codec.decode(line)["order_id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return order_id.encode() if isinstance(order_id, str) else None
+
+
+@click.command("replay")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--rate", "rate", type=click.FloatRange(min=0, min_open=True), help="events per second (default: as fast as possible)")
+@click.option("--topic", default=topics.EVENTS.name, show_default=True)
+@click.option("--quiet", is_flag=True, help="no progress bar, only the final count")
+def replay(file: str, rate: float | None, topic: str, quiet: bool) -> None:
+    """Produce the events of FILE (JSON lines, or - for stdin) keyed by order_id."""
+    if file != "-" and not Path(file).is_file():
+        raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+    total = None if file == "-" else sum(1 for _ in _event_lines(file))
+    producer = kafka_clients.producer(_settings())
+    failures: list[Exception] = []
+    sent = 0
+    unkeyed = 0
+    started = time.monotonic()
+    progress = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.0f} events/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+    )
+    with progress:
+        task = progress.add_task("replay", total=total, rate=0.0)
+        for line in _event_lines(file):
+            key = _order_key(line)
+            unkeyed += key is None
+            future = producer.send(topic, key=key, value=line)
+            future.add_errback(failures.append)
+            sent += 1
+            if rate is not None:
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+            if sent % 1000 == 0:
+                elapsed = time.monotonic() - started
+                progress.update(task, completed=sent, rate=sent / elapsed if elapsed else 0.0)
+        producer.flush()
+        elapsed = time.monotonic() - started
+        progress.update(task, completed=sent, rate=sent / elapsed if elapsed else 0.0)
+    producer.close()
+    if failures:
+        raise click.ClickException(f"the broker rejected {len(failures)} of {sent} events; first error: {failures[0]}")
+    if unkeyed:
+        err.print(f"warning: {unkeyed} lines had no order_id and were sent without a key")
+    click.echo(f"replayed {sent} events onto {topic} in {elapsed:.1f}s ({sent / elapsed if elapsed else 0:.0f} events/s)")
+
+
+def _render(record, with_metadata: bool) -> bytes:
+    try:
+        value = codec.decode(record.value) if record.value is not None else None
+    except ValueError:
+        value = {"value_base64": base64.b64encode(record.value).decode("ascii")}
+    if not with_metadata:
+        return codec.encode(value)
+    return codec.encode(
+        {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": record.key.decode("utf-8", "replace") if record.key is not None else None,
+            "value": value,
+        }
+    )
+
+
+@click.command("tail")
+@click.argument("topic")
+@click.option("--from-beginning", is_flag=True, help="start at the oldest message instead of the newest")
+@click.option("--max-messages", type=click.IntRange(min=1), help="exit after this many messages")
+@click.option("--timeout-ms", type=click.IntRange(min=1), help="exit when no message arrives for this long")
+@click.option("--with-metadata", is_flag=True, help="wrap each value with topic, partition, offset and key")
+def tail(topic: str, from_beginning: bool, max_messages: int | None, timeout_ms: int | None, with_metadata: bool) -> None:
+    """Print the messages of TOPIC as JSON lines (like kafka-console-consumer)."""
+    consumer = kafka_clients.consumer(
+        _settings(),
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        consumer_timeout_ms=timeout_ms or float("inf"),
+    )
+    if topic not in consumer.topics():
+        raise click.ClickException(f"topic {topic} does not exist on the broker")
+    consumer.subscribe([topic])
+    out = sys.stdout.buffer
+    count = 0
+    try:
+        for record in consumer:
+            out.write(_render(record, with_metadata) + b"\n")
+            out.flush()
+            count += 1
+            if max_messages is not None and count >= max_messages:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(topics_group)
+    cli.add_command(offices_group)
+    cli.add_command(replay)
+    cli.add_command(tail)

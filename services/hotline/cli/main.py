@@ -1,0 +1,45 @@
+"""`hotline`: the worker and the tools around it.
+
+  hotline worker [FAUST WORKER OPTIONS]   run a Faust worker (all agents, /metrics)
+  hotline topics create                   create the project's topics on the broker
+  hotline offices load FILE               put the office registry on hotline.offices.v1
+  hotline replay FILE|-                   produce events onto hotline.events.v1
+  hotline tail TOPIC                      print a topic's messages as JSON lines
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from hotline.config import ConfigError, Settings
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hotline")
+def cli() -> None:
+    """Real-time stream processor for city service hotlines (12345 / 311)."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("faust_args", nargs=-1, type=click.UNPROCESSED)
+def worker(faust_args: tuple[str, ...]) -> None:
+    """Run a worker; options are Faust's own (`hotline worker --help`)."""
+    load_settings()
+    from hotline.stream.worker import app
+
+    sys.argv = ["hotline", "worker", *faust_args]
+    app.main()
+
+
+from hotline.cli import kafka_commands  # noqa: E402  (subcommands register on `cli`)
+
+kafka_commands.register(cli)

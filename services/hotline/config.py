@@ -1,0 +1,121 @@
+"""Settings of a worker and of the command line, read from the environment once.
+
+Every variable is named HOTLINE_*; a bad value stops start-up with a `ConfigError` that
+names the variable and what it should be.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+DEVELOPMENT_PSEUDONYM_KEY = "hotline-development-key-not-secret"
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the source and the field."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker: str = "127.0.0.1:9092"
+    app_id: str = "hotline"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    mode: str = "development"
+    pseudonym_key: bytes = DEVELOPMENT_PSEUDONYM_KEY.encode()
+    store: str = "memory://"
+    data_dir: str = "/tmp/hotline-worker"
+    max_event_bytes: int = 64 * 1024
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port[,host:port] as Kafka clients take it."""
+        return ",".join(part.removeprefix("kafka://") for part in self.broker.split(","))
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join("kafka://" + part for part in self.bootstrap_servers.split(","))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def text(name: str, default: str | None) -> str | None:
+            value = env.get(name)
+            return default if value is None or value == "" else value
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"environment variable {name}: expected an integer, got {raw!r}") from None
+            if not low <= value <= high:
+                raise ConfigError(f"environment variable {name}: must be between {low} and {high}, got {value}")
+            return value
+
+        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = text(name, default)
+            if value not in allowed:
+                raise ConfigError(f"environment variable {name}: must be one of {', '.join(allowed)}, got {value!r}")
+            return value
+
+        mode = choice("HOTLINE_MODE", defaults.mode, ("development", "production"))
+        key = env.get("HOTLINE_PSEUDONYM_KEY", "")
+        if not key:
+            if mode == "production":
+                raise ConfigError(
+                    "environment variable HOTLINE_PSEUDONYM_KEY: required when HOTLINE_MODE=production "
+                    "(a secret of at least 32 characters; caller ids are pseudonymised with it)"
+                )
+            key = DEVELOPMENT_PSEUDONYM_KEY
+        elif mode == "production" and len(key) < 32:
+            raise ConfigError("environment variable HOTLINE_PSEUDONYM_KEY: must be at least 32 characters in production")
+        broker = text("HOTLINE_BROKER", defaults.broker) or defaults.broker
+        for part in broker.split(","):
+            host_port = part.removeprefix("kafka://")
+            if ":" not in host_port or not host_port.rsplit(":", 1)[1].isdigit():
+                raise ConfigError(f"environment variable HOTLINE_BROKER: expected host:port[,host:port], got {broker!r}")
+        return cls(
+            broker=broker,
+            app_id=text("HOTLINE_APP_ID", defaults.app_id) or defaults.app_id,
+            web_host=text("HOTLINE_WEB_HOST", defaults.web_host) or defaults.web_host,
+            web_port=integer("HOTLINE_WEB_PORT", defaults.web_port, 1, 65535),
+            mode=mode,
+            pseudonym_key=key.encode("utf-8"),
+            store=text("HOTLINE_STORE", defaults.store) or defaults.store,
+            data_dir=text("HOTLINE_DATA_DIR", defaults.data_dir) or defaults.data_dir,
+            max_event_bytes=integer("HOTLINE_MAX_EVENT_BYTES", defaults.max_event_bytes, 1024, 900 * 1024),
+            security_protocol=choice(
+                "HOTLINE_KAFKA_SECURITY_PROTOCOL",
+                defaults.security_protocol,
+                ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+            ),
+            sasl_mechanism=text("HOTLINE_KAFKA_SASL_MECHANISM", None),
+            sasl_username=text("HOTLINE_KAFKA_SASL_USERNAME", None),
+            sasl_password=text("HOTLINE_KAFKA_SASL_PASSWORD", None),
+            ssl_cafile=text("HOTLINE_KAFKA_SSL_CAFILE", None),
+        )
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Connection options for kafka-python / aiokafka clients used by the CLI."""
+        options: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers.split(",")}
+        if self.security_protocol != "PLAINTEXT":
+            options["security_protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = self.sasl_password
+        if self.ssl_cafile:
+            options["ssl_cafile"] = self.ssl_cafile
+        return options

@@ -1,0 +1,1 @@
+"""The event contract shared by producers, the processor and consumers (pure code)."""

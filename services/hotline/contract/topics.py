@@ -1,0 +1,68 @@
+"""Topic names, partition counts and configs: the one place they are defined.
+
+The broker scripts, the Faust app and the tests all read this table, so a topic is
+created once with the settings the processor expects (Faust would otherwise auto-create
+topics with its own partition count).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+DEFAULT_PARTITIONS = 4
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    description: str
+    compacted: bool = False
+    partitions: int = DEFAULT_PARTITIONS
+    configs: dict[str, str] = field(default_factory=dict)
+    replication_factor: int = 1
+
+    def with_replication(self, replication_factor: int) -> "TopicSpec":
+        return replace(self, replication_factor=replication_factor)
+
+    def kafka_configs(self) -> dict[str, str]:
+        configs = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        configs.update(self.configs)
+        return configs
+
+
+EVENTS = TopicSpec(
+    "hotline.events.v1",
+    key="order_id",
+    description="appeal and work-order events from source systems: the source of truth",
+    configs={"retention.ms": "-1"},  # replaying history needs the whole log
+)
+OFFICES = TopicSpec(
+    "hotline.offices.v1",
+    key="office_id",
+    description="office registry: name, level, parent, daily capacity",
+    compacted=True,
+    partitions=1,  # small reference data; every worker reads all of it
+)
+SCREENED = TopicSpec(
+    "hotline.screened.v1",
+    key="order_id",
+    description="input events validated, normalised, pseudonymised and redacted, with a verdict",
+)
+DEADLETTER = TopicSpec(
+    "hotline.deadletter.v1",
+    key="source topic/partition/offset",
+    description="messages that could not be processed: original bytes, source position, stage, reason",
+    # The original bytes may hold personal data: keep them for two weeks only.
+    configs={"retention.ms": str(14 * 24 * 3600 * 1000)},
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, OFFICES, SCREENED, DEADLETTER)
+
+
+def by_name(name: str) -> TopicSpec:
+    for spec in ALL_TOPICS:
+        if spec.name == name:
+            return spec
+    known = ", ".join(spec.name for spec in ALL_TOPICS)
+    raise KeyError(f"unknown topic {name!r}; known topics: {known}")

@@ -1,0 +1,69 @@
+"""The Faust application object and the topics it reads and writes.
+
+Topics are declared with the partition counts of hotline.contract.topics (the broker
+scripts create them the same way), with raw bytes in and out: decoding is the screen
+stage's job, so a malformed message reaches our code instead of failing inside Faust.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+
+from hotline.config import Settings
+from hotline.contract import topics
+
+settings = Settings.from_env()
+
+
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    ssl_context = None
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        ssl_context = ssl.create_default_context(cafile=settings.ssl_cafile)
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism or "PLAIN",
+            ssl_context=ssl_context,
+        )
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
+    return None
+
+
+app = faust.App(
+    settings.app_id,
+    broker=settings.faust_broker,
+    broker_credentials=_credentials(settings),
+    store=settings.store,
+    datadir=settings.data_dir,
+    web_bind=settings.web_host,
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+    topic_partitions=topics.DEFAULT_PARTITIONS,
+    topic_replication_factor=1,
+    producer_acks=-1,
+    consumer_auto_offset_reset="earliest",
+    # One worker's agents are restarted by Faust if they crash; a poisoned message is
+    # dead-lettered by the agents themselves and never reaches this point.
+    web_enabled=True,
+)
+
+
+def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
+    return app.topic(
+        spec.name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions,
+        compacting=spec.compacted,
+    )
+
+
+events_topic = raw_topic(topics.EVENTS)
+screened_topic = raw_topic(topics.SCREENED)
+deadletter_topic = raw_topic(topics.DEADLETTER)

@@ -1,0 +1,26 @@
+"""Sending a message that a stage could not process to hotline.deadletter.v1."""
+
+from __future__ import annotations
+
+from hotline.contract import codec, topics
+from hotline.core.deadletters import SourcePosition, dead_letter
+from hotline.core.screening import Rejected
+from hotline.stream import metrics
+from hotline.stream.app import deadletter_topic, settings
+
+
+async def send_dead_letter(message, stage: str, rejected: Rejected) -> None:
+    """Dead-letter one consumed Faust message with the stage and reason, and count it."""
+    position = SourcePosition(message.topic, message.partition, message.offset, message.key)
+    record = dead_letter(
+        position,
+        message.value,
+        stage=stage,
+        reason=rejected.reason,
+        error=rejected.detail,
+        input_event_id=rejected.input_event_id,
+        max_original_bytes=settings.max_event_bytes,
+    )
+    await deadletter_topic.send(key=position.label.encode(), value=codec.encode(record))
+    metrics.MESSAGES_DEADLETTERED.labels(stage=stage, reason=rejected.reason).inc()
+    metrics.MESSAGES_PRODUCED.labels(topic=topics.DEADLETTER.name).inc()

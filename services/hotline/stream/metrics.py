@@ -1,0 +1,78 @@
+"""Prometheus metrics of a worker (prefix hotline_, base units, bounded labels).
+
+Counters prove that nothing is lost: for every stage,
+  consumed == processed + deadlettered.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, disable_created_metrics
+
+from hotline.contract import topics
+
+# The *_created series double every counter and mean nothing to a dashboard.
+disable_created_metrics()
+
+MESSAGES_CONSUMED = Counter(
+    "hotline_messages_consumed_total",
+    "Messages consumed from a topic by the processor.",
+    ["topic"],
+)
+MESSAGES_PROCESSED = Counter(
+    "hotline_messages_processed_total",
+    "Messages a stage processed successfully.",
+    ["stage"],
+)
+MESSAGES_DEADLETTERED = Counter(
+    "hotline_messages_deadlettered_total",
+    "Messages a stage could not process and sent to hotline.deadletter.v1, by reason.",
+    ["stage", "reason"],
+)
+MESSAGES_PRODUCED = Counter(
+    "hotline_messages_produced_total",
+    "Messages the processor produced to a derived topic.",
+    ["topic"],
+)
+EVENT_TIME_WATERMARK = Gauge(
+    "hotline_event_time_watermark_seconds",
+    "Highest event time (occurred_at) seen by this worker, as a Unix timestamp.",
+    ["stage"],
+)
+
+STAGES = ("screen",)
+# Reasons the screen stage can give; pre-initialised so every series exists at 0.
+SCREEN_REASONS = (
+    "empty_message",
+    "too_large",
+    "invalid_encoding",
+    "invalid_json",
+    "not_an_object",
+    "missing_field",
+    "wrong_type",
+    "unexpected_field",
+    "unknown_type",
+    "unsupported_schema_version",
+    "invalid_value",
+    "internal_error",
+)
+
+
+_watermarks: dict[str, float] = {}
+
+
+def observe_event_time(stage: str, occurred_at_seconds: float) -> None:
+    """Keep the gauge at the highest event time seen; late events do not move it back."""
+    if occurred_at_seconds > _watermarks.get(stage, float("-inf")):
+        _watermarks[stage] = occurred_at_seconds
+        EVENT_TIME_WATERMARK.labels(stage=stage).set(occurred_at_seconds)
+
+
+def initialise() -> None:
+    for spec in topics.ALL_TOPICS:
+        MESSAGES_CONSUMED.labels(topic=spec.name)
+        MESSAGES_PRODUCED.labels(topic=spec.name)
+    for stage in STAGES:
+        MESSAGES_PROCESSED.labels(stage=stage)
+        EVENT_TIME_WATERMARK.labels(stage=stage)
+    for reason in SCREEN_REASONS:
+        MESSAGES_DEADLETTERED.labels(stage="screen", reason=reason)
