@@ -57,7 +57,43 @@ DEADLETTER = TopicSpec(
     configs={"retention.ms": str(14 * 24 * 3600 * 1000)},
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, OFFICES, SCREENED, DEADLETTER)
+CASES = TopicSpec(
+    "hotline.cases.v1",
+    key="case_id",
+    description="case links: an appeal opens a case or repeats one, with relation, similarity and earlier orders",
+)
+DEADLINES = TopicSpec(
+    "hotline.deadlines.v1",
+    key="order_id",
+    description="deadline clocks: warnings, breaches and met targets (sign-for, first response, resolution)",
+)
+ESCALATIONS = TopicSpec(
+    "hotline.escalations.v1",
+    key="order_id",
+    description="escalations of supervision up the ladder (from level -> to level, reason), damped",
+)
+PRESSURE = TopicSpec(
+    "hotline.pressure.v1",
+    key="office_id",
+    description="periodic office pressure snapshots (inflow, backlog, overdue, ratios)",
+)
+ALERTS = TopicSpec(
+    "hotline.alerts.v1",
+    key="alert/office_id",
+    description="alert state changes: firing / resolved, with value and threshold",
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    EVENTS,
+    OFFICES,
+    SCREENED,
+    CASES,
+    DEADLINES,
+    ESCALATIONS,
+    PRESSURE,
+    ALERTS,
+    DEADLETTER,
+)
 
 
 def by_name(name: str) -> TopicSpec:

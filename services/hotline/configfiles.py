@@ -1,0 +1,63 @@
+"""Loading configuration files (TOML) with errors that name the file and the field.
+
+Rules, policies and thresholds are data: each stage reads its section from a TOML file
+at start-up and turns every wrong value into a `ConfigFileError` before any message is
+processed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigFileError(ValueError):
+    def __init__(self, path: Path | str, field: str, problem: str):
+        self.path = str(path)
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{path}: {field}: {problem}")
+
+
+def default_config_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+def load_toml(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigFileError(path, "(file)", "does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigFileError(path, "(syntax)", str(error)) from None
+
+
+def require(table: dict[str, Any], key: str, kind: type[T] | tuple[type, ...], path: Path | str, prefix: str = "") -> T:
+    """table[key] checked to be of `kind`; the error names `prefix.key`."""
+    field = f"{prefix}.{key}" if prefix else key
+    if key not in table:
+        raise ConfigFileError(path, field, "is missing")
+    value = table[key]
+    # bool is an int in Python; a flag where a number belongs is a mistake.
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise ConfigFileError(path, field, f"expected a number, got {value!r}")
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigFileError(path, field, f"expected {expected}, got {value!r}")
+    return value
+
+
+def check(condition: bool, path: Path | str, field: str, problem: str) -> None:
+    if not condition:
+        raise ConfigFileError(path, field, problem)
+
+
+def optional(table: dict[str, Any], key: str, default: T, convert: Callable[[Any], T] | None = None) -> T:
+    if key not in table:
+        return default
+    return convert(table[key]) if convert else table[key]
