@@ -1,0 +1,50 @@
+# hotline: the two commands a newcomer needs are `make demo` and `make test`.
+# Everything else here is a step they run for you.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+KAFKA := deploy/kafka/kafka.sh
+
+.PHONY: system-deps help install demo test test-unit kafka-fetch kafka-up kafka-down topics clean
+
+help:
+	@echo "make demo        run the processor on a bundled sample, start to finish"
+	@echo "make test        unit + integration + e2e tests against a throwaway local Kafka"
+	@echo "make kafka-up    start the development broker on 127.0.0.1:9092 and create the topics"
+	@echo "make kafka-down  stop the development broker"
+
+system-deps:
+	@scripts/system-deps.sh
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python dependencies into $(VENV)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(INSTALLED)
+
+kafka-fetch:
+	@$(KAFKA) fetch
+
+kafka-up: system-deps install kafka-fetch
+	@$(KAFKA) up
+	@$(BIN)/hotline topics create
+
+kafka-down:
+	@$(KAFKA) down
+
+demo: system-deps install kafka-fetch
+	@scripts/demo.sh
+
+test: system-deps install kafka-fetch
+	@scripts/with-test-broker.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,584 @@
+"""Repeat and near-duplicate detection: link each appeal to an existing case or open one.
+
+Consumes normalised `Appeal`s (hotline.core.screen_rules) in the order a dedupe worker
+sees them, and the thresholds of `config/dedupe.toml`. Produces one `CaseDecision` per
+appeal — a `case.opened` or a `case.linked` record of hotline.cases.v1 — and keeps a
+bounded index of recent appeals from which repeats are found.
+
+Relations, strongest first:
+  exact_resubmission       the same normalised title + text from the same caller, or at
+                           the same place (address or community), inside a window
+  same_caller_same_issue   the same pseudonymised caller, similar text, at the same or a
+                           nearby place
+  other_caller_same_issue  another (or unrecorded) caller, similar text, at the same
+                           place: the same address, or the same community (or another
+                           configured area level) and the same category
+
+Similar text: Jaccard similarity of the sets of character n-grams (2- and 3-grams suit
+short Chinese texts). Candidates come from a MinHash LSH index over those n-grams (fixed
+seed, so results are deterministic), from an exact-text table and from the caller's own
+recent appeals, always inside one place key (district) and an event-time window.
+
+The index forgets appeals older than the longest window when `purge(now_seconds)` is
+called with the event-time watermark, and can be rebuilt from its JSON-able entries (the
+agent keeps them in a table for recovery). Linking the same appeal twice returns the same
+decision and changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import zlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from datasketch import MinHash, MinHashLSH
+
+from hotline.configfiles import check, default_config_dir, load_toml, require
+from hotline.core.ids import derived_event_id
+from hotline.core.screen_rules import Appeal, content_characters, district_short_name
+from hotline.core.timeutil import format_utc
+
+EXACT_RESUBMISSION = "exact_resubmission"
+SAME_CALLER_SAME_ISSUE = "same_caller_same_issue"
+OTHER_CALLER_SAME_ISSUE = "other_caller_same_issue"
+RELATIONS: tuple[str, ...] = (EXACT_RESUBMISSION, SAME_CALLER_SAME_ISSUE, OTHER_CALLER_SAME_ISSUE)
+
+CASE_OPENED = "case.opened"
+CASE_LINKED = "case.linked"
+
+UNKNOWN_PLACE_KEY = "(unknown)"
+AREA_LEVELS: tuple[str, ...] = ("community", "street")
+DEFAULT_DEDUPE_FILE = "dedupe.toml"
+
+_EARTH_RADIUS_METERS = 6_371_000.0
+_MINHASH_SCHEME = "affine32"
+
+
+def place_key(appeal: Appeal) -> str:
+    """The key a dedupe worker partitions appeals by: the district.
+
+    Every relation needs at least the same district (addresses, communities and streets
+    lie inside one district), so all candidates of a repeat share this key and one worker
+    sees them all. A finer key (street) would split a caller's repeats reported from
+    neighbouring streets; a coarser one (city) would put the whole load on one partition.
+    """
+    return district_short_name(appeal.district) if appeal.district else UNKNOWN_PLACE_KEY
+
+
+# ---------------------------------------------------------------------------------------
+# Settings
+
+
+@dataclass(frozen=True)
+class SameCallerRule:
+    window_seconds: float
+    min_similarity_ratio: float
+    nearby_meters: float
+
+
+@dataclass(frozen=True)
+class OtherCallerRule:
+    window_seconds: float
+    min_similarity_ratio: float
+    same_area_levels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    source: str
+    num_perm: int
+    seed: int
+    ngram_sizes: tuple[int, ...]
+    lsh_threshold: float
+    max_candidates: int
+    max_entries: int
+    skip_verdicts: frozenset[str]
+    max_earlier_order_ids: int
+    exact_window_seconds: float
+    same_caller: SameCallerRule
+    other_caller: OtherCallerRule
+
+    @property
+    def horizon_seconds(self) -> float:
+        """How long the index remembers an appeal: the longest window."""
+        return max(self.exact_window_seconds, self.same_caller.window_seconds, self.other_caller.window_seconds)
+
+    def links(self, verdict_status: str) -> bool:
+        """Whether an appeal with this verdict takes part in dedupe (rejected appeals
+        become no order, so they neither open nor join a case)."""
+        return verdict_status not in self.skip_verdicts
+
+
+def load_dedupe_settings(path: Path | str | None = None) -> DedupeSettings:
+    path = Path(path) if path is not None else default_config_dir() / DEFAULT_DEDUPE_FILE
+    return dedupe_settings_from_table(load_toml(path), path)
+
+
+def _number(table: dict[str, Any], key: str, path: Path | str, prefix: str, low: float, high: float) -> float:
+    value = require(table, key, (int, float), path, prefix)
+    check(low <= value <= high, path, f"{prefix}.{key}", f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _integer(table: dict[str, Any], key: str, path: Path | str, prefix: str, low: int, high: int) -> int:
+    value = require(table, key, int, path, prefix)
+    check(low <= value <= high, path, f"{prefix}.{key}", f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> DedupeSettings:
+    """Validate a parsed dedupe.toml; every problem names the file and the field."""
+    index = require(table, "index", dict, path)
+    ngram_sizes = require(index, "ngram_sizes", list, path, "index")
+    check(len(ngram_sizes) > 0, path, "index.ngram_sizes", "needs at least one size")
+    for position, size in enumerate(ngram_sizes):
+        check(
+            isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 8,
+            path,
+            f"index.ngram_sizes[{position}]",
+            f"must be an integer between 1 and 8, got {size!r}",
+        )
+    linking = require(table, "linking", dict, path)
+    skip_verdicts = require(linking, "skip_verdicts", list, path, "linking")
+    for position, status in enumerate(skip_verdicts):
+        check(
+            status in ("accepted", "flagged", "rejected"),
+            path,
+            f"linking.skip_verdicts[{position}]",
+            f"must be accepted, flagged or rejected, got {status!r}",
+        )
+
+    exact = require(table, EXACT_RESUBMISSION, dict, path)
+    same = require(table, SAME_CALLER_SAME_ISSUE, dict, path)
+    other = require(table, OTHER_CALLER_SAME_ISSUE, dict, path)
+    levels = require(other, "same_area_levels", list, path, OTHER_CALLER_SAME_ISSUE)
+    for position, level in enumerate(levels):
+        check(
+            level in AREA_LEVELS,
+            path,
+            f"{OTHER_CALLER_SAME_ISSUE}.same_area_levels[{position}]",
+            f"must be one of {', '.join(AREA_LEVELS)}, got {level!r}",
+        )
+    settings = DedupeSettings(
+        source=str(path),
+        num_perm=_integer(index, "num_perm", path, "index", 16, 1024),
+        seed=_integer(index, "seed", path, "index", 0, 2**32 - 1),
+        ngram_sizes=tuple(sorted(set(ngram_sizes))),
+        lsh_threshold=_number(index, "lsh_threshold", path, "index", 0.05, 1.0),
+        max_candidates=_integer(index, "max_candidates", path, "index", 1, 100_000),
+        max_entries=_integer(index, "max_entries", path, "index", 1, 100_000_000),
+        skip_verdicts=frozenset(skip_verdicts),
+        max_earlier_order_ids=_integer(linking, "max_earlier_order_ids", path, "linking", 1, 1000),
+        exact_window_seconds=_number(exact, "window_seconds", path, EXACT_RESUBMISSION, 1, 366 * 86400),
+        same_caller=SameCallerRule(
+            window_seconds=_number(same, "window_seconds", path, SAME_CALLER_SAME_ISSUE, 1, 366 * 86400),
+            min_similarity_ratio=_number(same, "min_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0),
+            nearby_meters=_number(same, "nearby_meters", path, SAME_CALLER_SAME_ISSUE, 0, 100_000),
+        ),
+        other_caller=OtherCallerRule(
+            window_seconds=_number(other, "window_seconds", path, OTHER_CALLER_SAME_ISSUE, 1, 366 * 86400),
+            min_similarity_ratio=_number(other, "min_similarity_ratio", path, OTHER_CALLER_SAME_ISSUE, 0.0, 1.0),
+            same_area_levels=tuple(levels),
+        ),
+    )
+    # Other callers' repeats are found only through the LSH index: a threshold above the
+    # similarity that links them would hide candidates that should be linked.
+    check(
+        settings.lsh_threshold <= settings.other_caller.min_similarity_ratio,
+        path,
+        "index.lsh_threshold",
+        f"must not exceed {OTHER_CALLER_SAME_ISSUE}.min_similarity_ratio ({settings.other_caller.min_similarity_ratio})",
+    )
+    return settings
+
+
+# ---------------------------------------------------------------------------------------
+# Decisions and entries
+
+
+@dataclass(frozen=True)
+class CaseDecision:
+    """The outcome for one appeal: it opened a case, or it repeats an earlier order."""
+
+    caused_by: str
+    order_id: str
+    case_id: str
+    occurred_at_seconds: float
+    relation: str | None = None
+    similarity_ratio: float | None = None
+    matched_order_id: str | None = None
+    earlier_order_ids: tuple[str, ...] = ()
+
+    @property
+    def type(self) -> str:
+        return CASE_LINKED if self.relation else CASE_OPENED
+
+    def to_event(self) -> dict[str, Any]:
+        """The hotline.cases.v1 record (key: case_id)."""
+        return {
+            "event_id": derived_event_id(self.caused_by, self.type),
+            "caused_by": self.caused_by,
+            "type": self.type,
+            "occurred_at": format_utc_seconds(self.occurred_at_seconds),
+            "schema": 1,
+            "case_id": self.case_id,
+            "order_id": self.order_id,
+            "relation": self.relation,
+            "similarity": self.similarity_ratio,
+            "matched_order_id": self.matched_order_id,
+            "earlier_order_ids": list(self.earlier_order_ids),
+        }
+
+
+def format_utc_seconds(seconds: float) -> str:
+    return format_utc(datetime.fromtimestamp(seconds, tz=timezone.utc))
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One remembered appeal: what matching needs, and the decision it got."""
+
+    decision: CaseDecision
+    place_key: str
+    caller_id: str | None
+    category: str
+    street: str
+    community: str
+    address: str
+    lat: float | None
+    lon: float | None
+    content: str
+
+    @property
+    def order_id(self) -> str:
+        return self.decision.order_id
+
+    @property
+    def occurred_at_seconds(self) -> float:
+        return self.decision.occurred_at_seconds
+
+    def to_json(self) -> dict[str, Any]:
+        decision = self.decision
+        return {
+            "caused_by": decision.caused_by,
+            "order_id": decision.order_id,
+            "case_id": decision.case_id,
+            "occurred_at_seconds": decision.occurred_at_seconds,
+            "relation": decision.relation,
+            "similarity": decision.similarity_ratio,
+            "matched_order_id": decision.matched_order_id,
+            "earlier_order_ids": list(decision.earlier_order_ids),
+            "place_key": self.place_key,
+            "caller_id": self.caller_id,
+            "category": self.category,
+            "street": self.street,
+            "community": self.community,
+            "address": self.address,
+            "lat": self.lat,
+            "lon": self.lon,
+            "content": self.content,
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> "IndexEntry":
+        return cls(
+            decision=CaseDecision(
+                caused_by=value["caused_by"],
+                order_id=value["order_id"],
+                case_id=value["case_id"],
+                occurred_at_seconds=float(value["occurred_at_seconds"]),
+                relation=value["relation"],
+                similarity_ratio=value["similarity"],
+                matched_order_id=value["matched_order_id"],
+                earlier_order_ids=tuple(value["earlier_order_ids"]),
+            ),
+            place_key=value["place_key"],
+            caller_id=value["caller_id"],
+            category=value["category"],
+            street=value["street"],
+            community=value["community"],
+            address=value["address"],
+            lat=value["lat"],
+            lon=value["lon"],
+            content=value["content"],
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Text and place similarity
+
+
+def shingles(content: str, ngram_sizes: Iterable[int]) -> frozenset[int]:
+    """Character n-grams of the content as 32-bit hashes (crc32: deterministic across
+    processes, unlike Python's salted hash). A text shorter than n is one n-gram."""
+    grams: set[int] = set()
+    for size in ngram_sizes:
+        if len(content) <= size:
+            if content:
+                grams.add(zlib.crc32(f"{size}:{content}".encode("utf-8")))
+            continue
+        for start in range(len(content) - size + 1):
+            grams.add(zlib.crc32(f"{size}:{content[start:start + size]}".encode("utf-8")))
+    return frozenset(grams)
+
+
+def jaccard_ratio(left: frozenset[int], right: frozenset[int]) -> float:
+    if not left and not right:
+        return 1.0
+    intersection = len(left & right)
+    return intersection / (len(left) + len(right) - intersection)
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def distance_meters(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * _EARTH_RADIUS_METERS * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _same(left: str, right: str) -> bool:
+    return bool(left) and left == right
+
+
+def _same_community(left: IndexEntry, right: IndexEntry) -> bool:
+    # Community names repeat across streets; when both streets are known they must agree.
+    if not _same(left.community, right.community):
+        return False
+    return not (left.street and right.street) or left.street == right.street
+
+
+def _has_fine_place(entry: IndexEntry) -> bool:
+    return bool(entry.address or entry.community or entry.street or entry.lat is not None)
+
+
+def _same_place(left: IndexEntry, right: IndexEntry) -> bool:
+    return _same(left.address, right.address) or _same_community(left, right)
+
+
+def _nearby(left: IndexEntry, right: IndexEntry, nearby_meters: float) -> bool:
+    if _same_place(left, right) or _same(left.street, right.street):
+        return True
+    if None not in (left.lat, left.lon, right.lat, right.lon):
+        return distance_meters(left.lat, left.lon, right.lat, right.lon) <= nearby_meters
+    # Nothing finer than the district (shared through the place key) on either side.
+    return not _has_fine_place(left) and not _has_fine_place(right)
+
+
+def _same_area(left: IndexEntry, right: IndexEntry, levels: tuple[str, ...]) -> bool:
+    if _same(left.address, right.address):
+        return True
+    if left.category != right.category:
+        return False
+    if "community" in levels and _same_community(left, right):
+        return True
+    return "street" in levels and _same(left.street, right.street)
+
+
+# ---------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass(frozen=True)
+class _Match:
+    relation: str
+    similarity_ratio: float
+    entry: IndexEntry
+
+    def rank(self) -> tuple[int, float, float, str]:
+        # Strongest relation, then most similar, then most recent; order id breaks ties.
+        return (-RELATIONS.index(self.relation), self.similarity_ratio, self.entry.occurred_at_seconds, self.entry.order_id)
+
+
+class CaseIndex:
+    """Recent appeals of the place keys one worker owns, and the cases they belong to.
+
+    Mutable for speed (an LSH index cannot be rebuilt per appeal); its state is exactly
+    its entries (`to_entries` / `from_entries`), so a worker can restore it after a
+    restart or rebalance.
+    """
+
+    def __init__(self, settings: DedupeSettings):
+        self.settings = settings
+        self._permutations = MinHash(num_perm=settings.num_perm, seed=settings.seed).permutations
+        self._entries: dict[str, IndexEntry] = {}
+        self._shingles: dict[str, frozenset[int]] = {}
+        self._order_by_cause: dict[str, str] = {}
+        self._lsh_by_place: dict[str, MinHashLSH] = {}
+        self._by_content: dict[tuple[str, str], set[str]] = {}
+        self._by_caller: dict[tuple[str, str], set[str]] = {}
+        self._by_age: list[tuple[float, str]] = []
+
+    @property
+    def size(self) -> int:
+        """Appeals remembered."""
+        return len(self._entries)
+
+    def entry(self, order_id: str) -> IndexEntry | None:
+        return self._entries.get(order_id)
+
+    def to_entries(self) -> list[dict[str, Any]]:
+        return [entry.to_json() for entry in sorted(self._entries.values(), key=lambda e: (e.occurred_at_seconds, e.order_id))]
+
+    @classmethod
+    def from_entries(cls, settings: DedupeSettings, entries: Iterable[Mapping[str, Any]]) -> "CaseIndex":
+        index = cls(settings)
+        for value in entries:
+            index.add_entry(IndexEntry.from_json(value))
+        return index
+
+    def link(self, appeal: Appeal) -> CaseDecision:
+        """Open a case for the appeal or link it to the best earlier match, and remember it.
+
+        A second call for the same input event (or the same order) returns the first
+        decision unchanged.
+        """
+        known_order = self._order_by_cause.get(appeal.caused_by, appeal.order_id)
+        if known_order in self._entries:
+            return self._entries[known_order].decision
+        probe = IndexEntry(
+            decision=CaseDecision(appeal.caused_by, appeal.order_id, appeal.order_id, appeal.occurred_at_seconds),
+            place_key=place_key(appeal),
+            caller_id=appeal.caller_id,
+            category=appeal.category,
+            street=appeal.street,
+            community=appeal.community,
+            address=appeal.address,
+            lat=appeal.lat,
+            lon=appeal.lon,
+            content=content_characters(f"{appeal.title} {appeal.text}"),
+        )
+        grams = shingles(probe.content, self.settings.ngram_sizes)
+        minhash = self._minhash(grams)
+        matches = [match for match in (self._match(probe, grams, entry) for entry in self._candidates(probe, minhash)) if match]
+        decision = probe.decision
+        if matches:
+            best = max(matches, key=_Match.rank)
+            earlier = sorted(matches, key=lambda m: (m.entry.occurred_at_seconds, m.entry.order_id))
+            decision = CaseDecision(
+                caused_by=appeal.caused_by,
+                order_id=appeal.order_id,
+                case_id=best.entry.decision.case_id,
+                occurred_at_seconds=appeal.occurred_at_seconds,
+                relation=best.relation,
+                similarity_ratio=round(best.similarity_ratio, 4),
+                matched_order_id=best.entry.order_id,
+                earlier_order_ids=tuple(m.entry.order_id for m in earlier[-self.settings.max_earlier_order_ids :]),
+            )
+        self._remember(replace(probe, decision=decision), grams, minhash)
+        return decision
+
+    def add_entry(self, entry: IndexEntry) -> None:
+        """Remember an entry as it was decided before (rebuilding after a restart)."""
+        if entry.order_id in self._entries:
+            return
+        grams = shingles(entry.content, self.settings.ngram_sizes)
+        self._remember(entry, grams, self._minhash(grams))
+
+    def purge(self, now_seconds: float) -> tuple[str, ...]:
+        """Forget appeals older than the longest window before `now_seconds` (the
+        event-time watermark), then the oldest beyond `max_entries`; returns the order
+        ids forgotten so the caller can drop them from its table too."""
+        horizon = now_seconds - self.settings.horizon_seconds
+        forgotten: list[str] = []
+        while self._by_age and (self._by_age[0][0] < horizon or len(self._entries) > self.settings.max_entries):
+            _, order_id = heapq.heappop(self._by_age)
+            self._forget(order_id)
+            forgotten.append(order_id)
+        return tuple(forgotten)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _minhash(self, grams: frozenset[int]) -> MinHash:
+        minhash = MinHash(
+            num_perm=self.settings.num_perm,
+            seed=self.settings.seed,
+            hashfunc=_identity,
+            permutations=self._permutations,
+            scheme=_MINHASH_SCHEME,
+        )
+        minhash.update_batch(sorted(grams))
+        return minhash
+
+    def _lsh(self, key: str) -> MinHashLSH:
+        lsh = self._lsh_by_place.get(key)
+        if lsh is None:
+            lsh = MinHashLSH(threshold=self.settings.lsh_threshold, num_perm=self.settings.num_perm)
+            self._lsh_by_place[key] = lsh
+        return lsh
+
+    def _candidates(self, probe: IndexEntry, minhash: MinHash) -> list[IndexEntry]:
+        place = probe.place_key
+        order_ids: set[str] = set(self._by_content.get((place, probe.content), ()))
+        if probe.caller_id:
+            order_ids |= self._by_caller.get((place, probe.caller_id), set())
+        lsh = self._lsh_by_place.get(place)
+        if lsh is not None:
+            order_ids.update(lsh.query(minhash))
+        entries = [self._entries[order_id] for order_id in order_ids]
+        if len(entries) > self.settings.max_candidates:
+            # In a storm thousands of appeals share words; the nearest in time matter most.
+            entries.sort(key=lambda e: (abs(e.occurred_at_seconds - probe.occurred_at_seconds), e.order_id))
+            entries = entries[: self.settings.max_candidates]
+        return entries
+
+    def _match(self, probe: IndexEntry, grams: frozenset[int], entry: IndexEntry) -> _Match | None:
+        settings = self.settings
+        gap_seconds = abs(probe.occurred_at_seconds - entry.occurred_at_seconds)
+        same_caller = bool(probe.caller_id) and probe.caller_id == entry.caller_id
+        if probe.content and probe.content == entry.content and gap_seconds <= settings.exact_window_seconds:
+            if same_caller or _same_place(probe, entry):
+                return _Match(EXACT_RESUBMISSION, 1.0, entry)
+        similarity = jaccard_ratio(grams, self._shingles[entry.order_id])
+        if same_caller:
+            rule = settings.same_caller
+            if (
+                gap_seconds <= rule.window_seconds
+                and similarity >= rule.min_similarity_ratio
+                and _nearby(probe, entry, rule.nearby_meters)
+            ):
+                return _Match(SAME_CALLER_SAME_ISSUE, similarity, entry)
+            return None
+        other = settings.other_caller
+        if (
+            gap_seconds <= other.window_seconds
+            and similarity >= other.min_similarity_ratio
+            and _same_area(probe, entry, other.same_area_levels)
+        ):
+            return _Match(OTHER_CALLER_SAME_ISSUE, similarity, entry)
+        return None
+
+    def _remember(self, entry: IndexEntry, grams: frozenset[int], minhash: MinHash) -> None:
+        order_id = entry.order_id
+        self._entries[order_id] = entry
+        self._shingles[order_id] = grams
+        self._order_by_cause[entry.decision.caused_by] = order_id
+        self._lsh(entry.place_key).insert(order_id, minhash)
+        self._by_content.setdefault((entry.place_key, entry.content), set()).add(order_id)
+        if entry.caller_id:
+            self._by_caller.setdefault((entry.place_key, entry.caller_id), set()).add(order_id)
+        heapq.heappush(self._by_age, (entry.occurred_at_seconds, order_id))
+
+    def _forget(self, order_id: str) -> None:
+        entry = self._entries.pop(order_id)
+        del self._shingles[order_id]
+        self._order_by_cause.pop(entry.decision.caused_by, None)
+        lsh = self._lsh_by_place[entry.place_key]
+        lsh.remove(order_id)
+        if lsh.is_empty():
+            del self._lsh_by_place[entry.place_key]
+        for table, key in ((self._by_content, (entry.place_key, entry.content)), (self._by_caller, (entry.place_key, entry.caller_id))):
+            members = table.get(key)
+            if members is not None:
+                members.discard(order_id)
+                if not members:
+                    del table[key]

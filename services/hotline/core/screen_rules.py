@@ -1,0 +1,475 @@
+"""Screening verdicts for appeals: is an appeal for the hotline, and may it become an order?
+
+Consumes the screened data of one `appeal.received` event (title, text, category,
+urgency, location, pseudonymised caller id) as an `Appeal`, the rules loaded from
+`config/screening.toml`, and — for callers that are known — the caller's recent history
+(a small JSON-able `CallerHistory`). Produces a `Verdict` (accepted / flagged / rejected
+with reason codes) and the caller's updated history.
+
+Reason codes:
+  litigation_or_arbitration  the matter is already before a court, an arbitration body
+                             or an administrative review (12345 does not accept these)
+  emergency_service          belongs to 110 / 119 / 120: fire, crime in progress, medical
+                             emergency
+  outside_jurisdiction       another city or province than the configured districts
+  abusive_content            insults and profanity
+  non_actionable             empty, too short or meaningless
+  frequent_caller            one caller with many appeals on unrelated issues in a window
+
+Keyword and regular-expression rules, the city's districts and which reasons flag and
+which reject are configuration; this module holds only the mechanics. Nothing here reads
+the wall clock: the frequent-caller window runs on the appeals' event time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from hotline.configfiles import ConfigFileError, check, default_config_dir, load_toml, require
+from hotline.core.privacy import ID_NUMBER_PLACEHOLDER, PHONE_PLACEHOLDER
+from hotline.core.timeutil import parse_rfc3339
+
+ACCEPTED = "accepted"
+FLAGGED = "flagged"
+REJECTED = "rejected"
+
+LITIGATION_OR_ARBITRATION = "litigation_or_arbitration"
+EMERGENCY_SERVICE = "emergency_service"
+OUTSIDE_JURISDICTION = "outside_jurisdiction"
+ABUSIVE_CONTENT = "abusive_content"
+NON_ACTIONABLE = "non_actionable"
+FREQUENT_CALLER = "frequent_caller"
+
+# The order in which reasons are evaluated and listed in a verdict.
+REASON_CODES: tuple[str, ...] = (
+    NON_ACTIONABLE,
+    LITIGATION_OR_ARBITRATION,
+    EMERGENCY_SERVICE,
+    OUTSIDE_JURISDICTION,
+    ABUSIVE_CONTENT,
+    FREQUENT_CALLER,
+)
+KEYWORD_REASONS: tuple[str, ...] = (LITIGATION_OR_ARBITRATION, EMERGENCY_SERVICE, ABUSIVE_CONTENT)
+
+DEFAULT_SCREENING_FILE = "screening.toml"
+
+_WHITESPACE = re.compile(r"\s+")
+# What is left of a text once punctuation, symbols and spaces are gone: CJK, letters, digits.
+_NOT_CONTENT = re.compile(r"[^\w]|_", re.UNICODE)
+_ADMINISTRATIVE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|新区|区|县|市|旗)$")
+
+
+# ---------------------------------------------------------------------------------------
+# Normalisation
+
+
+def normalize_text(text: str | None) -> str:
+    """NFKC (full-width letters, digits and punctuation become half-width), case-folded,
+    runs of whitespace collapsed to one space."""
+    if not text:
+        return ""
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def content_characters(text: str | None) -> str:
+    """The normalised text without placeholders, punctuation, symbols and spaces.
+
+    Two texts that differ only in punctuation or spacing have the same content; this is
+    what length checks and text fingerprints look at.
+    """
+    normalized = normalize_text(text)
+    for placeholder in (PHONE_PLACEHOLDER, ID_NUMBER_PLACEHOLDER):
+        normalized = normalized.replace(placeholder, " ")
+    return _NOT_CONTENT.sub("", normalized)
+
+
+def normalize_alias(value: str | None, aliases: Mapping[str, str]) -> str:
+    """The canonical spelling of a category or urgency (aliases are keyed by normalised text)."""
+    normalized = normalize_text(value)
+    return aliases.get(normalized, normalized)
+
+
+def district_short_name(name: str) -> str:
+    """'天河区' -> '天河': how districts are often written in free text and by callers."""
+    normalized = normalize_text(name).replace(" ", "")
+    short = _ADMINISTRATIVE_SUFFIX.sub("", normalized)
+    return short if len(short) >= 2 else normalized
+
+
+# ---------------------------------------------------------------------------------------
+# Appeals
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """What screening and dedupe need from one screened `appeal.received` event."""
+
+    order_id: str
+    caused_by: str
+    occurred_at_seconds: float
+    title: str
+    text: str
+    category: str
+    urgency: str
+    caller_id: str | None = None
+    district: str = ""
+    street: str = ""
+    community: str = ""
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def full_text(self) -> str:
+        return f"{self.title} {self.text}".strip()
+
+
+def appeal_from_screened(
+    event: Mapping[str, Any],
+    category_aliases: Mapping[str, str] | None = None,
+    urgency_aliases: Mapping[str, str] | None = None,
+) -> Appeal:
+    """An `Appeal` from a hotline.screened.v1 `appeal.received` event, normalised:
+    free text NFKC + whitespace, category and urgency through their aliases, place names
+    NFKC without spaces."""
+    data = event["data"]
+    location = data.get("location") or {}
+
+    def place(field: str) -> str:
+        return normalize_text(location.get(field)).replace(" ", "")
+
+    return Appeal(
+        order_id=event["order_id"],
+        caused_by=event["caused_by"],
+        occurred_at_seconds=parse_rfc3339(event["occurred_at"]).timestamp(),
+        title=normalize_text(data.get("title")),
+        text=normalize_text(data.get("text")),
+        category=normalize_alias(data.get("category"), category_aliases or {}),
+        urgency=normalize_alias(data.get("urgency"), urgency_aliases or {}),
+        caller_id=data.get("caller_id") or None,
+        district=place("district"),
+        street=place("street"),
+        community=place("community"),
+        address=place("address"),
+        lat=location.get("lat"),
+        lon=location.get("lon"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Verdicts and caller history
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reasons: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class CallerAppeal:
+    order_id: str
+    occurred_at_seconds: float
+    issue_key: str
+
+
+@dataclass(frozen=True)
+class CallerHistory:
+    """One caller's recent appeals (event time), bounded by the window and a count."""
+
+    appeals: tuple[CallerAppeal, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"appeals": [[a.order_id, a.occurred_at_seconds, a.issue_key] for a in self.appeals]}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any] | None) -> "CallerHistory":
+        if not value:
+            return cls()
+        return cls(tuple(CallerAppeal(str(o), float(t), str(k)) for o, t, k in value.get("appeals", [])))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    caller_history: CallerHistory | None
+
+
+# ---------------------------------------------------------------------------------------
+# Rules
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    """Fires when any pattern matches and no exclusion does (exclusions carve out
+    e.g. '消防通道被占' from the fire keywords)."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    exclude_patterns: tuple[re.Pattern[str], ...] = ()
+
+    def matches(self, text: str) -> bool:
+        if not any(pattern.search(text) for pattern in self.patterns):
+            return False
+        return not any(pattern.search(text) for pattern in self.exclude_patterns)
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    city: str
+    district_names: frozenset[str]
+    own_place_pattern: re.Pattern[str]
+    other_place_pattern: re.Pattern[str] | None
+
+    def covers_district(self, district: str) -> bool:
+        return not district or district_short_name(district) in self.district_names
+
+    def text_is_elsewhere(self, text: str) -> bool:
+        """The text names another city or province and none of ours."""
+        if self.other_place_pattern is None or not self.other_place_pattern.search(text):
+            return False
+        return not self.own_place_pattern.search(text)
+
+
+@dataclass(frozen=True)
+class NonActionableRule:
+    min_content_chars: int
+    min_distinct_char_ratio: float
+    distinct_ratio_min_chars: int
+    meaningless_patterns: tuple[re.Pattern[str], ...]
+
+    def matches(self, content: str) -> bool:
+        if len(content) < self.min_content_chars:
+            return True
+        if any(pattern.fullmatch(content) for pattern in self.meaningless_patterns):
+            return True
+        # '啊啊啊啊啊啊啊啊' or a key held down: long but with almost no distinct characters.
+        if len(content) >= self.distinct_ratio_min_chars:
+            return len(set(content)) / len(content) < self.min_distinct_char_ratio
+        return False
+
+
+@dataclass(frozen=True)
+class FrequentCallerRule:
+    window_seconds: float
+    min_distinct_issues: int
+    max_history_entries: int
+
+
+@dataclass(frozen=True)
+class ScreeningRules:
+    source: str
+    reject_reasons: frozenset[str]
+    flag_reasons: frozenset[str]
+    jurisdiction: Jurisdiction
+    keyword_rules: Mapping[str, KeywordRule]
+    non_actionable: NonActionableRule
+    frequent_caller: FrequentCallerRule
+    category_aliases: Mapping[str, str]
+    urgency_aliases: Mapping[str, str]
+
+    def appeal_from_screened(self, event: Mapping[str, Any]) -> Appeal:
+        return appeal_from_screened(event, self.category_aliases, self.urgency_aliases)
+
+    def judge(self, appeal: Appeal, caller_history: CallerHistory | None = None) -> Judgement:
+        """The verdict on one appeal and the caller's history including it.
+
+        `caller_history` is the caller's state before this appeal (None or empty for a
+        new caller); callers that are not recorded (311 imports) get no history.
+        """
+        searchable = normalize_text(f"{appeal.title} {appeal.text} {appeal.address}")
+        reasons: list[str] = []
+        if self.non_actionable.matches(content_characters(appeal.full_text)):
+            reasons.append(NON_ACTIONABLE)
+        for code in (LITIGATION_OR_ARBITRATION, EMERGENCY_SERVICE):
+            if self.keyword_rules[code].matches(searchable):
+                reasons.append(code)
+        if not self.jurisdiction.covers_district(appeal.district) or self.jurisdiction.text_is_elsewhere(searchable):
+            reasons.append(OUTSIDE_JURISDICTION)
+        if self.keyword_rules[ABUSIVE_CONTENT].matches(searchable):
+            reasons.append(ABUSIVE_CONTENT)
+        history = None
+        if appeal.caller_id:
+            history, frequent = self._remember_caller(appeal, caller_history or CallerHistory())
+            if frequent:
+                reasons.append(FREQUENT_CALLER)
+        return Judgement(self._verdict(reasons), history)
+
+    def _verdict(self, reasons: list[str]) -> Verdict:
+        if any(reason in self.reject_reasons for reason in reasons):
+            return Verdict(REJECTED, tuple(reasons))
+        if reasons:
+            return Verdict(FLAGGED, tuple(reasons))
+        return Verdict(ACCEPTED, ())
+
+    def _remember_caller(self, appeal: Appeal, history: CallerHistory) -> tuple[CallerHistory, bool]:
+        rule = self.frequent_caller
+        issue_key = caller_issue_key(appeal)
+        now = appeal.occurred_at_seconds
+        # A re-sent appeal replaces its own earlier record instead of counting twice.
+        others = [a for a in history.appeals if a.order_id != appeal.order_id]
+        in_window = {a.issue_key for a in others if now - rule.window_seconds <= a.occurred_at_seconds <= now}
+        frequent = len(in_window | {issue_key}) >= rule.min_distinct_issues
+        newest = max([now, *(a.occurred_at_seconds for a in others)])
+        kept = [a for a in others if a.occurred_at_seconds >= newest - rule.window_seconds]
+        kept.append(CallerAppeal(appeal.order_id, now, issue_key))
+        kept.sort(key=lambda a: (a.occurred_at_seconds, a.order_id))
+        return CallerHistory(tuple(kept[-rule.max_history_entries :])), frequent
+
+
+def caller_issue_key(appeal: Appeal) -> str:
+    """What makes two appeals of one caller 'the same issue' for the frequent-caller
+    count: the category at the finest place known. Repeats of one problem do not make a
+    frequent caller; many different problems do."""
+    place = appeal.address or appeal.community or appeal.street or appeal.district
+    return f"{appeal.category}@{place}"
+
+
+def apply_verdict(screened_event: Mapping[str, Any], verdict: Verdict) -> dict[str, Any]:
+    """The screened event with this verdict in place of the screen stage's default."""
+    return {**screened_event, "verdict": verdict.to_json()}
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+
+
+def load_screening_rules(path: Path | str | None = None) -> ScreeningRules:
+    path = Path(path) if path is not None else default_config_dir() / DEFAULT_SCREENING_FILE
+    return screening_rules_from_table(load_toml(path), path)
+
+
+def _compile(pattern: Any, path: Path | str, field: str) -> re.Pattern[str]:
+    check(isinstance(pattern, str) and pattern != "", path, field, f"expected a non-empty regular expression, got {pattern!r}")
+    try:
+        # Patterns match normalised (NFKC, case-folded) text; normalise them the same way.
+        return re.compile(unicodedata.normalize("NFKC", pattern).casefold())
+    except re.error as error:
+        raise ConfigFileError(path, field, f"invalid regular expression {pattern!r}: {error}") from None
+
+
+def _patterns(table: dict[str, Any], key: str, path: Path | str, prefix: str, required: bool = True) -> tuple[re.Pattern[str], ...]:
+    if key not in table and not required:
+        return ()
+    items = require(table, key, list, path, prefix)
+    if required:
+        check(len(items) > 0, path, f"{prefix}.{key}", "needs at least one pattern")
+    return tuple(_compile(item, path, f"{prefix}.{key}[{index}]") for index, item in enumerate(items))
+
+
+def _string_list(table: dict[str, Any], key: str, path: Path | str, prefix: str) -> list[str]:
+    items = require(table, key, list, path, prefix)
+    for index, item in enumerate(items):
+        check(isinstance(item, str) and item.strip() != "", path, f"{prefix}.{key}[{index}]", f"expected a non-empty string, got {item!r}")
+    return items
+
+
+def _number(table: dict[str, Any], key: str, path: Path | str, prefix: str, low: float, high: float) -> float:
+    value = require(table, key, (int, float), path, prefix)
+    check(low <= value <= high, path, f"{prefix}.{key}", f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _aliases(table: dict[str, Any], key: str, path: Path | str, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
+    raw = require(table, key, dict, path, "normalize")
+    aliases: dict[str, str] = {}
+    for alias, canonical in raw.items():
+        field = f"normalize.{key}.{alias}"
+        check(isinstance(canonical, str) and canonical.strip() != "", path, field, f"expected a non-empty string, got {canonical!r}")
+        if allowed is not None:
+            check(canonical in allowed, path, field, f"must be one of {', '.join(allowed)}, got {canonical!r}")
+        aliases[normalize_text(alias)] = normalize_text(canonical)
+    return aliases
+
+
+def _jurisdiction(table: dict[str, Any], path: Path | str) -> Jurisdiction:
+    prefix = "jurisdiction"
+    city = require(table, "city", str, path, prefix)
+    check(city.strip() != "", path, f"{prefix}.city", "must not be empty")
+    province = require(table, "province", str, path, prefix)
+    districts = _string_list(table, "districts", path, prefix)
+    check(len(districts) > 0, path, f"{prefix}.districts", "needs at least one district")
+    other_places = _string_list(table, "other_places", path, prefix)
+    own_names = {district_short_name(name) for name in (city, province) if name.strip()}
+    for index, name in enumerate(other_places):
+        check(
+            district_short_name(name) not in own_names,
+            path,
+            f"{prefix}.other_places[{index}]",
+            f"{name!r} is the configured city or province",
+        )
+    short_districts = frozenset(district_short_name(name) for name in districts)
+    own_names_in_text = sorted(own_names | short_districts, key=len, reverse=True)
+    own_pattern = re.compile("|".join(re.escape(name) for name in own_names_in_text))
+    other_pattern = None
+    if other_places:
+        names = sorted({district_short_name(name) for name in other_places}, key=len, reverse=True)
+        suffix = _compile(require(table, "other_place_suffix", str, path, prefix), path, f"{prefix}.other_place_suffix").pattern
+        other_pattern = re.compile("(?:" + "|".join(re.escape(name) for name in names) + ")" + suffix)
+    return Jurisdiction(district_short_name(city), short_districts, own_pattern, other_pattern)
+
+
+def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> ScreeningRules:
+    """Validate a parsed screening.toml; every problem names the file and the field."""
+    verdict = require(table, "verdict", dict, path)
+    reject = _string_list(verdict, "reject", path, "verdict")
+    flag = _string_list(verdict, "flag", path, "verdict")
+    for key, codes in (("reject", reject), ("flag", flag)):
+        for index, code in enumerate(codes):
+            check(code in REASON_CODES, path, f"verdict.{key}[{index}]", f"unknown reason {code!r}; known: {', '.join(REASON_CODES)}")
+    for code in REASON_CODES:
+        listed = (code in reject) + (code in flag)
+        check(listed == 1, path, "verdict", f"reason {code!r} must be listed in exactly one of reject, flag (found in {listed})")
+
+    rules = require(table, "rules", dict, path)
+    keyword_rules = {}
+    for code in KEYWORD_REASONS:
+        prefix = f"rules.{code}"
+        rule_table = require(rules, code, dict, path, "rules")
+        keyword_rules[code] = KeywordRule(
+            _patterns(rule_table, "patterns", path, prefix),
+            _patterns(rule_table, "exclude_patterns", path, prefix, required=False),
+        )
+
+    prefix = f"rules.{NON_ACTIONABLE}"
+    non_actionable_table = require(rules, NON_ACTIONABLE, dict, path, "rules")
+    non_actionable = NonActionableRule(
+        min_content_chars=int(_number(non_actionable_table, "min_content_chars", path, prefix, 0, 1000)),
+        min_distinct_char_ratio=_number(non_actionable_table, "min_distinct_char_ratio", path, prefix, 0, 1),
+        distinct_ratio_min_chars=int(_number(non_actionable_table, "distinct_ratio_min_chars", path, prefix, 1, 1000)),
+        meaningless_patterns=_patterns(non_actionable_table, "meaningless_patterns", path, prefix, required=False),
+    )
+
+    prefix = f"rules.{FREQUENT_CALLER}"
+    frequent_table = require(rules, FREQUENT_CALLER, dict, path, "rules")
+    frequent = FrequentCallerRule(
+        window_seconds=_number(frequent_table, "window_seconds", path, prefix, 60, 366 * 86400),
+        min_distinct_issues=int(_number(frequent_table, "min_distinct_issues", path, prefix, 2, 1000)),
+        max_history_entries=int(_number(frequent_table, "max_history_entries", path, prefix, 2, 10000)),
+    )
+    check(
+        frequent.max_history_entries >= frequent.min_distinct_issues,
+        path,
+        f"{prefix}.max_history_entries",
+        "must be at least min_distinct_issues, or the rule could never fire",
+    )
+
+    normalize = require(table, "normalize", dict, path)
+    return ScreeningRules(
+        source=str(path),
+        reject_reasons=frozenset(reject),
+        flag_reasons=frozenset(flag),
+        jurisdiction=_jurisdiction(require(table, "jurisdiction", dict, path), path),
+        keyword_rules=keyword_rules,
+        non_actionable=non_actionable,
+        frequent_caller=frequent,
+        category_aliases=_aliases(normalize, "category_aliases", path),
+        urgency_aliases=_aliases(normalize, "urgency_aliases", path, ("normal", "urgent", "emergency")),
+    )
+

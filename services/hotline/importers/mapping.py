@@ -1,0 +1,244 @@
+"""How the columns of a CSV export map onto the hotline event contract.
+
+Consumes a mapping TOML file (see examples/mappings/nyc311.toml for every field) or the
+built-in mappings of `hotline.importers.sources`; produces a validated `ColumnMapping`.
+Every mistake in a file is a `ConfigFileError` naming the file and the field, raised
+before any row is read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hotline.configfiles import ConfigFileError, check, load_toml, require
+from hotline.importers.normalise import OFFICE_ID_PATTERN
+
+# The contract's `channel` enum (schemas/hotline.events.v1.schema.json).
+CHANNELS = frozenset({"phone", "web", "app", "wechat", "email", "sms", "walk_in", "other"})
+_SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+# A date far from any month/day/hour ambiguity, to prove a format reads what it writes.
+_FORMAT_PROBE = datetime(2001, 11, 23, 21, 45, 56)
+
+_REQUIRED_COLUMNS = ("order_id", "created_at", "title", "text", "category", "office")
+_OPTIONAL_COLUMNS = ("closed_at", "due_at", "caller_id", "status", "summary")
+_LOCATION_COLUMNS = ("district", "street", "community", "address", "lat", "lon")
+_TOP_LEVEL_FIELDS = frozenset(
+    {"source", "time_zone", "date_format", "encoding", "delimiter", "closed_statuses", "blank_values", "columns", "location", "channel", "office"}
+)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Header names of the columns that carry each part of an order (None: not in this export)."""
+
+    order_id: str
+    created_at: str
+    title: str
+    text: str
+    category: str
+    office: str
+    closed_at: str | None = None
+    due_at: str | None = None
+    caller_id: str | None = None
+    status: str | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class LocationColumns:
+    district: str | None = None
+    street: str | None = None
+    community: str | None = None
+    address: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    # Coordinates an export writes when it could not geocode a case (Boston puts City
+    # Hall's on them); kept they would make a false hotspot, so they are dropped.
+    placeholder_coordinates: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Everything the converter needs to know about one kind of export."""
+
+    source: str
+    time_zone: ZoneInfo
+    date_formats: tuple[str, ...]
+    columns: Columns
+    location: LocationColumns = LocationColumns()
+    # casefolded status values that mean the order is closed; empty when no status column
+    closed_statuses: frozenset[str] = frozenset()
+    # cell values that mean "no value" ("Unspecified", "N/A")
+    blank_values: frozenset[str] = frozenset()
+    channel_column: str | None = None
+    channel_values: dict[str, str] = field(default_factory=dict)
+    default_channel: str = "other"
+    office_values: dict[str, str] = field(default_factory=dict)
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+
+    def named_columns(self) -> dict[str, str]:
+        """Mapping field -> header name, for every column the mapping uses."""
+        named = {f"columns.{name}": getattr(self.columns, name) for name in _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS}
+        named.update({f"location.{name}": getattr(self.location, name) for name in _LOCATION_COLUMNS})
+        named["channel.column"] = self.channel_column
+        return {field_name: column for field_name, column in named.items() if column is not None}
+
+
+def load_mapping(path: Path | str) -> ColumnMapping:
+    table = load_toml(path)
+    _reject_unknown(table, _TOP_LEVEL_FIELDS, path, "")
+    source = _optional_str(table, "source", "csv", path, "")
+    check(bool(_SOURCE_PATTERN.match(source)), path, "source", f"{source!r} must be 1-32 lowercase letters, digits, '_', '.' or '-'")
+    columns = _columns(require(table, "columns", dict, path), path)
+    status_values = _string_list(table, "closed_statuses", path)
+    if columns.status is None:
+        check(not status_values, path, "closed_statuses", "needs columns.status (without it a row is closed when its closed time is filled)")
+    else:
+        check(bool(status_values), path, "closed_statuses", "must list the status values that mean closed, because columns.status is set")
+        check(columns.closed_at is not None, path, "columns.closed_at", "is needed with columns.status: a closed order needs its closed time")
+    channel_column, channel_values, default_channel = _channel(table.get("channel", {}), path)
+    return ColumnMapping(
+        source=source,
+        time_zone=_time_zone(table, path),
+        date_formats=_date_formats(table, path),
+        columns=columns,
+        location=_location(table.get("location", {}), path),
+        closed_statuses=frozenset(value.casefold() for value in status_values),
+        blank_values=frozenset(_string_list(table, "blank_values", path)),
+        channel_column=channel_column,
+        channel_values=channel_values,
+        default_channel=default_channel,
+        office_values=_office_values(table.get("office", {}), path),
+        encoding=_encoding(table, path),
+        delimiter=_delimiter(table, path),
+    )
+
+
+def _reject_unknown(table: dict[str, Any], known: frozenset[str] | tuple[str, ...], path: Path | str, prefix: str) -> None:
+    # A misspelt field would otherwise be ignored and its column silently not imported.
+    for key in table:
+        if key not in known:
+            raise ConfigFileError(path, f"{prefix}{key}", f"unknown field; expected one of {', '.join(sorted(known))}")
+
+
+def _optional_str(table: dict[str, Any], key: str, default: str, path: Path | str, prefix: str) -> str:
+    if key not in table:
+        return default
+    value = require(table, key, str, path, prefix.rstrip("."))
+    check(bool(value), path, f"{prefix}{key}", "must not be empty")
+    return value
+
+
+def _string_list(table: dict[str, Any], key: str, path: Path | str) -> list[str]:
+    if key not in table:
+        return []
+    values = require(table, key, list, path)
+    for index, value in enumerate(values):
+        check(isinstance(value, str), path, f"{key}[{index}]", f"expected str, got {value!r}")
+    return values
+
+
+def _time_zone(table: dict[str, Any], path: Path | str) -> ZoneInfo:
+    name = require(table, "time_zone", str, path)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigFileError(path, "time_zone", f"unknown time zone {name!r} (an IANA name such as 'America/New_York' or 'Asia/Shanghai')") from None
+
+
+def _date_formats(table: dict[str, Any], path: Path | str) -> tuple[str, ...]:
+    value = require(table, "date_format", (str, list), path)
+    formats = [value] if isinstance(value, str) else value
+    check(bool(formats), path, "date_format", "must name at least one strptime format")
+    for index, date_format in enumerate(formats):
+        field_name = "date_format" if isinstance(value, str) else f"date_format[{index}]"
+        check(isinstance(date_format, str), path, field_name, f"expected str, got {date_format!r}")
+        try:
+            read_back = datetime.strptime(_FORMAT_PROBE.strftime(date_format), date_format)
+        except ValueError as error:
+            raise ConfigFileError(path, field_name, f"{date_format!r} cannot read the dates it writes: {error}") from None
+        check(
+            read_back.date() == _FORMAT_PROBE.date(),
+            path,
+            field_name,
+            f"{date_format!r} must contain a full date (year, month and day), e.g. '%Y-%m-%d %H:%M:%S'",
+        )
+    return tuple(formats)
+
+
+def _columns(table: dict[str, Any], path: Path | str) -> Columns:
+    _reject_unknown(table, _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS, path, "columns.")
+    required = {name: _optional_str(table, name, "", path, "columns.") for name in _REQUIRED_COLUMNS}
+    for name, column in required.items():
+        check(bool(column), path, f"columns.{name}", "is missing")
+    optional = {name: _optional_str(table, name, "", path, "columns.") or None for name in _OPTIONAL_COLUMNS}
+    return Columns(**required, **optional)
+
+
+def _location(table: dict[str, Any], path: Path | str) -> LocationColumns:
+    check(isinstance(table, dict), path, "location", "expected a table")
+    _reject_unknown(table, _LOCATION_COLUMNS + ("placeholder_coordinates",), path, "location.")
+    columns = {name: _optional_str(table, name, "", path, "location.") or None for name in _LOCATION_COLUMNS}
+    check((columns["lat"] is None) == (columns["lon"] is None), path, "location.lat", "location.lat and location.lon go together")
+    placeholders = []
+    for index, pair in enumerate(table.get("placeholder_coordinates", [])):
+        field_name = f"location.placeholder_coordinates[{index}]"
+        check(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(number, (int, float)) and not isinstance(number, bool) for number in pair),
+            path,
+            field_name,
+            f"expected [latitude, longitude], got {pair!r}",
+        )
+        placeholders.append((float(pair[0]), float(pair[1])))
+    return LocationColumns(**columns, placeholder_coordinates=tuple(placeholders))
+
+
+def _channel(table: dict[str, Any], path: Path | str) -> tuple[str | None, dict[str, str], str]:
+    check(isinstance(table, dict), path, "channel", "expected a table")
+    _reject_unknown(table, ("column", "values", "default"), path, "channel.")
+    default = _optional_str(table, "default", "other", path, "channel.")
+    check(default in CHANNELS, path, "channel.default", f"{default!r} is not one of {', '.join(sorted(CHANNELS))}")
+    values = table.get("values", {})
+    check(isinstance(values, dict), path, "channel.values", "expected a table of source value = contract channel")
+    for source_value, channel in values.items():
+        check(channel in CHANNELS, path, f"channel.values.{source_value}", f"{channel!r} is not one of {', '.join(sorted(CHANNELS))}")
+    column = _optional_str(table, "column", "", path, "channel.") or None
+    check(column is not None or not values, path, "channel.column", "is needed when channel.values is given")
+    return column, dict(values), default
+
+
+def _office_values(table: dict[str, Any], path: Path | str) -> dict[str, str]:
+    check(isinstance(table, dict), path, "office", "expected a table")
+    _reject_unknown(table, ("values",), path, "office.")
+    values = table.get("values", {})
+    check(isinstance(values, dict), path, "office.values", "expected a table of source value = office_id")
+    for source_value, office_id in values.items():
+        check(
+            isinstance(office_id, str) and bool(OFFICE_ID_PATTERN.match(office_id)),
+            path,
+            f"office.values.{source_value}",
+            f"{office_id!r} is not an office_id (1-64 of A-Z a-z 0-9 _ . : -)",
+        )
+    return dict(values)
+
+
+def _encoding(table: dict[str, Any], path: Path | str) -> str:
+    encoding = _optional_str(table, "encoding", "utf-8-sig", path, "")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigFileError(path, "encoding", f"unknown text encoding {encoding!r} (e.g. 'utf-8-sig', 'gb18030')") from None
+    return encoding
+
+
+def _delimiter(table: dict[str, Any], path: Path | str) -> str:
+    delimiter = _optional_str(table, "delimiter", ",", path, "")
+    check(len(delimiter) == 1 and delimiter not in "\"\r\n", path, "delimiter", f"{delimiter!r} must be one character other than a quote or newline")
+    return delimiter

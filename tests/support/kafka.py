@@ -1,0 +1,70 @@
+"""Test helpers that talk to the real local broker named by HOTLINE_BROKER."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Iterable
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from hotline.contract import codec
+
+
+def bootstrap() -> str:
+    broker = os.environ.get("HOTLINE_BROKER")
+    if not broker:
+        raise RuntimeError("HOTLINE_BROKER is not set: run the broker tests with `make test`")
+    return broker
+
+
+def produce(topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap(), acks="all", linger_ms=5)
+    try:
+        for key, value in messages:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+
+def end_offsets(topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap())
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
+def read_all(topic: str, idle_timeout_ms: int = 1500) -> list:
+    """Every message now on the topic (from the beginning), as kafka-python records."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=idle_timeout_ms,
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def wait_for_values(
+    topic: str,
+    predicate: Callable[[dict], bool],
+    count: int,
+    timeout_seconds: float = 60.0,
+) -> list[dict]:
+    """Decoded values on `topic` matching `predicate`, once at least `count` are there."""
+    deadline = time.monotonic() + timeout_seconds
+    matching: list[dict] = []
+    while time.monotonic() < deadline:
+        matching = [value for value in (codec.decode(r.value) for r in read_all(topic)) if predicate(value)]
+        if len(matching) >= count:
+            return matching
+        time.sleep(0.5)
+    raise AssertionError(f"expected {count} matching messages on {topic} within {timeout_seconds}s, found {len(matching)}")

@@ -1,0 +1,42 @@
+"""Bad settings stop start-up with a message naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.config import ConfigError, Settings
+
+
+def test_defaults_bind_the_web_port_to_loopback():
+    settings = Settings.from_env({})
+    assert (settings.web_host, settings.web_port, settings.bootstrap_servers) == ("127.0.0.1", 6066, "127.0.0.1:9092")
+    assert settings.faust_broker == "kafka://127.0.0.1:9092"
+
+
+def test_several_brokers_are_passed_to_faust_and_clients():
+    settings = Settings.from_env({"HOTLINE_BROKER": "kafka://k1:9092,k2:9092"})
+    assert settings.bootstrap_servers == "k1:9092,k2:9092"
+    assert settings.faust_broker == "kafka://k1:9092;kafka://k2:9092"
+    assert settings.kafka_client_options() == {"bootstrap_servers": ["k1:9092", "k2:9092"]}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"HOTLINE_WEB_PORT": "http"}, "HOTLINE_WEB_PORT: expected an integer, got 'http'"),
+        ({"HOTLINE_WEB_PORT": "70000"}, "HOTLINE_WEB_PORT: must be between 1 and 65535, got 70000"),
+        ({"HOTLINE_BROKER": "localhost"}, "HOTLINE_BROKER: expected host:port"),
+        ({"HOTLINE_MODE": "prod"}, "HOTLINE_MODE: must be one of development, production, got 'prod'"),
+        ({"HOTLINE_MODE": "production"}, "HOTLINE_PSEUDONYM_KEY: required when HOTLINE_MODE=production"),
+        ({"HOTLINE_MODE": "production", "HOTLINE_PSEUDONYM_KEY": "short"}, "HOTLINE_PSEUDONYM_KEY: must be at least 32"),
+        ({"HOTLINE_KAFKA_SECURITY_PROTOCOL": "TLS"}, "HOTLINE_KAFKA_SECURITY_PROTOCOL: must be one of"),
+    ],
+)
+def test_bad_setting_names_the_variable(environ, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env(environ)
+
+
+def test_production_mode_takes_the_configured_pseudonym_key():
+    settings = Settings.from_env({"HOTLINE_MODE": "production", "HOTLINE_PSEUDONYM_KEY": "s" * 32})
+    assert settings.pseudonym_key == b"s" * 32
