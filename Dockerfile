@@ -14,4 +14,4 @@ USER hotline
 ENV HOTLINE_DATA_DIR=/var/lib/hotline HOTLINE_WEB_HOST=0.0.0.0
 EXPOSE 6066
 ENTRYPOINT ["hotline"]
-CMD ["worker", "-l", "warning"]
+CMD ["worker", "-l", "warn"]

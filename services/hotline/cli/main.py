@@ -40,6 +40,7 @@ def worker(faust_args: tuple[str, ...]) -> None:
     app.main()
 
 
-from hotline.cli import kafka_commands  # noqa: E402  (subcommands register on `cli`)
+from hotline.cli import demo_commands, kafka_commands  # noqa: E402  (subcommands register on `cli`)
 
-kafka_commands.register(cli)
+for module in (kafka_commands, demo_commands):
+    module.register(cli)

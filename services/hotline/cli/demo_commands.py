@@ -1,0 +1,181 @@
+"""`hotline demo`: the main job start to finish on a bundled sample.
+
+Loads the office registry, starts a worker, replays the sample events, waits until the
+worker has consumed every one, prints a summary from the worker's own /metrics and the
+derived topics, and stops the worker. The broker is started by scripts/demo.sh.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kafka import TopicPartition
+
+from hotline.cli import kafka_clients
+from hotline.contract import topics
+
+console = Console()
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _scrape(url: str) -> dict[tuple[str, tuple], float]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _total(samples: dict, name: str, **labels: str) -> float:
+    return sum(
+        value
+        for (sample_name, sample_labels), value in samples.items()
+        if sample_name == name and all(dict(sample_labels).get(k) == v for k, v in labels.items())
+    )
+
+
+class DemoWorker:
+    """A `hotline worker` child process whose log goes to a file."""
+
+    def __init__(self, port: int, log_path: Path):
+        self.metrics_url = f"http://127.0.0.1:{port}/metrics"
+        env = dict(os.environ, HOTLINE_WEB_PORT=str(port), HOTLINE_DATA_DIR=tempfile.mkdtemp(prefix="hotline-demo-"))
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        hotline = Path(sys.executable).with_name("hotline")
+        self.process = subprocess.Popen([str(hotline), "worker", "-l", "warn"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_for_web(self, timeout_seconds: float = 60) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise click.ClickException(f"the worker exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                _scrape(self.metrics_url)
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        raise click.ClickException(f"the worker's {self.metrics_url} did not answer in {timeout_seconds}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
+
+
+def _group_lag(settings, group: str, topic: str) -> int:
+    """Messages on `topic` that consumer group `group` has not committed yet."""
+    consumer = kafka_clients.consumer(settings)
+    admin = kafka_clients.admin(settings)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        end = consumer.end_offsets(partitions)
+        committed = admin.list_group_offsets(group).get(group, {})
+        return sum(offset - (committed[tp].offset if tp in committed else 0) for tp, offset in end.items())
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def _wait_until_consumed(worker: DemoWorker, settings, timeout_seconds: float) -> dict:
+    """Until the worker's consumer group has committed every event on the input topic."""
+    backlog = _group_lag(settings, settings.app_id, topics.EVENTS.name)
+    progress = Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+    deadline = time.monotonic() + timeout_seconds
+    with progress:
+        task = progress.add_task("consume", total=backlog)
+        while True:
+            lag = _group_lag(settings, settings.app_id, topics.EVENTS.name)
+            progress.update(task, completed=backlog - lag)
+            if lag == 0:
+                return _scrape(worker.metrics_url)
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"the worker still had {lag} events to consume after {timeout_seconds}s")
+            time.sleep(0.5)
+
+
+def _summary(samples: dict, sent: int, elapsed_seconds: float) -> None:
+    table = Table(title="hotline demo: what the processor did", show_header=True)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    consumed = _total(samples, "hotline_messages_consumed_total", topic=topics.EVENTS.name)
+    processed = _total(samples, "hotline_messages_processed_total", stage="screen")
+    deadlettered = _total(samples, "hotline_messages_deadlettered_total")
+    table.add_row("events sent to hotline.events.v1", f"{sent}")
+    table.add_row("events consumed by the worker", f"{consumed:.0f}")
+    table.add_row("screened onto hotline.screened.v1", f"{processed:.0f}")
+    table.add_row("dead-lettered onto hotline.deadletter.v1", f"{deadlettered:.0f}")
+    for spec in topics.ALL_TOPICS:
+        produced = _total(samples, "hotline_messages_produced_total", topic=spec.name)
+        if produced and spec not in (topics.SCREENED, topics.DEADLETTER):
+            table.add_row(f"produced onto {spec.name}", f"{produced:.0f}")
+    table.add_row("wall time (s)", f"{elapsed_seconds:.1f}")
+    console.print(table)
+    reasons = {
+        dict(labels)["reason"]: value
+        for (name, labels), value in samples.items()
+        if name == "hotline_messages_deadlettered_total" and value
+    }
+    if reasons:
+        console.print("dead letters by reason: " + ", ".join(f"{r}={v:.0f}" for r, v in sorted(reasons.items())))
+    if consumed != processed + deadlettered:
+        raise click.ClickException(f"counters disagree: consumed {consumed} != processed {processed} + dead-lettered {deadlettered}")
+
+
+def _count_events(events_file: Path) -> int:
+    with events_file.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+@click.command("demo")
+@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=ROOT / "data" / "samples" / "demo-events.jsonl", show_default=True)
+@click.option("--offices", "offices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=ROOT / "data" / "offices" / "demo-offices.jsonl", show_default=True)
+@click.option("--web-port", type=click.IntRange(1, 65535), default=6066, show_default=True)
+@click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.option("--keep-running", is_flag=True, help="leave the worker running at the end (stop it with Ctrl-C)")
+def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: float, keep_running: bool) -> None:
+    """Run the processor on a sample, start to finish, and print what it found."""
+    from hotline.cli.kafka_commands import offices_load, replay
+    from hotline.cli.main import load_settings
+
+    started = time.monotonic()
+    console.print(f"[bold]hotline demo[/bold]: {events_file.name} ({_count_events(events_file)} events), offices from {offices_file.name}")
+    click.get_current_context().invoke(offices_load, file=str(offices_file))
+    log_path = Path(tempfile.gettempdir()) / "hotline-demo-worker.log"
+    worker = DemoWorker(web_port, log_path)
+    try:
+        worker.wait_for_web()
+        console.print(f"worker up: metrics on {worker.metrics_url}, log in {log_path}")
+        sent = _count_events(events_file)
+        click.get_current_context().invoke(replay, file=str(events_file), rate=None, topic=topics.EVENTS.name, quiet=False)
+        samples = _wait_until_consumed(worker, load_settings(), timeout_seconds)
+        _summary(samples, sent, time.monotonic() - started)
+        if keep_running:
+            console.print(f"the worker keeps running: curl {worker.metrics_url}; Ctrl-C to stop")
+            worker.process.wait()
+    finally:
+        worker.stop()
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo)
