@@ -40,7 +40,7 @@ def worker(faust_args: tuple[str, ...]) -> None:
     app.main()
 
 
-from hotline.cli import demo_commands, kafka_commands  # noqa: E402  (subcommands register on `cli`)
+from hotline.cli import demo_commands, import_commands, kafka_commands  # noqa: E402  (subcommands register on `cli`)
 
-for module in (kafka_commands, demo_commands):
+for module in (kafka_commands, import_commands, demo_commands):
     module.register(cli)

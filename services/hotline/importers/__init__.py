@@ -12,7 +12,7 @@ commands open them).
 - `normalise.py` cell cleaning: whitespace, categories, office slugs, length limits
 """
 
-from hotline.importers.convert import Conversion, HeaderError, ImportProblem, convert_csv, convert_rows
+from hotline.importers.convert import Conversion, CsvFileError, ImportProblem, convert_csv, convert_rows
 from hotline.importers.mapping import ColumnMapping, Columns, LocationColumns, load_mapping
 from hotline.importers.sources import BOSTON311, BUILT_IN_MAPPINGS, NYC311
 
@@ -23,7 +23,7 @@ __all__ = [
     "ColumnMapping",
     "Columns",
     "Conversion",
-    "HeaderError",
+    "CsvFileError",
     "ImportProblem",
     "LocationColumns",
     "convert_csv",

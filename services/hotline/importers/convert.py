@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
-from hotline.contract.schemas import event_validator
 from hotline.importers.localtime import format_rfc3339, parse_local
 from hotline.importers.mapping import ColumnMapping
 from hotline.importers.normalise import OFFICE_ID_PATTERN, category_slug, clean_text, clip, office_slug
@@ -78,6 +77,8 @@ class ImportProblem:
 
 
 class Conversion(NamedTuple):
+    """Events in output order (see the module docstring) and problems in file order."""
+
     events: list[dict[str, Any]]
     problems: list[ImportProblem]
 
@@ -86,8 +87,9 @@ class Conversion(NamedTuple):
         return sum(1 for event in self.events if event["type"] == "appeal.received")
 
 
-class HeaderError(ValueError):
-    """The file as a whole does not fit the mapping (no header, or columns missing)."""
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read with the mapping: no header, columns missing,
+    or CSV syntax the reader cannot get past (then nothing of the file is converted)."""
 
 
 class _RowRejected(Exception):
@@ -97,24 +99,31 @@ class _RowRejected(Exception):
 
 
 def convert_csv(lines: Iterable[str], mapping: ColumnMapping) -> Conversion:
-    """Convert CSV text (an open text file, or lines); HeaderError if the header does not fit."""
+    """Convert CSV text (an open text file, or lines); CsvFileError if the file cannot be read."""
     reader = csv.reader(lines, delimiter=mapping.delimiter)
-    header = [clean_text(name) for name in next(reader, [])]
+    try:
+        header = [clean_text(name) for name in next(reader, [])]
+    except csv.Error as error:
+        raise CsvFileError(f"row 1: {error}") from None
     if not header:
-        raise HeaderError("the file is empty: there is no header row")
+        raise CsvFileError("the file is empty: there is no header row")
     missing = [f"{column!r} (mapping field {field_name})" for field_name, column in mapping.named_columns().items() if column not in header]
     if missing:
-        raise HeaderError(f"the header has no column {', '.join(missing)}")
+        raise CsvFileError(f"the header has no column {', '.join(missing)}")
     ragged: list[ImportProblem] = []
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for row_number, cells in enumerate(reader, start=2):
-            if not cells:
-                continue  # csv yields [] for an empty line: there is no row there
-            if len(cells) != len(header):
-                ragged.append(ImportProblem(row_number, f"has {len(cells)} fields; the header has {len(header)}"))
-                continue
-            yield row_number, dict(zip(header, cells))
+        row_number = 1
+        try:
+            for row_number, cells in enumerate(reader, start=2):
+                if not cells:
+                    continue  # csv yields [] for an empty line: there is no row there
+                if len(cells) != len(header):
+                    ragged.append(ImportProblem(row_number, f"has {len(cells)} fields; the header has {len(header)}"))
+                    continue
+                yield row_number, dict(zip(header, cells))
+        except csv.Error as error:
+            raise CsvFileError(f"row {row_number + 1}: {error}") from None
 
     converted = convert_rows(rows(), mapping)
     problems = sorted(converted.problems + ragged, key=lambda problem: problem.row_number)
@@ -192,11 +201,6 @@ def _keyed_event(source: str, order_id: str, instant: datetime, event_type: str,
         "schema": 1,
         "data": data,
     }
-    # The rules above keep every field within the contract; this check makes a slip in
-    # them a rejected row with its reason instead of an event the processor dead-letters.
-    violation = event_validator().validate(event)
-    if violation is not None:
-        raise _RowRejected(f"would produce an invalid {event_type} event: {violation.detail}")
     return (instant, id_prefix, _STEP[event_type]), event
 
 
