@@ -107,6 +107,21 @@ class Settings:
             ssl_cafile=text("HOTLINE_KAFKA_SSL_CAFILE", None),
         )
 
+    def aiokafka_options(self) -> dict[str, object]:
+        """Connection options for aiokafka clients inside a worker."""
+        options: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers}
+        if self.security_protocol != "PLAINTEXT":
+            options["security_protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = self.sasl_password
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile)
+        return options
+
     def kafka_client_options(self) -> dict[str, object]:
         """Connection options for kafka-python / aiokafka clients used by the CLI."""
         options: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers.split(",")}

@@ -167,7 +167,7 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
         worker.wait_for_web()
         console.print(f"worker up: metrics on {worker.metrics_url}, log in {log_path}")
         sent = _count_events(events_file)
-        click.get_current_context().invoke(replay, file=str(events_file), rate=None, topic=topics.EVENTS.name, quiet=False)
+        click.get_current_context().invoke(replay, file=str(events_file), rate=None, speedup=None, topic=topics.EVENTS.name, quiet=False)
         samples = _wait_until_consumed(worker, load_settings(), timeout_seconds)
         _summary(samples, sent, time.monotonic() - started)
         if keep_running:

@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hotline.contract import codec, schemas, topics
 from hotline.cli import kafka_clients
+from hotline.cli.pacing import ReplayPacer
+from hotline.core.timeutil import parse_rfc3339
 
 err = Console(stderr=True)
 
@@ -99,25 +101,39 @@ def _event_lines(file: str) -> Iterator[bytes]:
                 yield line
 
 
-def _order_key(line: bytes) -> bytes | None:
-    """The partitioning key; a line that is no event with an order_id is sent unkeyed so
-    the processor dead-letters it with its reason rather than it vanishing here."""
+def _key_and_event_time(line: bytes) -> tuple[bytes | None, float | None]:
+    """The partitioning key and event time of a line. A line that is no event with an
+    order_id is sent unkeyed, so the processor dead-letters it with its reason rather
+    than it vanishing here."""
     try:
-        order_id = codec.decode(line)["order_id"]
+        event = codec.decode(line)
+        order_id = event["order_id"]
     except (ValueError, KeyError, TypeError):
-        return None
-    return order_id.encode() if isinstance(order_id, str) else None
+        return None, None
+    try:
+        event_seconds = parse_rfc3339(event["occurred_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        event_seconds = None
+    return (order_id.encode() if isinstance(order_id, str) else None), event_seconds
 
 
 @click.command("replay")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--rate", "rate", type=click.FloatRange(min=0, min_open=True), help="events per second (default: as fast as possible)")
+@click.option("--speedup", type=click.FloatRange(min=0, min_open=True), help="follow the events' own times, this many times faster")
 @click.option("--topic", default=topics.EVENTS.name, show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bar, only the final count")
-def replay(file: str, rate: float | None, topic: str, quiet: bool) -> None:
-    """Produce the events of FILE (JSON lines, or - for stdin) keyed by order_id."""
+def replay(file: str, rate: float | None, speedup: float | None, topic: str, quiet: bool) -> None:
+    """Produce the events of FILE (JSON lines, or - for stdin) keyed by order_id.
+
+    As fast as possible by default; --rate N sends N events per second; --speedup X
+    replays the events' own timing X times faster.
+    """
     if file != "-" and not Path(file).is_file():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+    if rate is not None and speedup is not None:
+        raise click.UsageError("--rate and --speedup exclude each other")
+    pacer = ReplayPacer(rate=rate, speedup=speedup)
     total = None if file == "-" else sum(1 for _ in _event_lines(file))
     producer = kafka_clients.producer(_settings())
     failures: list[Exception] = []
@@ -137,15 +153,16 @@ def replay(file: str, rate: float | None, topic: str, quiet: bool) -> None:
     with progress:
         task = progress.add_task("replay", total=total, rate=0.0)
         for line in _event_lines(file):
-            key = _order_key(line)
+            key, event_seconds = _key_and_event_time(line)
             unkeyed += key is None
             future = producer.send(topic, key=key, value=line)
             future.add_errback(failures.append)
             sent += 1
-            if rate is not None:
-                ahead = sent / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
+            wait_seconds = pacer.wait_seconds(sent, time.monotonic() - started, event_seconds)
+            if wait_seconds > 0:
+                time.sleep(wait_seconds)
+                elapsed = time.monotonic() - started
+                progress.update(task, completed=sent, rate=sent / elapsed if elapsed else 0.0)
             if sent % 1000 == 0:
                 elapsed = time.monotonic() - started
                 progress.update(task, completed=sent, rate=sent / elapsed if elapsed else 0.0)
