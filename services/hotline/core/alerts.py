@@ -46,7 +46,6 @@ INACTIVE = "inactive"
 PENDING = "pending"
 FIRING = "firing"
 RESOLVING = "resolving"
-STATUSES = (INACTIVE, PENDING, FIRING, RESOLVING)
 
 DEFAULT_CONFIG_FILE = "alerts.toml"
 
