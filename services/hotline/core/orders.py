@@ -152,7 +152,9 @@ class Assignment:
     assigned_by: str
     via: str  # received | dispatched | transferred | signed (no dispatch seen yet)
     signed_at: datetime | None = None
+    signed_by: str | None = None
     left_at: datetime | None = None
+    left_by: str | None = None
     left_via: str | None = None  # returned | transferred | redispatched
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,7 +164,9 @@ class Assignment:
             "assigned_by": self.assigned_by,
             "via": self.via,
             "signed_at": _text(self.signed_at),
+            "signed_by": self.signed_by,
             "left_at": _text(self.left_at),
+            "left_by": self.left_by,
             "left_via": self.left_via,
         }
 
@@ -174,7 +178,9 @@ class Assignment:
             assigned_by=raw["assigned_by"],
             via=raw["via"],
             signed_at=_instant(raw["signed_at"]),
+            signed_by=raw["signed_by"],
             left_at=_instant(raw["left_at"]),
+            left_by=raw["left_by"],
             left_via=raw["left_via"],
         )
 
@@ -269,12 +275,16 @@ class OrderState:
     verdict_status: str | None = None
     verdict_reasons: tuple[str, ...] = ()
     received_at: datetime | None = None
+    received_by: str | None = None
     answered_at: datetime | None = None
+    answered_by: str | None = None
     dispatched_at: datetime | None = None
     signed_at: datetime | None = None
     first_reply_at: datetime | None = None
+    first_reply_by: str | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    closed_by: str | None = None
     last_event_at: datetime | None = None
     current_office_id: str | None = None
     office_history: tuple[Assignment, ...] = ()
@@ -320,12 +330,16 @@ class OrderState:
             "verdict_status": self.verdict_status,
             "verdict_reasons": list(self.verdict_reasons),
             "received_at": _text(self.received_at),
+            "received_by": self.received_by,
             "answered_at": _text(self.answered_at),
+            "answered_by": self.answered_by,
             "dispatched_at": _text(self.dispatched_at),
             "signed_at": _text(self.signed_at),
             "first_reply_at": _text(self.first_reply_at),
+            "first_reply_by": self.first_reply_by,
             "resolved_at": _text(self.resolved_at),
             "closed_at": _text(self.closed_at),
+            "closed_by": self.closed_by,
             "last_event_at": _text(self.last_event_at),
             "current_office_id": self.current_office_id,
             "office_history": [assignment.to_dict() for assignment in self.office_history],
@@ -356,12 +370,16 @@ class OrderState:
             verdict_status=raw["verdict_status"],
             verdict_reasons=tuple(raw["verdict_reasons"]),
             received_at=_instant(raw["received_at"]),
+            received_by=raw["received_by"],
             answered_at=_instant(raw["answered_at"]),
+            answered_by=raw["answered_by"],
             dispatched_at=_instant(raw["dispatched_at"]),
             signed_at=_instant(raw["signed_at"]),
             first_reply_at=_instant(raw["first_reply_at"]),
+            first_reply_by=raw["first_reply_by"],
             resolved_at=_instant(raw["resolved_at"]),
             closed_at=_instant(raw["closed_at"]),
+            closed_by=raw["closed_by"],
             last_event_at=_instant(raw["last_event_at"]),
             current_office_id=raw["current_office_id"],
             office_history=tuple(Assignment.from_dict(item) for item in raw["office_history"]),
@@ -432,8 +450,9 @@ class _Derivation:
                 }
             )
         names = (
-            "status urgency category channel source district verdict_status verdict_reasons received_at "
-            "answered_at dispatched_at signed_at first_reply_at resolved_at closed_at last_event_at "
+            "status urgency category channel source district verdict_status verdict_reasons received_at received_by "
+            "answered_at answered_by dispatched_at signed_at first_reply_at first_reply_by resolved_at closed_at "
+            "closed_by last_event_at "
             "returns_count transfers_count reopen_count rating source_due_at"
         ).split()
         history = list(base.office_history)
@@ -452,16 +471,18 @@ class _Derivation:
         if self.fields.get(name) is None:
             self.fields[name] = value
 
-    def leave_current(self, at: datetime, via: str) -> None:
+    def leave_current(self, fact: Fact, via: str) -> None:
         if self.current is not None:
-            self.history[self.current] = replace(self.history[self.current], left_at=at, left_via=via)
+            self.history[self.current] = replace(
+                self.history[self.current], left_at=fact.occurred_at, left_by=fact.event_id, left_via=via
+            )
             self.current = None
 
     def assign(self, office_id: str, fact: Fact, via: str) -> None:
         if self.current is not None:
             if self.history[self.current].office_id == office_id:
                 return
-            self.leave_current(fact.occurred_at, "redispatched")
+            self.leave_current(fact, "redispatched")
         self.history.append(Assignment(office_id, fact.occurred_at, fact.event_id, via))
         self.current = len(self.history) - 1
         self.first("dispatched_at", fact.occurred_at)
@@ -473,7 +494,8 @@ class _Derivation:
         self.fields["last_event_at"] = max(filter(None, (self.fields.get("last_event_at"), at)))
 
     def _appeal_received(self, fact: Fact, at: datetime) -> None:
-        self.first("received_at", at)
+        if self.fields.get("received_at") is None:
+            self.fields.update(received_at=at, received_by=fact.event_id)
         for name in ("urgency", "category", "channel", "source"):
             if fact.get(name) is not None:
                 self.fields[name] = fact.get(name)
@@ -492,7 +514,8 @@ class _Derivation:
                 self.fields["status"] = "dispatched"
 
     def _appeal_answered(self, fact: Fact, at: datetime) -> None:
-        self.first("answered_at", at)
+        if self.fields.get("answered_at") is None:
+            self.fields.update(answered_at=at, answered_by=fact.event_id)
         self.fields["status"] = "answered"
 
     def _order_dispatched(self, fact: Fact, at: datetime) -> None:
@@ -508,24 +531,25 @@ class _Derivation:
             self.assign(office_id, fact, "signed")
         stint = self.history[self.current]
         if stint.signed_at is None:
-            self.history[self.current] = replace(stint, signed_at=at)
+            self.history[self.current] = replace(stint, signed_at=at, signed_by=fact.event_id)
         self.first("signed_at", at)
         if self.fields["status"] in ("unknown", "received", "dispatched", "returned"):
             self.fields["status"] = "signed"
 
     def _order_returned(self, fact: Fact, at: datetime) -> None:
-        self.leave_current(at, "returned")
+        self.leave_current(fact, "returned")
         self.fields["returns_count"] += 1
         self.fields["status"] = "returned"
 
     def _order_transferred(self, fact: Fact, at: datetime) -> None:
-        self.leave_current(at, "transferred")
+        self.leave_current(fact, "transferred")
         self.assign(fact.get("to_office_id"), fact, "transferred")
         self.fields["transfers_count"] += 1
         self.fields["status"] = "dispatched"
 
     def _order_replied(self, fact: Fact, at: datetime) -> None:
-        self.first("first_reply_at", at)
+        if self.fields.get("first_reply_at") is None:
+            self.fields.update(first_reply_at=at, first_reply_by=fact.event_id)
 
     def _order_suspended(self, fact: Fact, at: datetime) -> None:
         if not self.suspensions or self.suspensions[-1].ended_at is not None:
@@ -552,11 +576,11 @@ class _Derivation:
         self.reopenings.append(Milestone(at, fact.event_id))
         self.fields["reopen_count"] += 1
         self.fields["resolved_at"] = None
-        self.fields["closed_at"] = None
+        self.fields.update(closed_at=None, closed_by=None)
         self.fields["status"] = "reopened"
 
     def _order_closed(self, fact: Fact, at: datetime) -> None:
-        self.fields["closed_at"] = at
+        self.fields.update(closed_at=at, closed_by=fact.event_id)
         self.fields["status"] = "closed"
 
     def result(self, order_id: str, base: OrderState | None, facts: tuple[Fact, ...]) -> OrderState:

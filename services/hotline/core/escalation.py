@@ -1,0 +1,570 @@
+"""Escalation of an order's supervision up the office ladder, with damping.
+
+Consumes an `OrderState`, a `Trigger` (why supervision should rise: a resolution breach,
+repeated appeals on the same case, emergency urgency, ping-pong between offices,
+dissatisfaction after a resolution), the office registry (office_id -> {level,
+parent_id}, as on hotline.offices.v1) and JSON-able ledgers. Produces
+`hotline.escalations.v1` events as dicts: escalation.raised (from_level -> to_level,
+to_office_id, reason) and escalation.summarised (one per office and day, counting the
+escalations held back by that office's daily budget).
+
+The ladder is community -> street -> district -> city; a city department ranks with the
+districts. Each escalation lifts the order's supervision one rung: to the nearest
+ancestor (following parent_id) whose level ranks above the order's current supervision
+level, which is the last office it was escalated to, or else the office holding it.
+
+Damping, so that supervision does not itself become overload:
+- no escalation for an order whose appeal the screen stage flagged (or rejected);
+- at most one escalation per order per level, and each reason lifts an order once;
+- nothing above `highest_level`;
+- an office (the one escalated to) takes at most `daily_budget_per_office` raised
+  escalations per event-time day (Asia/Shanghai); the rest of that day's escalations
+  are held back and announced by one escalation.summarised when the day has ended.
+
+Two halves, so the lead can partition them: `propose` works per order (its ledger,
+`OrderEscalations`, lives with the order), `admit` / `close_days` work per receiving
+office (`OfficeBudget`, keyed by office_id). `escalate` runs both for callers that hold
+both ledgers (`EscalationLedger`).
+
+Identities: escalation.raised has event_id = derived_event_id("<order_id>:<to_level>",
+"escalation.raised") — one per order and level, whatever trigger got there first — and
+caused_by = the trigger's cause (the input event id, or the deadline.breached event id).
+escalation.summarised has caused_by = "<office_id>:<day>" and event_id =
+derived_event_id(caused_by, "escalation.summarised"); occurred_at is the end of that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from hotline.configfiles import check, default_config_dir, load_toml
+from hotline.core.ids import derived_event_id
+from hotline.core.orders import OrderState
+from hotline.core.timeutil import format_utc, parse_rfc3339
+from hotline.core.workcalendar import SHANGHAI
+
+ESCALATIONS_SCHEMA_VERSION = 1
+LEVEL_RANKS = {"community": 0, "street": 1, "district": 2, "department": 2, "city": 3}
+REASONS = (
+    "resolution_breached",
+    "repeated_appeals",
+    "emergency_urgency",
+    "ping_pong",
+    "dissatisfied_after_resolution",
+)
+DAMPED_VERDICTS = frozenset({"flagged", "rejected"})
+# Parent chains are short (community -> street -> district -> city); a longer walk means
+# a cycle in the registry.
+_MAX_PARENT_HOPS = 8
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    repeated_appeals_threshold: int = 3
+    ping_pong_handoffs: int = 3
+    daily_budget_per_office: int | None = 20
+    highest_level: str = "city"
+    enabled_reasons: frozenset[str] = frozenset(REASONS)
+    summary_order_ids_limit: int = 50
+
+
+def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> EscalationPolicy:
+    path = Path(path)
+    known = {
+        "repeated_appeals_threshold",
+        "ping_pong_handoffs",
+        "daily_budget_per_office",
+        "highest_level",
+        "summary_order_ids_limit",
+        "reasons",
+    }
+    unknown = sorted(set(raw) - known)
+    check(not unknown, path, unknown[0] if unknown else "", f"unknown key (expected one of {', '.join(sorted(known))})")
+
+    def whole(key: str, default: int, minimum: int) -> int:
+        value = raw.get(key, default)
+        check(
+            isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
+            path,
+            key,
+            f"expected a whole number >= {minimum}, got {value!r}",
+        )
+        return value
+
+    budget = whole("daily_budget_per_office", 20, 0)
+    highest = raw.get("highest_level", "city")
+    check(highest in ("street", "district", "city"), path, "highest_level", f"expected street, district or city, got {highest!r}")
+    reasons = raw.get("reasons", {})
+    check(isinstance(reasons, dict), path, "reasons", "expected a table of reason = true/false")
+    for reason, enabled in reasons.items():
+        check(reason in REASONS, path, f"reasons.{reason}", f"unknown reason (expected one of {', '.join(REASONS)})")
+        check(isinstance(enabled, bool), path, f"reasons.{reason}", f"expected true or false, got {enabled!r}")
+    return EscalationPolicy(
+        repeated_appeals_threshold=whole("repeated_appeals_threshold", 3, 1),
+        ping_pong_handoffs=whole("ping_pong_handoffs", 3, 1),
+        daily_budget_per_office=budget or None,
+        highest_level=highest,
+        enabled_reasons=frozenset(reason for reason in REASONS if reasons.get(reason, True)),
+        summary_order_ids_limit=whole("summary_order_ids_limit", 50, 0),
+    )
+
+
+def load_escalation_policy(path: Path | str | None = None) -> EscalationPolicy:
+    """Read and validate config/escalation.toml; a wrong value raises ConfigFileError naming file and field."""
+    path = Path(path) if path is not None else default_config_dir() / "escalation.toml"
+    return parse_escalation_policy(load_toml(path), path)
+
+
+# --- triggers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Why supervision should rise: a reason, what caused it, and when (event time)."""
+
+    reason: str
+    caused_by: str
+    occurred_at: datetime
+
+
+def triggers_for(
+    before: OrderState | None,
+    after: OrderState,
+    event: Mapping[str, Any],
+    policy: EscalationPolicy,
+    deadline_events: Iterable[Mapping[str, Any]] = (),
+    repeat_count: int | None = None,
+) -> list[Trigger]:
+    """The triggers one screened event raises for its order.
+
+    `deadline_events` are what the deadline stage emitted for the same event or
+    watermark (a resolution breach triggers); `repeat_count` is the number of earlier
+    appeals on the same case, as the dedupe stage counts it (None when unknown).
+    Repeated triggers are harmless: the order's ledger lets each reason lift it once.
+    """
+    occurred_at = parse_rfc3339(event["occurred_at"])
+    cause = event["caused_by"]
+    found = [
+        Trigger("resolution_breached", item["event_id"], parse_rfc3339(item["occurred_at"]))
+        for item in deadline_events
+        if item["type"] == "deadline.breached" and item["target"] == "resolution"
+    ]
+    if event["type"] == "appeal.received" and repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold:
+        found.append(Trigger("repeated_appeals", cause, occurred_at))
+    if after.urgency == "emergency" and after.office_history and (before is None or not before.office_history):
+        found.append(Trigger("emergency_urgency", cause, occurred_at))
+    handoffs_before = 0 if before is None else before.handoffs_count
+    if handoffs_before < policy.ping_pong_handoffs <= after.handoffs_count:
+        found.append(Trigger("ping_pong", cause, occurred_at))
+    rating = after.rating
+    if (
+        rating is not None
+        and (before is None or before.rating != rating)
+        and after.resolutions
+        and (rating.satisfaction == "unsatisfied" or not rating.resolved)
+    ):
+        found.append(Trigger("dissatisfied_after_resolution", cause, occurred_at))
+    return found
+
+
+# --- per order ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationRecord:
+    level: str
+    office_id: str
+    reason: str
+    escalated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "office_id": self.office_id,
+            "reason": self.reason,
+            "escalated_at": format_utc(self.escalated_at),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "EscalationRecord":
+        return cls(raw["level"], raw["office_id"], raw["reason"], parse_rfc3339(raw["escalated_at"]))
+
+
+@dataclass(frozen=True)
+class OrderEscalations:
+    """The levels an order's supervision has been lifted to, oldest first."""
+
+    records: tuple[EscalationRecord, ...] = ()
+
+    @property
+    def levels(self) -> frozenset[str]:
+        return frozenset(record.level for record in self.records)
+
+    @property
+    def reasons(self) -> frozenset[str]:
+        return frozenset(record.reason for record in self.records)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"records": [record.to_dict() for record in self.records]}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "OrderEscalations":
+        return cls(tuple(EscalationRecord.from_dict(item) for item in raw["records"]))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An escalation the order's own rules allow; the receiving office's budget decides."""
+
+    order_id: str
+    reason: str
+    caused_by: str
+    occurred_at: datetime
+    from_level: str
+    from_office_id: str
+    to_level: str
+    to_office_id: str
+    urgency: str | None
+    category: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.order_id}:{self.to_level}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "reason": self.reason,
+            "caused_by": self.caused_by,
+            "occurred_at": format_utc(self.occurred_at),
+            "from_level": self.from_level,
+            "from_office_id": self.from_office_id,
+            "to_level": self.to_level,
+            "to_office_id": self.to_office_id,
+            "urgency": self.urgency,
+            "category": self.category,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "Proposal":
+        return cls(**{**raw, "occurred_at": parse_rfc3339(raw["occurred_at"])})
+
+
+@dataclass(frozen=True)
+class Damped:
+    """An escalation held back before any office saw it, with a bounded reason code
+    (a metrics label): reason_disabled, flagged_appeal, no_office, unknown_office,
+    top_of_ladder, above_highest_level, level_already_escalated, reason_already_escalated."""
+
+    reason: str
+    damping: str
+
+
+def _office_level(offices: Mapping[str, Mapping[str, Any]], office_id: str | None) -> str | None:
+    office = offices.get(office_id) if office_id else None
+    return None if office is None else office.get("level")
+
+
+def _supervisor_above(
+    offices: Mapping[str, Mapping[str, Any]], office_id: str, rank: int
+) -> tuple[str, str] | None:
+    """The nearest ancestor of `office_id` whose level ranks above `rank`."""
+    cursor = offices.get(office_id, {}).get("parent_id")
+    for _ in range(_MAX_PARENT_HOPS):
+        if cursor is None or cursor not in offices:
+            return None
+        level = offices[cursor].get("level")
+        if LEVEL_RANKS.get(level, -1) > rank:
+            return cursor, level
+        cursor = offices[cursor].get("parent_id")
+    return None
+
+
+def propose(
+    order: OrderState,
+    trigger: Trigger,
+    offices: Mapping[str, Mapping[str, Any]],
+    escalations: OrderEscalations | None,
+    policy: EscalationPolicy,
+) -> tuple[Proposal | Damped, OrderEscalations]:
+    """Apply the per-order rules; a `Proposal` is recorded in the returned ledger."""
+    escalations = escalations or OrderEscalations()
+
+    def damped(damping: str) -> tuple[Damped, OrderEscalations]:
+        return Damped(trigger.reason, damping), escalations
+
+    if trigger.reason not in policy.enabled_reasons:
+        return damped("reason_disabled")
+    if order.verdict_status in DAMPED_VERDICTS:
+        return damped("flagged_appeal")
+    if trigger.reason in escalations.reasons:
+        return damped("reason_already_escalated")
+    if escalations.records:
+        from_office_id = escalations.records[-1].office_id
+        from_level = escalations.records[-1].level
+    else:
+        holder = order.current_office_id or (order.office_history[-1].office_id if order.office_history else None)
+        if holder is None:
+            return damped("no_office")
+        from_office_id, from_level = holder, _office_level(offices, holder)
+        if from_level not in LEVEL_RANKS:
+            return damped("unknown_office")
+    supervisor = _supervisor_above(offices, from_office_id, LEVEL_RANKS[from_level])
+    if supervisor is None:
+        return damped("top_of_ladder")
+    to_office_id, to_level = supervisor
+    if LEVEL_RANKS[to_level] > LEVEL_RANKS[policy.highest_level]:
+        return damped("above_highest_level")
+    if to_level in escalations.levels:
+        return damped("level_already_escalated")
+    proposal = Proposal(
+        order_id=order.order_id,
+        reason=trigger.reason,
+        caused_by=trigger.caused_by,
+        occurred_at=trigger.occurred_at,
+        from_level=from_level,
+        from_office_id=from_office_id,
+        to_level=to_level,
+        to_office_id=to_office_id,
+        urgency=order.urgency,
+        category=order.category,
+    )
+    record = EscalationRecord(to_level, to_office_id, trigger.reason, trigger.occurred_at)
+    return proposal, OrderEscalations((*escalations.records, record))
+
+
+# --- per receiving office -----------------------------------------------------------
+
+
+def local_day(instant: datetime) -> date:
+    return instant.astimezone(SHANGHAI).date()
+
+
+def day_end(day: date) -> datetime:
+    """The instant (UTC) a local day ends: the next local midnight."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=SHANGHAI).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    order_id: str
+    to_level: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.order_id}:{self.to_level}"
+
+
+@dataclass(frozen=True)
+class OfficeDay:
+    """One office's escalations on one local day: keys raised, escalations held back."""
+
+    raised: tuple[str, ...] = ()
+    held_back: tuple[HeldBack, ...] = ()
+
+    def seen(self, key: str) -> bool:
+        return key in self.raised or any(item.key == key for item in self.held_back)
+
+
+@dataclass(frozen=True)
+class OfficeBudget:
+    """An office's daily escalation budget, by local day (ISO date); days leave it once
+    closed by `close_days`."""
+
+    office_id: str
+    days: tuple[tuple[str, OfficeDay], ...] = ()
+
+    def day(self, day: str) -> OfficeDay:
+        return dict(self.days).get(day, OfficeDay())
+
+    def with_day(self, day: str, value: OfficeDay) -> "OfficeBudget":
+        days = dict(self.days)
+        days[day] = value
+        return replace(self, days=tuple(sorted(days.items())))
+
+    @property
+    def next_close_at(self) -> datetime | None:
+        """When the earliest open day ends (drive `close_days` from the watermark)."""
+        return min((day_end(date.fromisoformat(day)) for day, _ in self.days), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "office_id": self.office_id,
+            "days": {
+                day: {
+                    "raised": list(value.raised),
+                    "held_back": [
+                        {"order_id": item.order_id, "to_level": item.to_level, "reason": item.reason}
+                        for item in value.held_back
+                    ],
+                }
+                for day, value in self.days
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "OfficeBudget":
+        return cls(
+            raw["office_id"],
+            tuple(
+                sorted(
+                    (
+                        day,
+                        OfficeDay(
+                            tuple(value["raised"]),
+                            tuple(HeldBack(item["order_id"], item["to_level"], item["reason"]) for item in value["held_back"]),
+                        ),
+                    )
+                    for day, value in raw["days"].items()
+                )
+            ),
+        )
+
+
+def raised_event(proposal: Proposal) -> dict[str, Any]:
+    return {
+        "event_id": derived_event_id(proposal.key, "escalation.raised"),
+        "caused_by": proposal.caused_by,
+        "type": "escalation.raised",
+        "order_id": proposal.order_id,
+        "occurred_at": format_utc(proposal.occurred_at),
+        "schema": ESCALATIONS_SCHEMA_VERSION,
+        "reason": proposal.reason,
+        "from_level": proposal.from_level,
+        "from_office_id": proposal.from_office_id,
+        "to_level": proposal.to_level,
+        "to_office_id": proposal.to_office_id,
+        "urgency": proposal.urgency,
+        "category": proposal.category,
+    }
+
+
+def admit(
+    proposal: Proposal, budget: OfficeBudget | None, policy: EscalationPolicy
+) -> tuple[list[dict[str, Any]], OfficeBudget]:
+    """Raise the escalation if the receiving office's budget for that day allows it,
+    otherwise hold it back for the day's summary. Redelivery changes nothing."""
+    budget = budget or OfficeBudget(proposal.to_office_id)
+    day = local_day(proposal.occurred_at).isoformat()
+    today = budget.day(day)
+    if today.seen(proposal.key):
+        return [], budget
+    limit = policy.daily_budget_per_office
+    if limit is None or len(today.raised) < limit:
+        return [raised_event(proposal)], budget.with_day(day, replace(today, raised=(*today.raised, proposal.key)))
+    held = HeldBack(proposal.order_id, proposal.to_level, proposal.reason)
+    return [], budget.with_day(day, replace(today, held_back=(*today.held_back, held)))
+
+
+def close_days(
+    budget: OfficeBudget, watermark: datetime, policy: EscalationPolicy, offices: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[list[dict[str, Any]], OfficeBudget]:
+    """Summarise every day that ended at or before the watermark and held escalations
+    back, and forget those days."""
+    events = []
+    remaining = []
+    for day, value in budget.days:
+        end = day_end(date.fromisoformat(day))
+        if end > watermark:
+            remaining.append((day, value))
+            continue
+        if value.held_back:
+            caused_by = f"{budget.office_id}:{day}"
+            reasons: dict[str, int] = {}
+            for item in value.held_back:
+                reasons[item.reason] = reasons.get(item.reason, 0) + 1
+            events.append(
+                {
+                    "event_id": derived_event_id(caused_by, "escalation.summarised"),
+                    "caused_by": caused_by,
+                    "type": "escalation.summarised",
+                    "occurred_at": format_utc(end),
+                    "schema": ESCALATIONS_SCHEMA_VERSION,
+                    "to_office_id": budget.office_id,
+                    "to_level": _office_level(offices or {}, budget.office_id),
+                    "day": day,
+                    "count": len(value.held_back),
+                    "raised_count": len(value.raised),
+                    "reasons": dict(sorted(reasons.items())),
+                    "order_ids": [item.order_id for item in value.held_back][: policy.summary_order_ids_limit],
+                }
+            )
+    return events, replace(budget, days=tuple(remaining))
+
+
+# --- both halves --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationLedger:
+    """Both ledgers in one JSON-able value: per order (levels reached) and per office (budgets)."""
+
+    orders: tuple[tuple[str, OrderEscalations], ...] = ()
+    offices: tuple[tuple[str, OfficeBudget], ...] = ()
+
+    def order(self, order_id: str) -> OrderEscalations | None:
+        return dict(self.orders).get(order_id)
+
+    def office(self, office_id: str) -> OfficeBudget | None:
+        return dict(self.offices).get(office_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "orders": {order_id: value.to_dict() for order_id, value in self.orders},
+            "offices": {office_id: value.to_dict() for office_id, value in self.offices},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "EscalationLedger":
+        return cls(
+            tuple(sorted((key, OrderEscalations.from_dict(value)) for key, value in raw["orders"].items())),
+            tuple(sorted((key, OfficeBudget.from_dict(value)) for key, value in raw["offices"].items())),
+        )
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    events: tuple[dict[str, Any], ...]
+    ledger: EscalationLedger
+    damped: tuple[Damped, ...]
+
+
+def escalate(
+    order: OrderState,
+    trigger: Trigger,
+    offices: Mapping[str, Mapping[str, Any]],
+    ledger: EscalationLedger | None,
+    policy: EscalationPolicy,
+) -> EscalationStep:
+    """`propose` then `admit`, on a ledger holding both halves. Event time is the trigger's."""
+    ledger = ledger or EscalationLedger()
+    outcome, order_escalations = propose(order, trigger, offices, ledger.order(order.order_id), policy)
+    if isinstance(outcome, Damped):
+        return EscalationStep((), ledger, (outcome,))
+    events, budget = admit(outcome, ledger.office(outcome.to_office_id), policy)
+    orders = dict(ledger.orders)
+    orders[order.order_id] = order_escalations
+    budgets = dict(ledger.offices)
+    budgets[outcome.to_office_id] = budget
+    new_ledger = EscalationLedger(tuple(sorted(orders.items())), tuple(sorted(budgets.items())))
+    return EscalationStep(tuple(events), new_ledger, ())
+
+
+def close_ledger_days(
+    ledger: EscalationLedger,
+    watermark: datetime,
+    policy: EscalationPolicy,
+    offices: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any]], EscalationLedger]:
+    """`close_days` for every office of a combined ledger."""
+    events: list[dict[str, Any]] = []
+    budgets = []
+    for office_id, budget in ledger.offices:
+        summaries, closed = close_days(budget, watermark, policy, offices)
+        events.extend(summaries)
+        budgets.append((office_id, closed))
+    return events, replace(ledger, offices=tuple(budgets))
