@@ -40,7 +40,8 @@ def worker(faust_args: tuple[str, ...]) -> None:
     app.main()
 
 
-from hotline.cli import demo_commands, import_commands, kafka_commands  # noqa: E402  (subcommands register on `cli`)
+from hotline.cli import demo_commands, import_commands, kafka_commands, simulate_commands  # noqa: E402
 
-for module in (kafka_commands, import_commands, demo_commands):
+# Each module adds its subcommands to `cli`.
+for module in (kafka_commands, simulate_commands, import_commands, demo_commands):
     module.register(cli)
