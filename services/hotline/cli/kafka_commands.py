@@ -34,14 +34,16 @@ def topics_group() -> None:
 @topics_group.command("create")
 @click.option("--replication-factor", type=click.IntRange(1, 10), default=1, show_default=True)
 def topics_create(replication_factor: int) -> None:
-    """Create every topic of the contract with its partition count and configs."""
+    """Create every topic of the contract, and the app's internal stage-to-stage topics,
+    with their partition counts and configs."""
     settings = _settings()
-    specs = topics.ALL_TOPICS
+    specs = topics.ALL_TOPICS + topics.internal_topics(settings.app_id)
     if replication_factor != 1:
         specs = tuple(spec.with_replication(replication_factor) for spec in specs)
+    by_name = {spec.name: spec for spec in specs}
     for name, outcome in kafka_clients.create_topics(settings, specs):
-        spec = topics.by_name(name)
-        click.echo(f"{name:28} {outcome:8} partitions={spec.partitions} {spec.kafka_configs()}")
+        spec = by_name[name]
+        click.echo(f"{name:34} {outcome:8} partitions={spec.partitions} {spec.kafka_configs()}")
 
 
 @topics_group.command("list")

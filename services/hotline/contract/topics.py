@@ -59,7 +59,9 @@ DEADLETTER = TopicSpec(
 
 CASES = TopicSpec(
     "hotline.cases.v1",
-    key="case_id",
+    key="order_id",
+    # Keyed by the linked order, not the case, so links reach the partition of the
+    # order's own state (the orders stage counts repeats and escalates them).
     description="case links: an appeal opens a case or repeats one, with relation, similarity and earlier orders",
 )
 DEADLINES = TopicSpec(
@@ -94,6 +96,24 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ALERTS,
     DEADLETTER,
 )
+
+
+# Stage-to-stage topics of one Faust app, named "<app id>-<suffix>" like Faust's own
+# internal topics; each re-keys messages so the next stage's state is co-partitioned.
+INTERNAL_TOPIC_SUFFIXES: tuple[str, ...] = (
+    "appeals-by-caller",
+    "appeals-by-place",
+    "office-facts",
+    "escalation-proposals",
+    "clock-ticks",
+)
+
+
+def internal_topics(app_id: str) -> tuple[TopicSpec, ...]:
+    return tuple(
+        TopicSpec(f"{app_id}-{suffix}", key="stage key", description=f"internal: {suffix} of app {app_id}")
+        for suffix in INTERNAL_TOPIC_SUFFIXES
+    )
 
 
 def by_name(name: str) -> TopicSpec:

@@ -130,6 +130,15 @@ class Trigger:
     occurred_at: datetime
 
 
+def breach_triggers(deadline_events: Iterable[Mapping[str, Any]]) -> list[Trigger]:
+    """A breached resolution deadline asks for supervision, whatever caused the check."""
+    return [
+        Trigger("resolution_breached", item["event_id"], parse_rfc3339(item["occurred_at"]))
+        for item in deadline_events
+        if item["type"] == "deadline.breached" and item["target"] == "resolution"
+    ]
+
+
 def triggers_for(
     before: OrderState | None,
     after: OrderState,
@@ -147,11 +156,7 @@ def triggers_for(
     """
     occurred_at = parse_rfc3339(event["occurred_at"])
     cause = event["caused_by"]
-    found = [
-        Trigger("resolution_breached", item["event_id"], parse_rfc3339(item["occurred_at"]))
-        for item in deadline_events
-        if item["type"] == "deadline.breached" and item["target"] == "resolution"
-    ]
+    found = breach_triggers(deadline_events)
     if event["type"] == "appeal.received" and repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold:
         found.append(Trigger("repeated_appeals", cause, occurred_at))
     if after.urgency == "emergency" and after.office_history and (before is None or not before.office_history):

@@ -64,6 +64,37 @@ def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
     )
 
 
+def internal_topic(suffix: str) -> faust.TopicT:
+    """A stage-to-stage topic (see topics.INTERNAL_TOPIC_SUFFIXES)."""
+    assert suffix in topics.INTERNAL_TOPIC_SUFFIXES, suffix
+    return app.topic(
+        f"{settings.app_id}-{suffix}",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=topics.DEFAULT_PARTITIONS,
+        internal=True,
+    )
+
+
+def json_table(name: str, help: str) -> faust.TableT:
+    """A changelog-backed table of JSON-able dicts, partitioned like the topics."""
+    return app.Table(name, default=None, key_type=str, value_type=dict, partitions=topics.DEFAULT_PARTITIONS, help=help)
+
+
 events_topic = raw_topic(topics.EVENTS)
 screened_topic = raw_topic(topics.SCREENED)
+cases_topic = raw_topic(topics.CASES)
+deadlines_topic = raw_topic(topics.DEADLINES)
+escalations_topic = raw_topic(topics.ESCALATIONS)
+pressure_topic = raw_topic(topics.PRESSURE)
+alerts_topic = raw_topic(topics.ALERTS)
 deadletter_topic = raw_topic(topics.DEADLETTER)
+
+# Stage-to-stage topics: each re-keys messages so the next stage's state is co-partitioned.
+office_facts_topic = internal_topic("office-facts")  # key: office_id
+escalation_proposals_topic = internal_topic("escalation-proposals")  # key: receiving office_id
+clock_ticks_topic = internal_topic("clock-ticks")  # wall-clock ticks for idle partitions (live mode)
+appeals_by_caller_topic = internal_topic("appeals-by-caller")  # key: caller pseudonym
+appeals_by_place_topic = internal_topic("appeals-by-place")  # key: dedupe place key

@@ -33,13 +33,38 @@ MESSAGES_PRODUCED = Counter(
     "Messages the processor produced to a derived topic.",
     ["topic"],
 )
+DUPLICATE_EVENTS = Counter(
+    "hotline_duplicate_events_total",
+    "Re-sent input events (an event_id already applied) recognised and not counted again.",
+    ["stage"],
+)
+DEADLINE_EVENTS = Counter(
+    "hotline_deadline_events_total",
+    "Deadline warnings, breaches, met and cancelled clocks, by target and office level.",
+    ["type", "target", "level"],
+)
+ESCALATIONS = Counter(
+    "hotline_escalations_total",
+    "Escalations raised, by reason and the level escalated to.",
+    ["reason", "level"],
+)
+ESCALATIONS_HELD_BACK = Counter(
+    "hotline_escalations_held_back_total",
+    "Escalations over a receiving office's daily budget, grouped into a summary.",
+    ["level"],
+)
+ESCALATIONS_DAMPED = Counter(
+    "hotline_escalations_damped_total",
+    "Escalation triggers the per-order rules held back, by reason and damping rule.",
+    ["reason", "damping"],
+)
 EVENT_TIME_WATERMARK = Gauge(
     "hotline_event_time_watermark_seconds",
     "Highest event time (occurred_at) seen by this worker, as a Unix timestamp.",
     ["stage"],
 )
 
-STAGES = ("screen",)
+STAGES = ("screen", "callers", "dedupe", "orders", "escalate", "pressure")
 # Reasons the screen stage can give; pre-initialised so every series exists at 0.
 SCREEN_REASONS = (
     "empty_message",
@@ -55,6 +80,9 @@ SCREEN_REASONS = (
     "invalid_value",
     "internal_error",
 )
+DEADLINE_TYPES = ("deadline.warning", "deadline.breached", "deadline.met", "deadline.cancelled")
+DEADLINE_TARGETS = ("sign_for", "first_response", "resolution")
+OFFICE_LEVELS = ("community", "street", "district", "department", "city")
 
 
 _watermarks: dict[str, float] = {}
@@ -76,3 +104,9 @@ def initialise() -> None:
         EVENT_TIME_WATERMARK.labels(stage=stage)
     for reason in SCREEN_REASONS:
         MESSAGES_DEADLETTERED.labels(stage="screen", reason=reason)
+    for stage in STAGES:
+        DUPLICATE_EVENTS.labels(stage=stage)
+    for event_type in DEADLINE_TYPES:
+        for target in DEADLINE_TARGETS:
+            for level in OFFICE_LEVELS:
+                DEADLINE_EVENTS.labels(type=event_type, target=target, level=level)

@@ -47,6 +47,24 @@ class OfficeRegistry:
             return
         self.offices[office_id] = office
 
+    @staticmethod
+    async def _caught_up(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
+        for partition, end_offset in end.items():
+            if await consumer.position(partition) < end_offset:
+                return False
+        return True
+
+    async def follow_forever(self, consumer_options: dict[str, Any], retry_seconds: float = 5.0) -> None:
+        """`follow`, restarted after a connection failure: reference data must not stop a worker."""
+        while True:
+            try:
+                await self.follow(consumer_options)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("office registry consumer failed; retrying in %.0fs", retry_seconds)
+                await asyncio.sleep(retry_seconds)
+
     async def follow(self, consumer_options: dict[str, Any]) -> None:
         """Read the topic from the beginning, mark `loaded` at its end, then keep following."""
         consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None, **consumer_options)
@@ -61,7 +79,7 @@ class OfficeRegistry:
                 for records in batches.values():
                     for record in records:
                         self.apply(record.key, record.value)
-                if not self.loaded.is_set() and all((await consumer.position(tp)) >= end[tp] for tp in partitions):
+                if not self.loaded.is_set() and await self._caught_up(consumer, end):
                     self.loaded.set()
                     log.info("office registry loaded: %d offices", len(self.offices))
         finally:

@@ -1,9 +1,19 @@
-"""Read-only web views on the worker's port: /metrics for Prometheus."""
+"""Read-only web views on the worker's port (127.0.0.1:6066 by default).
+
+  /metrics                 Prometheus exposition
+  /orders/{order_id}/      one order's derived state (routed to the worker that owns it)
+  /offices/{office_id}/    one office's latest pressure snapshot and alerts (routed)
+  /offices/?top=N          this worker's offices, highest pressure first
+  /alerts/                 alerts firing on this worker's offices
+"""
 
 from __future__ import annotations
 
 from prometheus_client import REGISTRY, generate_latest
 
+from hotline.core.alerts import AlertBook
+from hotline.stream.agents.orders import orders_table
+from hotline.stream.agents.pressure import book, office_table
 from hotline.stream.app import app
 
 # aiohttp refuses a charset inside content_type, so it is passed as its own argument.
@@ -13,3 +23,55 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
 @app.page("/metrics")
 async def metrics_view(web, request):
     return web.bytes(generate_latest(REGISTRY), content_type=PROMETHEUS_CONTENT_TYPE)
+
+
+@app.page("/orders/{order_id}/")
+@app.table_route(table=orders_table, match_info="order_id")
+async def order_view(web, request, order_id):
+    stored = orders_table.get(order_id)
+    if stored is None or order_id.startswith("__"):
+        return web.json({"error": f"no order {order_id}"}, status=404)
+    record = stored["record"]
+    order = {key: value for key, value in record["order"].items() if key not in ("facts", "base", "compacted_ids")}
+    return web.json({"order": order, "deadlines": record["deadlines"], "escalations": record["escalations"], "repeat_count": record["repeat_count"]})
+
+
+def _office_document(office_id: str, snapshot: dict | None) -> dict:
+    stored = office_table.get(office_id)
+    alerts = AlertBook.from_dict(stored["alerts"]) if stored is not None else None
+    return {
+        "office_id": office_id,
+        "snapshot": snapshot,
+        "alerts_firing": sorted(alerts.firing_alerts()) if alerts is not None else [],
+    }
+
+
+@app.page("/offices/{office_id}/")
+@app.table_route(table=office_table, match_info="office_id")
+async def office_view(web, request, office_id):
+    if office_table.get(office_id) is None:
+        return web.json({"error": f"no pressure recorded for office {office_id}"}, status=404)
+    return web.json(_office_document(office_id, book.latest_snapshots.get(office_id)))
+
+
+def _pressure(snapshot: dict) -> float:
+    return snapshot["pressure_ratio"] if snapshot["pressure_ratio"] is not None else -1.0
+
+
+@app.page("/offices/")
+async def top_offices_view(web, request):
+    try:
+        top = max(1, min(int(request.query.get("top", "10")), 1000))
+    except ValueError:
+        return web.json({"error": "top must be an integer"}, status=400)
+    ranked = sorted(book.latest_snapshots.values(), key=lambda s: (-_pressure(s), s["office_id"]))[:top]
+    return web.json({"offices": [_office_document(s["office_id"], s) for s in ranked]})
+
+
+@app.page("/alerts/")
+async def alerts_view(web, request):
+    firing = []
+    for office_id, (_, alert_book, _) in sorted(book.states.items()):
+        for alert in sorted(alert_book.firing_alerts()):
+            firing.append({"alert": alert, "office_id": office_id})
+    return web.json({"firing": firing})

@@ -1,0 +1,198 @@
+"""Orders agent: screened events, case links and clock ticks -> order state, deadline
+events on hotline.deadlines.v1, escalation proposals for the escalate agent, office
+facts for the pressure agent.
+
+Everything arrives keyed by order_id, so an order's table value lives in one partition.
+Each partition keeps an event-time watermark (the highest occurred_at seen on it) and a
+due index of the instants its orders must be checked at, so a watermark advance touches
+only orders that are due. Both are rebuilt from the table after a rebalance.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from hotline.contract import codec, topics
+from hotline.core import order_flow
+from hotline.core.deadlines import DueIndex, load_deadline_policy, DeadlineTracker
+from hotline.core.escalation import load_escalation_policy
+from hotline.core.screening import Rejected
+from hotline.core.timeutil import parse_rfc3339
+from hotline.core.workcalendar import CalendarRangeError
+from hotline.stream import metrics
+from hotline.stream.app import (
+    app,
+    cases_topic,
+    clock_ticks_topic,
+    deadlines_topic,
+    escalation_proposals_topic,
+    json_table,
+    office_facts_topic,
+    screened_topic,
+    settings,
+)
+from hotline.stream.deadletters import send_dead_letter
+from hotline.stream.registry import registry
+
+STAGE = "orders"
+log = logging.getLogger(__name__)
+
+tracker = DeadlineTracker(load_deadline_policy())
+escalation_policy = load_escalation_policy()
+orders_table = json_table("orders", "Per order: state fold, deadline clocks, escalations, office marks")
+WATERMARK_KEY = "__watermark__/{partition}"
+
+
+class PartitionClocks:
+    """Per partition: the event-time watermark and the due index of its orders."""
+
+    def __init__(self) -> None:
+        self.watermarks: dict[int, datetime] = {}
+        self.due: dict[int, DueIndex] = defaultdict(DueIndex)
+        self.stale = True
+
+    def rebuild(self) -> None:
+        self.watermarks.clear()
+        self.due.clear()
+        for key, value in orders_table.items():
+            if key.startswith("__watermark__/"):
+                self.watermarks[int(key.rsplit("/", 1)[1])] = parse_rfc3339(value["at"])
+            elif value.get("next_check_at"):
+                self.due[value["partition"]].schedule(key, parse_rfc3339(value["next_check_at"]))
+        self.stale = False
+
+    def advance(self, partition: int, instant: datetime) -> datetime | None:
+        """Move the partition's watermark forward; return it if it moved."""
+        current = self.watermarks.get(partition)
+        if current is not None and instant <= current:
+            return None
+        self.watermarks[partition] = instant
+        orders_table[WATERMARK_KEY.format(partition=partition)] = {"at": instant.isoformat()}
+        return instant
+
+
+clocks = PartitionClocks()
+
+
+def _rules() -> order_flow.OrderRules:
+    return order_flow.OrderRules(tracker, escalation_policy, registry.offices)
+
+
+def _load(order_id: str) -> order_flow.OrderRecord | None:
+    stored = orders_table.get(order_id)
+    return None if stored is None else order_flow.OrderRecord.from_dict(stored["record"])
+
+
+def _store(order_id: str, partition: int, record: order_flow.OrderRecord) -> None:
+    next_check_at = record.next_check_at
+    orders_table[order_id] = {
+        "record": record.to_dict(),
+        "partition": partition,
+        "next_check_at": None if next_check_at is None else next_check_at.isoformat(),
+    }
+    clocks.due[partition].schedule(order_id, next_check_at)
+
+
+async def _publish(step: order_flow.OrderStep) -> None:
+    for event in step.deadline_events:
+        await deadlines_topic.send(key=event["order_id"].encode(), value=codec.encode(event))
+        metrics.MESSAGES_PRODUCED.labels(topic=topics.DEADLINES.name).inc()
+        metrics.DEADLINE_EVENTS.labels(type=event["type"], target=event["target"], level=event.get("office_level") or "unknown").inc()
+    for proposal in step.proposals:
+        await escalation_proposals_topic.send(key=proposal.to_office_id.encode(), value=codec.encode(proposal.to_dict()))
+    for damped in step.damped:
+        metrics.ESCALATIONS_DAMPED.labels(reason=damped.reason, damping=damped.damping).inc()
+    for fact in step.facts:
+        await office_facts_topic.send(key=fact.office_id.encode(), value=codec.encode(fact.__dict__))
+
+
+async def _check_due(partition: int, watermark: datetime) -> None:
+    """Warnings and breaches for every order of the partition whose check instant passed."""
+    for order_id in clocks.due[partition].pop_due(watermark):
+        record = _load(order_id)
+        if record is None:
+            continue
+        step = order_flow.on_watermark(record, watermark, _rules())
+        _store(order_id, partition, step.record)
+        await _publish(step)
+
+
+async def _on_screened(message) -> Rejected | None:
+    event = codec.decode(message.value)
+    order_id = event["order_id"]
+    occurred_at = parse_rfc3339(event["occurred_at"])
+    watermark = clocks.watermarks.get(message.partition)
+    record = _load(order_id)
+    try:
+        step = order_flow.on_screened_event(record, event, watermark, _rules())
+    except CalendarRangeError as error:
+        return Rejected("beyond_calendar", str(error), event.get("caused_by"))
+    if step.duplicate:
+        metrics.DUPLICATE_EVENTS.labels(stage=STAGE).inc()
+        return None
+    _store(order_id, message.partition, step.record)
+    await _publish(step)
+    metrics.observe_event_time(STAGE, occurred_at.timestamp())
+    moved = clocks.advance(message.partition, occurred_at)
+    if moved is not None:
+        await _check_due(message.partition, moved)
+    return None
+
+
+async def _on_case_link(message) -> None:
+    link = codec.decode(message.value)
+    record = _load(link["order_id"])
+    step = order_flow.on_case_link(record, link["order_id"], link, _rules())
+    _store(link["order_id"], message.partition, step.record)
+    await _publish(step)
+
+
+async def _on_tick(message) -> None:
+    """Live mode: a partition with no events for a while follows the wall clock."""
+    tick = codec.decode(message.value)
+    now = datetime.fromtimestamp(tick["now_seconds"], tz=timezone.utc)
+    moved = clocks.advance(message.partition, now)
+    if moved is not None:
+        await _check_due(message.partition, moved)
+
+
+@app.agent(app.topic(topics.SCREENED.name, topics.CASES.name, clock_ticks_topic.get_topic_name(), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"), name="orders")
+async def track_orders(stream):
+    await registry.loaded.wait()
+    async for event in stream.events():
+        message = event.message
+        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        if clocks.stale:
+            clocks.rebuild()
+        try:
+            if message.topic == topics.SCREENED.name:
+                rejected = await _on_screened(message)
+            elif message.topic == topics.CASES.name:
+                rejected = await _on_case_link(message)
+            else:
+                rejected = await _on_tick(message)
+        except Exception as error:  # a bug must not stop the worker: dead-letter and go on
+            log.exception("orders stage failed on %s/%s/%s", message.topic, message.partition, message.offset)
+            rejected = Rejected("internal_error", f"{type(error).__name__}: {error}")
+        if rejected is not None:
+            await send_dead_letter(message, STAGE, rejected)
+        else:
+            metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+
+
+@app.on_partitions_assigned.connect
+async def rebuild_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
+    clocks.stale = True
+
+
+@app.timer(interval=max(settings.idle_advance_seconds, 1.0), on_leader=True)
+async def tick_idle_partitions() -> None:
+    """Live mode only (HOTLINE_IDLE_ADVANCE_SECONDS > 0): tick every partition with the
+    wall clock so breaches fire on partitions that receive no events."""
+    if settings.idle_advance_seconds <= 0:
+        return
+    now_seconds = datetime.now(tz=timezone.utc).timestamp() - settings.idle_advance_seconds
+    for partition in range(topics.DEFAULT_PARTITIONS):
+        await clock_ticks_topic.send(key=b"tick", value=codec.encode({"now_seconds": now_seconds}), partition=partition)
