@@ -83,12 +83,12 @@ class DemoWorker:
         self._log.close()
 
 
-def _group_lag(settings, group: str, topic: str) -> int:
-    """Messages on `topic` that consumer group `group` has not committed yet."""
+def _group_lag(settings, group: str, topic_names: list[str]) -> int:
+    """Messages on `topic_names` that consumer group `group` has not committed yet."""
     consumer = kafka_clients.consumer(settings)
     admin = kafka_clients.admin(settings)
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = [TopicPartition(t, p) for t in topic_names for p in consumer.partitions_for_topic(t) or ()]
         end = consumer.end_offsets(partitions)
         committed = admin.list_group_offsets(group).get(group, {})
         return sum(offset - (committed[tp].offset if tp in committed else 0) for tp, offset in end.items())
@@ -97,21 +97,26 @@ def _group_lag(settings, group: str, topic: str) -> int:
         admin.close()
 
 
-def _wait_until_consumed(worker: DemoWorker, settings, timeout_seconds: float) -> dict:
-    """Until the worker's consumer group has committed every event on the input topic."""
-    backlog = _group_lag(settings, settings.app_id, topics.EVENTS.name)
+def _wait_until_drained(worker: DemoWorker, settings, timeout_seconds: float) -> dict:
+    """Until the worker's group has committed every message on the input topic and on
+    every topic one stage feeds the next: the whole pipeline has drained."""
+    consumed_topics = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
+    consumed_topics += [spec.name for spec in topics.internal_topics(settings.app_id)]
+    backlog = _group_lag(settings, settings.app_id, consumed_topics)
     progress = Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
     deadline = time.monotonic() + timeout_seconds
+    quiet_checks = 0
     with progress:
-        task = progress.add_task("consume", total=backlog)
-        while True:
-            lag = _group_lag(settings, settings.app_id, topics.EVENTS.name)
-            progress.update(task, completed=backlog - lag)
-            if lag == 0:
-                return _scrape(worker.metrics_url)
+        task = progress.add_task("drain", total=backlog)
+        while quiet_checks < 3:  # stages feed each other: drained only if it stays at 0
+            lag = _group_lag(settings, settings.app_id, consumed_topics)
+            backlog = max(backlog, lag)
+            progress.update(task, total=backlog, completed=backlog - lag)
+            quiet_checks = quiet_checks + 1 if lag == 0 else 0
             if time.monotonic() > deadline:
-                raise click.ClickException(f"the worker still had {lag} events to consume after {timeout_seconds}s")
-            time.sleep(0.5)
+                raise click.ClickException(f"the pipeline still had {lag} messages to process after {timeout_seconds}s")
+            time.sleep(1.0)
+    return _scrape(worker.metrics_url)
 
 
 def _summary(samples: dict, sent: int, elapsed_seconds: float) -> None:
@@ -168,7 +173,7 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
         console.print(f"worker up: metrics on {worker.metrics_url}, log in {log_path}")
         sent = _count_events(events_file)
         click.get_current_context().invoke(replay, file=str(events_file), rate=None, speedup=None, topic=topics.EVENTS.name, quiet=False)
-        samples = _wait_until_consumed(worker, load_settings(), timeout_seconds)
+        samples = _wait_until_drained(worker, load_settings(), timeout_seconds)
         _summary(samples, sent, time.monotonic() - started)
         if keep_running:
             console.print(f"the worker keeps running: curl {worker.metrics_url}; Ctrl-C to stop")
