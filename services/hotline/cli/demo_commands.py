@@ -7,6 +7,7 @@ derived topics, and stops the worker. The broker is started by scripts/demo.sh.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -28,7 +29,7 @@ from kafka import TopicPartition
 from hotline.cli import kafka_clients
 from hotline.contract import topics
 
-console = Console()
+console = Console(width=max(100, Console().width))
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -119,6 +120,53 @@ def _wait_until_drained(worker: DemoWorker, settings, timeout_seconds: float) ->
     return _scrape(worker.metrics_url)
 
 
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _pressure_summary(worker: DemoWorker, settings) -> None:
+    """Top offices by pressure, why, and the alerts that fired and resolved."""
+    base = worker.metrics_url.removesuffix("/metrics")
+    table = Table(title="offices under the most pressure (24 h to each office's newest event)")
+    for column in ("office", "pressure", "inflow raw/eff", "backlog", "overdue", "repeats", "ping-pong", "alerts firing"):
+        table.add_column(column, justify="left" if column in ("office", "alerts firing") else "right")
+
+    def ratio(value) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    for office in _get_json(base + "/offices/?top=8")["offices"]:
+        snapshot = office["snapshot"]
+        day = snapshot["windows"]["24h"]
+        table.add_row(
+            snapshot["office_id"],
+            ratio(snapshot["pressure_ratio"]),
+            f"{day['received']} / {day['effective_inflow']}",
+            str(snapshot["backlog_orders"]),
+            str(snapshot["overdue_orders"]),
+            ratio(snapshot["repeat_ratio"]),
+            ratio(snapshot["ping_pong_ratio"]),
+            ", ".join(office["alerts_firing"]) or "-",
+        )
+    console.print(table)
+    changes = {}
+    consumer = kafka_clients.consumer(settings, auto_offset_reset="earliest", consumer_timeout_ms=2000)
+    try:
+        consumer.subscribe([topics.ALERTS.name])
+        for record in consumer:
+            change = json.loads(record.value)
+            changes[change["event_id"]] = change
+    finally:
+        consumer.close()
+    alerts = Table(title="alert changes on hotline.alerts.v1")
+    for column in ("event time (UTC)", "alert", "office", "state", "value", "threshold"):
+        alerts.add_column(column)
+    for change in sorted(changes.values(), key=lambda c: (c["occurred_at"], c["alert"], c["office_id"] or "")):
+        state = "firing" if change["type"] == "alert.firing" else "resolved"
+        alerts.add_row(change["occurred_at"][:16].replace("T", " "), change["alert"], change["office_id"] or "-", state, f"{change['value']}", f"{change['threshold']}")
+    console.print(alerts if changes else "no alert fired")
+
+
 def _summary(samples: dict, sent: int, elapsed_seconds: float) -> None:
     table = Table(title="hotline demo: what the processor did", show_header=True)
     table.add_column("measure")
@@ -175,6 +223,7 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
         click.get_current_context().invoke(replay, file=str(events_file), rate=None, speedup=None, topic=topics.EVENTS.name, quiet=False)
         samples = _wait_until_drained(worker, load_settings(), timeout_seconds)
         _summary(samples, sent, time.monotonic() - started)
+        _pressure_summary(worker, load_settings())
         if keep_running:
             console.print(f"the worker keeps running: curl {worker.metrics_url}; Ctrl-C to stop")
             worker.process.wait()

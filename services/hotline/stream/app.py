@@ -80,7 +80,8 @@ def internal_topic(suffix: str) -> faust.TopicT:
 
 def json_table(name: str, help: str) -> faust.TableT:
     """A changelog-backed table of JSON-able dicts, partitioned like the topics."""
-    return app.Table(name, default=None, key_type=str, value_type=dict, partitions=topics.DEFAULT_PARTITIONS, help=help)
+    # No value_type: values are plain JSON (the app's default serializer), not Faust models.
+    return app.Table(name, default=None, key_type=str, partitions=topics.DEFAULT_PARTITIONS, help=help)
 
 
 events_topic = raw_topic(topics.EVENTS)

@@ -3,7 +3,8 @@
   /metrics                 Prometheus exposition
   /orders/{order_id}/      one order's derived state (routed to the worker that owns it)
   /offices/{office_id}/    one office's latest pressure snapshot and alerts (routed)
-  /offices/?top=N          this worker's offices, highest pressure first
+  /offices/?top=N          this worker's offices, highest pressure first (as of each
+                           office's newest event time)
   /alerts/                 alerts firing on this worker's offices
 """
 
@@ -13,7 +14,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from hotline.core.alerts import AlertBook
 from hotline.stream.agents.orders import orders_table
-from hotline.stream.agents.pressure import book, office_table
+from hotline.stream.agents.pressure import book, current_snapshot, office_table
 from hotline.stream.app import app
 
 # aiohttp refuses a charset inside content_type, so it is passed as its own argument.
@@ -51,7 +52,7 @@ def _office_document(office_id: str, snapshot: dict | None) -> dict:
 async def office_view(web, request, office_id):
     if office_table.get(office_id) is None:
         return web.json({"error": f"no pressure recorded for office {office_id}"}, status=404)
-    return web.json(_office_document(office_id, book.latest_snapshots.get(office_id)))
+    return web.json(_office_document(office_id, current_snapshot(office_id)))
 
 
 def _pressure(snapshot: dict) -> float:
@@ -64,14 +65,15 @@ async def top_offices_view(web, request):
         top = max(1, min(int(request.query.get("top", "10")), 1000))
     except ValueError:
         return web.json({"error": "top must be an integer"}, status=400)
-    ranked = sorted(book.latest_snapshots.values(), key=lambda s: (-_pressure(s), s["office_id"]))[:top]
+    snapshots = [current_snapshot(office_id) for office_id, _ in office_table.items()]
+    ranked = sorted((s for s in snapshots if s is not None), key=lambda s: (-_pressure(s), s["office_id"]))[:top]
     return web.json({"offices": [_office_document(s["office_id"], s) for s in ranked]})
 
 
 @app.page("/alerts/")
 async def alerts_view(web, request):
     firing = []
-    for office_id, (_, alert_book, _) in sorted(book.states.items()):
-        for alert in sorted(alert_book.firing_alerts()):
+    for office_id, stored in sorted(office_table.items()):
+        for alert in sorted(AlertBook.from_dict(stored["alerts"]).firing_alerts()):
             firing.append({"alert": alert, "office_id": office_id})
     return web.json({"firing": firing})

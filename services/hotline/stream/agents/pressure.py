@@ -31,11 +31,10 @@ office_table = json_table("office-pressure", "Per office: rolling pressure bucke
 
 class OfficeBook:
     """Decoded table values of the offices this worker owns, so a busy office is not
-    decoded from JSON for every fact, and their latest snapshots for the JSON views."""
+    decoded from JSON for every fact."""
 
     def __init__(self) -> None:
         self.states: dict[str, tuple[pressure.OfficePressureState, alert_rules.AlertBook, int]] = {}
-        self.latest_snapshots: dict[str, dict] = {}
         self.offices_by_partition: dict[int, set[str]] = defaultdict(set)
         self.partition_hour: dict[int, int] = {}
 
@@ -60,7 +59,6 @@ class OfficeBook:
         for partition in partitions:
             for office_id in self.offices_by_partition.pop(partition, set()):
                 self.states.pop(office_id, None)
-                self.latest_snapshots.pop(office_id, None)
                 pressure_metrics.release_office(office_id)
             self.partition_hour.pop(partition, None)
 
@@ -83,9 +81,18 @@ async def _take_snapshot(office_id: str, now_seconds: float) -> None:
     for change in changes:
         await alerts_topic.send(key=f"{change['alert']}/{office_id}".encode(), value=codec.encode(change))
         metrics.MESSAGES_PRODUCED.labels(topic=topics.ALERTS.name).inc()
-    book.latest_snapshots[office_id] = snapshot
     pressure_metrics.observe_snapshot(snapshot)
     pressure_metrics.observe_alerts(alert_book)
+
+
+def current_snapshot(office_id: str) -> dict | None:
+    """The office's pressure as of its newest event time (for the JSON views)."""
+    if office_table.get(office_id) is None:
+        return None
+    state, _, _ = book.load(office_id)
+    if state.newest_event_at_seconds is None:
+        return None
+    return pressure.snapshot(state, _office_info(office_id), state.newest_event_at_seconds, pressure_settings)
 
 
 def _decode_fact(raw: bytes) -> pressure.OfficeFact | Rejected:
