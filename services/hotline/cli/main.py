@@ -40,8 +40,14 @@ def worker(faust_args: tuple[str, ...]) -> None:
     app.main()
 
 
-from hotline.cli import demo_commands, import_commands, kafka_commands, simulate_commands  # noqa: E402
+from hotline.cli import (  # noqa: E402
+    demo_commands,
+    evaluate_commands,
+    import_commands,
+    kafka_commands,
+    simulate_commands,
+)
 
 # Each module adds its subcommands to `cli`.
-for module in (kafka_commands, simulate_commands, import_commands, demo_commands):
+for module in (kafka_commands, simulate_commands, import_commands, evaluate_commands, demo_commands):
     module.register(cli)

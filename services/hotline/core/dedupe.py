@@ -16,8 +16,9 @@ Relations, strongest first:
 
 Similar text: Jaccard similarity of the sets of character n-grams (2- and 3-grams suit
 short Chinese texts). Candidates come from a MinHash LSH index over those n-grams (fixed
-seed, so results are deterministic), from an exact-text table and from the caller's own
-recent appeals, always inside one place key (district) and an event-time window.
+seed, so results are deterministic), from exact-text and same-address tables and from the
+caller's own recent appeals, always inside one place key (district) and an event-time
+window. The nearer the places, the less text similarity a link needs.
 
 The index forgets appeals older than the longest window when `purge(now_seconds)` is
 called with the event-time watermark, and can be rebuilt from its JSON-able entries (the
@@ -78,12 +79,19 @@ class SameCallerRule:
     window_seconds: float
     min_similarity_ratio: float
     nearby_meters: float
+    require_same_category: bool
 
 
 @dataclass(frozen=True)
 class OtherCallerRule:
+    """Stronger place evidence needs less text evidence: another caller at the same
+    address is held to `same_address_min_similarity_ratio`, one elsewhere in the same
+    area (community, street) to the stricter `same_area_min_similarity_ratio`."""
+
     window_seconds: float
-    min_similarity_ratio: float
+    same_address_min_similarity_ratio: float
+    same_address_requires_same_category: bool
+    same_area_min_similarity_ratio: float
     same_area_levels: tuple[str, ...]
 
 
@@ -101,6 +109,8 @@ class DedupeSettings:
     exact_window_seconds: float
     same_caller: SameCallerRule
     other_caller: OtherCallerRule
+    resend_window_seconds: float
+    resend_max_entries: int
 
     @property
     def horizon_seconds(self) -> float:
@@ -155,6 +165,7 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
     exact = require(table, EXACT_RESUBMISSION, dict, path)
     same = require(table, SAME_CALLER_SAME_ISSUE, dict, path)
     other = require(table, OTHER_CALLER_SAME_ISSUE, dict, path)
+    resend = require(table, "resend_detection", dict, path)
     levels = require(other, "same_area_levels", list, path, OTHER_CALLER_SAME_ISSUE)
     for position, level in enumerate(levels):
         check(
@@ -178,20 +189,25 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
             window_seconds=_number(same, "window_seconds", path, SAME_CALLER_SAME_ISSUE, 1, 366 * 86400),
             min_similarity_ratio=_number(same, "min_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0),
             nearby_meters=_number(same, "nearby_meters", path, SAME_CALLER_SAME_ISSUE, 0, 100_000),
+            require_same_category=require(same, "require_same_category", bool, path, SAME_CALLER_SAME_ISSUE),
         ),
         other_caller=OtherCallerRule(
             window_seconds=_number(other, "window_seconds", path, OTHER_CALLER_SAME_ISSUE, 1, 366 * 86400),
-            min_similarity_ratio=_number(other, "min_similarity_ratio", path, OTHER_CALLER_SAME_ISSUE, 0.0, 1.0),
+            same_address_min_similarity_ratio=_number(other, "same_address_min_similarity_ratio", path, OTHER_CALLER_SAME_ISSUE, 0.0, 1.0),
+            same_address_requires_same_category=require(other, "same_address_requires_same_category", bool, path, OTHER_CALLER_SAME_ISSUE),
+            same_area_min_similarity_ratio=_number(other, "same_area_min_similarity_ratio", path, OTHER_CALLER_SAME_ISSUE, 0.0, 1.0),
             same_area_levels=tuple(levels),
         ),
+        resend_window_seconds=_number(resend, "window_seconds", path, "resend_detection", 1, 366 * 86400),
+        resend_max_entries=_integer(resend, "max_entries", path, "resend_detection", 1, 100_000_000),
     )
-    # Other callers' repeats are found only through the LSH index: a threshold above the
-    # similarity that links them would hide candidates that should be linked.
+    # Other callers elsewhere in the area are found only through the LSH index: a
+    # threshold above the similarity that links them would hide candidates to link.
     check(
-        settings.lsh_threshold <= settings.other_caller.min_similarity_ratio,
+        settings.lsh_threshold <= settings.other_caller.same_area_min_similarity_ratio,
         path,
         "index.lsh_threshold",
-        f"must not exceed {OTHER_CALLER_SAME_ISSUE}.min_similarity_ratio ({settings.other_caller.min_similarity_ratio})",
+        f"must not exceed {OTHER_CALLER_SAME_ISSUE}.same_area_min_similarity_ratio ({settings.other_caller.same_area_min_similarity_ratio})",
     )
     return settings
 
@@ -217,8 +233,9 @@ class CaseDecision:
     def type(self) -> str:
         return CASE_LINKED if self.relation else CASE_OPENED
 
-    def to_event(self) -> dict[str, Any]:
-        """The hotline.cases.v1 record (key: case_id)."""
+    def to_event(self, repeat_count: int = 0) -> dict[str, Any]:
+        """The hotline.cases.v1 record (key: order_id). `repeat_count` is how many
+        appeals the case has had after the one that opened it, this one included."""
         return {
             "event_id": derived_event_id(self.caused_by, self.type),
             "caused_by": self.caused_by,
@@ -231,6 +248,7 @@ class CaseDecision:
             "similarity": self.similarity_ratio,
             "matched_order_id": self.matched_order_id,
             "earlier_order_ids": list(self.earlier_order_ids),
+            "repeat_count": repeat_count,
         }
 
 
@@ -316,13 +334,14 @@ def shingles(content: str, ngram_sizes: Iterable[int]) -> frozenset[int]:
     """Character n-grams of the content as 32-bit hashes (crc32: deterministic across
     processes, unlike Python's salted hash). A text shorter than n is one n-gram."""
     grams: set[int] = set()
+    encoded = content.encode("utf-8")
+    if not encoded:
+        return frozenset()
     for size in ngram_sizes:
         if len(content) <= size:
-            if content:
-                grams.add(zlib.crc32(f"{size}:{content}".encode("utf-8")))
+            grams.add(zlib.crc32(encoded))
             continue
-        for start in range(len(content) - size + 1):
-            grams.add(zlib.crc32(f"{size}:{content[start:start + size]}".encode("utf-8")))
+        grams.update(zlib.crc32(content[start : start + size].encode("utf-8")) for start in range(len(content) - size + 1))
     return frozenset(grams)
 
 
@@ -375,8 +394,6 @@ def _nearby(left: IndexEntry, right: IndexEntry, nearby_meters: float) -> bool:
 
 
 def _same_area(left: IndexEntry, right: IndexEntry, levels: tuple[str, ...]) -> bool:
-    if _same(left.address, right.address):
-        return True
     if left.category != right.category:
         return False
     if "community" in levels and _same_community(left, right):
@@ -416,6 +433,7 @@ class CaseIndex:
         self._lsh_by_place: dict[str, MinHashLSH] = {}
         self._by_content: dict[tuple[str, str], set[str]] = {}
         self._by_caller: dict[tuple[str, str], set[str]] = {}
+        self._by_address: dict[tuple[str, str], set[str]] = {}
         self._by_age: list[tuple[float, str]] = []
 
     @property
@@ -521,6 +539,8 @@ class CaseIndex:
         order_ids: set[str] = set(self._by_content.get((place, probe.content), ()))
         if probe.caller_id:
             order_ids |= self._by_caller.get((place, probe.caller_id), set())
+        if probe.address:
+            order_ids |= self._by_address.get((place, probe.address), set())
         lsh = self._lsh_by_place.get(place)
         if lsh is not None:
             order_ids.update(lsh.query(minhash))
@@ -532,30 +552,35 @@ class CaseIndex:
         return entries
 
     def _match(self, probe: IndexEntry, grams: frozenset[int], entry: IndexEntry) -> _Match | None:
+        # Time, caller and place are cheap to compare; text similarity is computed last.
         settings = self.settings
-        gap_seconds = abs(probe.occurred_at_seconds - entry.occurred_at_seconds)
+        gap_seconds = abs(probe.decision.occurred_at_seconds - entry.decision.occurred_at_seconds)
         same_caller = bool(probe.caller_id) and probe.caller_id == entry.caller_id
         if probe.content and probe.content == entry.content and gap_seconds <= settings.exact_window_seconds:
             if same_caller or _same_place(probe, entry):
                 return _Match(EXACT_RESUBMISSION, 1.0, entry)
-        similarity = jaccard_ratio(grams, self._shingles[entry.order_id])
         if same_caller:
-            rule = settings.same_caller
-            if (
-                gap_seconds <= rule.window_seconds
-                and similarity >= rule.min_similarity_ratio
-                and _nearby(probe, entry, rule.nearby_meters)
+            same = settings.same_caller
+            if gap_seconds > same.window_seconds or not _nearby(probe, entry, same.nearby_meters):
+                return None
+            if same.require_same_category and probe.category != entry.category:
+                return None
+            relation, min_similarity_ratio = SAME_CALLER_SAME_ISSUE, same.min_similarity_ratio
+        else:
+            other = settings.other_caller
+            if gap_seconds > other.window_seconds:
+                return None
+            if _same(probe.address, entry.address) and (
+                probe.category == entry.category or not other.same_address_requires_same_category
             ):
-                return _Match(SAME_CALLER_SAME_ISSUE, similarity, entry)
-            return None
-        other = settings.other_caller
-        if (
-            gap_seconds <= other.window_seconds
-            and similarity >= other.min_similarity_ratio
-            and _same_area(probe, entry, other.same_area_levels)
-        ):
-            return _Match(OTHER_CALLER_SAME_ISSUE, similarity, entry)
-        return None
+                min_similarity_ratio = other.same_address_min_similarity_ratio
+            elif _same_area(probe, entry, other.same_area_levels):
+                min_similarity_ratio = other.same_area_min_similarity_ratio
+            else:
+                return None
+            relation = OTHER_CALLER_SAME_ISSUE
+        similarity = jaccard_ratio(grams, self._shingles[entry.order_id])
+        return _Match(relation, similarity, entry) if similarity >= min_similarity_ratio else None
 
     def _remember(self, entry: IndexEntry, grams: frozenset[int], minhash: MinHash) -> None:
         order_id = entry.order_id
@@ -566,6 +591,8 @@ class CaseIndex:
         self._by_content.setdefault((entry.place_key, entry.content), set()).add(order_id)
         if entry.caller_id:
             self._by_caller.setdefault((entry.place_key, entry.caller_id), set()).add(order_id)
+        if entry.address:
+            self._by_address.setdefault((entry.place_key, entry.address), set()).add(order_id)
         heapq.heappush(self._by_age, (entry.occurred_at_seconds, order_id))
 
     def _forget(self, order_id: str) -> None:
@@ -576,7 +603,11 @@ class CaseIndex:
         lsh.remove(order_id)
         if lsh.is_empty():
             del self._lsh_by_place[entry.place_key]
-        for table, key in ((self._by_content, (entry.place_key, entry.content)), (self._by_caller, (entry.place_key, entry.caller_id))):
+        for table, key in (
+            (self._by_content, (entry.place_key, entry.content)),
+            (self._by_caller, (entry.place_key, entry.caller_id)),
+            (self._by_address, (entry.place_key, entry.address)),
+        ):
             members = table.get(key)
             if members is not None:
                 members.discard(order_id)

@@ -239,12 +239,23 @@ class Jurisdiction:
 
 @dataclass(frozen=True)
 class NonActionableRule:
+    """Content (letters, digits, CJK) is checked after filler words are removed:
+    '喂？喂？听得见吗？……算了。' has no content left."""
+
     min_content_chars: int
     min_distinct_char_ratio: float
     distinct_ratio_min_chars: int
+    filler_patterns: tuple[re.Pattern[str], ...]
     meaningless_patterns: tuple[re.Pattern[str], ...]
+    idle_patterns: tuple[re.Pattern[str], ...]
+    idle_max_chars: int
 
     def matches(self, content: str) -> bool:
+        if self.idle_patterns and len(content) <= self.idle_max_chars:
+            if any(pattern.search(content) for pattern in self.idle_patterns):
+                return True
+        for pattern in self.filler_patterns:
+            content = pattern.sub("", content)
         if len(content) < self.min_content_chars:
             return True
         if any(pattern.fullmatch(content) for pattern in self.meaningless_patterns):
@@ -334,6 +345,13 @@ def caller_issue_key(appeal: Appeal) -> str:
 def apply_verdict(screened_event: Mapping[str, Any], verdict: Verdict) -> dict[str, Any]:
     """The screened event with this verdict in place of the screen stage's default."""
     return {**screened_event, "verdict": verdict.to_json()}
+
+
+def judged_appeal(screened_event: Mapping[str, Any], appeal: Appeal, verdict: Verdict) -> dict[str, Any]:
+    """The appeal as it leaves screening: category and urgency in their canonical form
+    (downstream counts and policies key on them) and the verdict."""
+    data = {**screened_event["data"], "category": appeal.category, "urgency": appeal.urgency}
+    return {**screened_event, "data": data, "verdict": verdict.to_json()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -443,7 +461,10 @@ def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> Scree
         min_content_chars=int(_number(non_actionable_table, "min_content_chars", path, prefix, 0, 1000)),
         min_distinct_char_ratio=_number(non_actionable_table, "min_distinct_char_ratio", path, prefix, 0, 1),
         distinct_ratio_min_chars=int(_number(non_actionable_table, "distinct_ratio_min_chars", path, prefix, 1, 1000)),
+        filler_patterns=_patterns(non_actionable_table, "filler_patterns", path, prefix, required=False),
         meaningless_patterns=_patterns(non_actionable_table, "meaningless_patterns", path, prefix, required=False),
+        idle_patterns=_patterns(non_actionable_table, "idle_patterns", path, prefix, required=False),
+        idle_max_chars=int(_number(non_actionable_table, "idle_max_chars", path, prefix, 0, 10000)),
     )
 
     prefix = f"rules.{FREQUENT_CALLER}"

@@ -58,6 +58,25 @@ ESCALATIONS_DAMPED = Counter(
     "Escalation triggers the per-order rules held back, by reason and damping rule.",
     ["reason", "damping"],
 )
+APPEALS_SCREENED = Counter(
+    "hotline_appeals_screened_total",
+    "Appeals given a verdict by the screening rules.",
+    ["verdict"],
+)
+APPEALS_FLAGGED = Counter(
+    "hotline_appeals_flagged_total",
+    "Reasons given for flagging or rejecting appeals (an appeal can have several).",
+    ["verdict", "reason"],
+)
+REPEATS = Counter(
+    "hotline_repeats_total",
+    "Appeals linked to an earlier case, by relation.",
+    ["relation"],
+)
+DEDUPE_INDEX_ENTRIES = Gauge(
+    "hotline_dedupe_index_entries",
+    "Appeals held in this worker's near-duplicate index (bounded by the time window).",
+)
 EVENT_TIME_WATERMARK = Gauge(
     "hotline_event_time_watermark_seconds",
     "Highest event time (occurred_at) seen by this worker, as a Unix timestamp.",
@@ -83,6 +102,8 @@ SCREEN_REASONS = (
 DEADLINE_TYPES = ("deadline.warning", "deadline.breached", "deadline.met", "deadline.cancelled")
 DEADLINE_TARGETS = ("sign_for", "first_response", "resolution")
 OFFICE_LEVELS = ("community", "street", "district", "department", "city")
+VERDICTS = ("accepted", "flagged", "rejected")
+REPEAT_RELATIONS = ("exact_resubmission", "same_caller_same_issue", "other_caller_same_issue")
 
 
 _watermarks: dict[str, float] = {}
@@ -106,6 +127,10 @@ def initialise() -> None:
         MESSAGES_DEADLETTERED.labels(stage="screen", reason=reason)
     for stage in STAGES:
         DUPLICATE_EVENTS.labels(stage=stage)
+    for verdict in VERDICTS:
+        APPEALS_SCREENED.labels(verdict=verdict)
+    for relation in REPEAT_RELATIONS:
+        REPEATS.labels(relation=relation)
     for event_type in DEADLINE_TYPES:
         for target in DEADLINE_TARGETS:
             for level in OFFICE_LEVELS:

@@ -129,6 +129,7 @@ def case_record(kind: str) -> dict:
             "similarity": 0.8 if linked else None,
             "matched_order_id": "o-0" if linked else None,
             "earlier_order_ids": ["o-0"] if linked else [],
+            "repeat_count": 1 if linked else 0,
         },
     )
 

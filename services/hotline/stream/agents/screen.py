@@ -1,4 +1,9 @@
-"""Screen agent: hotline.events.v1 -> hotline.screened.v1, or hotline.deadletter.v1."""
+"""Screen agent: hotline.events.v1 -> validated, normalised, pseudonymised, redacted.
+
+Lifecycle events go straight to hotline.screened.v1. Appeals go on to the callers stage
+(re-keyed by caller), which gives them their verdict; anything unreadable goes to
+hotline.deadletter.v1 with its reason.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 from hotline.contract import codec, schemas, topics
 from hotline.core.screening import Rejected, ScreenSettings, screen
 from hotline.stream import metrics
-from hotline.stream.app import app, events_topic, screened_topic, settings
+from hotline.stream.app import app, appeals_by_caller_topic, events_topic, screened_topic, settings
 from hotline.stream.deadletters import send_dead_letter
 
 STAGE = "screen"
@@ -30,7 +35,13 @@ async def screen_events(stream):
         if isinstance(outcome, Rejected):
             await send_dead_letter(message, STAGE, outcome)
             continue
-        await screened_topic.send(key=outcome.order_id.encode(), value=codec.encode(outcome.event))
+        if outcome.event["type"] == "appeal.received":
+            # The caller's history decides the verdict: all appeals of a caller meet
+            # in one partition of the callers stage.
+            caller_key = outcome.event["data"].get("caller_id") or outcome.order_id
+            await appeals_by_caller_topic.send(key=caller_key.encode(), value=codec.encode(outcome.event))
+        else:
+            await screened_topic.send(key=outcome.order_id.encode(), value=codec.encode(outcome.event))
+            metrics.MESSAGES_PRODUCED.labels(topic=topics.SCREENED.name).inc()
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
-        metrics.MESSAGES_PRODUCED.labels(topic=topics.SCREENED.name).inc()
         metrics.observe_event_time(STAGE, outcome.occurred_at_seconds)

@@ -1,0 +1,189 @@
+"""The screen → orders (deadlines, escalation proposals) → escalate chain, run offline.
+
+Consumes hotline.events.v1 messages (bytes, one event each) in the order a worker would
+read them, an office registry and the deadline and escalation policies. Produces what
+the orders and escalate agents would publish: hotline.deadlines.v1 events and
+hotline.escalations.v1 events (escalation.raised, escalation.summarised), plus what they
+only count: proposals held back by a daily budget and damped escalations, each with its
+order id, and the dead letters by reason.
+
+It wires the pure functions the Faust agents call, in the agents' order:
+
+- orders stage, per message: `order_flow.on_screened_event` with the partition's
+  watermark as it was before the message, then the watermark moves to the message's
+  occurred_at if that is later, and every order the `DueIndex` holds with a check
+  instant before the new watermark gets `order_flow.on_watermark`, earliest first.
+- escalate stage, per proposal (in the order the orders stage emits them):
+  `escalation.admit` on the receiving office's budget; when the proposal's occurred_at
+  moves the escalate stage's watermark, `escalation.close_days` for every office with a
+  day that ended by then.
+
+Watermarks. The orders agent keeps one watermark per Kafka partition of the input
+topic. Offline, `partitions` models that: an order's partition is a stable hash of its
+id, and each partition has its own watermark and due index. With `partitions=1` (the
+default) there is one global watermark, the highest occurred_at read so far. Either way
+the outcome of an order depends only on its partition's sequence of events, so reading
+the partitions interleaved differently changes nothing as long as each partition's own
+sequence is kept (what Kafka guarantees); an event read after its partition's watermark
+passed its own deadline instants is late, and the deadline rules then decide on the
+watermark (hotline.core.deadlines, "Limits"). The escalate stage keeps one watermark for
+all offices (the agent keeps one per partition of the proposals topic).
+
+Not in this chain: the verdict rules and the dedupe stage. Every appeal keeps the screen
+stage's "accepted" verdict (no flagged-appeal damping) and no case links arrive, so the
+`repeated_appeals` reason cannot rise here.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from hotline.contract.schemas import event_validator
+from hotline.core import escalation, order_flow
+from hotline.core.deadlines import DueIndex
+from hotline.core.screening import Rejected, ScreenSettings, screen
+from hotline.core.timeutil import parse_rfc3339
+from hotline.core.workcalendar import CalendarRangeError
+from hotline.evaluation.pipeline import EVALUATION_PSEUDONYM_KEY
+
+BEYOND_CALENDAR = "beyond_calendar"
+
+
+def partition_of(order_id: str, partitions: int) -> int:
+    """A stable stand-in for the producer's key partitioner (same key, same partition)."""
+    return zlib.crc32(order_id.encode("utf-8")) % partitions
+
+
+@dataclass
+class HeldBackProposal:
+    """A proposal the receiving office's budget held back, with the local day it fell on."""
+
+    proposal: escalation.Proposal
+    day: str
+
+
+@dataclass
+class OrdersRun:
+    deadline_events: list[dict[str, Any]] = field(default_factory=list)
+    escalation_events: list[dict[str, Any]] = field(default_factory=list)
+    held_back: list[HeldBackProposal] = field(default_factory=list)
+    damped: list[tuple[str, escalation.Damped]] = field(default_factory=list)
+    records: dict[str, order_flow.OrderRecord] = field(default_factory=dict)
+    budgets: dict[str, escalation.OfficeBudget] = field(default_factory=dict)
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    events_read: int = 0
+    duplicates: int = 0
+    due_checks: int = 0
+
+    @property
+    def raised(self) -> list[dict[str, Any]]:
+        return [event for event in self.escalation_events if event["type"] == "escalation.raised"]
+
+    @property
+    def summaries(self) -> list[dict[str, Any]]:
+        return [event for event in self.escalation_events if event["type"] == "escalation.summarised"]
+
+
+class _EscalateStage:
+    """The escalate agent's loop body, with one watermark over all proposals."""
+
+    def __init__(self, run: OrdersRun, policy: escalation.EscalationPolicy, offices: Mapping[str, Mapping[str, Any]]):
+        self.run = run
+        self.policy = policy
+        self.offices = offices
+        self.watermark: datetime | None = None
+
+    def accept(self, proposal: escalation.Proposal) -> None:
+        budgets = self.run.budgets
+        raised, budget = escalation.admit(proposal, budgets.get(proposal.to_office_id), self.policy)
+        day = escalation.local_day(proposal.occurred_at).isoformat()
+        held_before = len(budgets[proposal.to_office_id].day(day).held_back) if proposal.to_office_id in budgets else 0
+        if len(budget.day(day).held_back) > held_before:
+            self.run.held_back.append(HeldBackProposal(proposal, day))
+        budgets[proposal.to_office_id] = budget
+        self.run.escalation_events.extend(raised)
+        if self.watermark is None or proposal.occurred_at > self.watermark:
+            self.watermark = proposal.occurred_at
+            self._close_days(self.watermark)
+
+    def _close_days(self, watermark: datetime) -> None:
+        budgets = self.run.budgets
+        for office_id in sorted(budgets):
+            budget = budgets[office_id]
+            if budget.next_close_at is None or budget.next_close_at > watermark:
+                continue
+            summaries, budgets[office_id] = escalation.close_days(budget, watermark, self.policy, self.offices)
+            self.run.escalation_events.extend(summaries)
+
+
+def replay_orders(
+    lines: Iterable[bytes],
+    rules: order_flow.OrderRules,
+    partitions: int = 1,
+    closing_watermark: datetime | None = None,
+) -> OrdersRun:
+    """Run every message through screen → orders → escalate (see the module docstring).
+
+    `closing_watermark`, when given, is applied to every partition after the last
+    message, as the live-mode clock tick does: the log was read at that instant, so the
+    open orders' warnings and breaches due before it fire."""
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}")
+    validator = event_validator()
+    screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
+    run = OrdersRun()
+    escalate = _EscalateStage(run, rules.escalation_policy, rules.offices)
+    watermarks: dict[int, datetime] = {}
+    due_indexes: dict[int, DueIndex] = {}
+
+    def publish(order_id: str, step: order_flow.OrderStep) -> None:
+        run.deadline_events.extend(step.deadline_events)
+        run.damped.extend((order_id, damped) for damped in step.damped)
+        for proposal in step.proposals:
+            escalate.accept(proposal)
+
+    def store(order_id: str, partition: int, record: order_flow.OrderRecord) -> None:
+        run.records[order_id] = record
+        due_indexes.setdefault(partition, DueIndex()).schedule(order_id, record.next_check_at)
+
+    def advance(partition: int, instant: datetime) -> None:
+        current = watermarks.get(partition)
+        if current is not None and instant <= current:
+            return
+        watermarks[partition] = instant
+        for due_order_id in due_indexes.setdefault(partition, DueIndex()).pop_due(instant):
+            run.due_checks += 1
+            checked = order_flow.on_watermark(run.records[due_order_id], instant, rules)
+            store(due_order_id, partition, checked.record)
+            publish(due_order_id, checked)
+
+    for raw in lines:
+        if not raw.strip():
+            continue
+        run.events_read += 1
+        screened = screen(raw, validator, screen_settings)
+        if isinstance(screened, Rejected):
+            run.dead_letters[screened.reason] += 1
+            continue
+        event = screened.event
+        order_id = event["order_id"]
+        partition = partition_of(order_id, partitions)
+        try:
+            step = order_flow.on_screened_event(run.records.get(order_id), event, watermarks.get(partition), rules)
+        except CalendarRangeError:
+            run.dead_letters[BEYOND_CALENDAR] += 1
+            continue
+        if step.duplicate:
+            run.duplicates += 1
+            continue
+        store(order_id, partition, step.record)
+        publish(order_id, step)
+        advance(partition, parse_rfc3339(event["occurred_at"]))
+    if closing_watermark is not None:
+        for partition in sorted(due_indexes):
+            advance(partition, closing_watermark)
+    return run

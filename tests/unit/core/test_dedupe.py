@@ -1,0 +1,291 @@
+"""Dedupe links each appeal to the case it repeats, or opens a case, deterministically."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from hotline.configfiles import ConfigFileError, default_config_dir, load_toml
+from hotline.contract.schemas import topic_validator
+from hotline.core.dedupe import (
+    CaseDecision,
+    CaseIndex,
+    IndexEntry,
+    dedupe_settings_from_table,
+    jaccard_ratio,
+    load_dedupe_settings,
+    place_key,
+    shingles,
+)
+from hotline.core.ids import derived_event_id
+from hotline.core.screen_rules import Appeal, content_characters
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+T0 = 1767574800.0  # 2026-01-05T01:00:00Z
+
+SETTINGS_TABLE = {
+    "index": {"num_perm": 128, "seed": 7, "ngram_sizes": [2, 3], "lsh_threshold": 0.3, "max_candidates": 50, "max_entries": 1000},
+    "linking": {"skip_verdicts": ["rejected"], "max_earlier_order_ids": 5},
+    "exact_resubmission": {"window_seconds": 7 * DAY},
+    "same_caller_same_issue": {"window_seconds": 30 * DAY, "min_similarity_ratio": 0.3, "nearby_meters": 500, "require_same_category": True},
+    "other_caller_same_issue": {
+        "window_seconds": 7 * DAY,
+        "same_address_min_similarity_ratio": 0.3,
+        "same_address_requires_same_category": True,
+        "same_area_min_similarity_ratio": 0.45,
+        "same_area_levels": ["community"],
+    },
+    "resend_detection": {"window_seconds": 7 * DAY, "max_entries": 1000},
+}
+SETTINGS = dedupe_settings_from_table(SETTINGS_TABLE, "test-dedupe.toml")
+
+BARBECUE = "楼下烧烤店 楼下烧烤店每天营业到凌晨两点，油烟和吆喝声很大，严重影响休息。"
+BARBECUE_REWORDED = "烧烤店噪音 楼下那家烧烤店天天营业到凌晨两点，吆喝声很大，油烟也大，影响休息。"
+BARBECUE_NEIGHBOUR = "楼下烧烤店扰民 楼下烧烤店每天营业到凌晨两点，吆喝声和油烟很大，严重影响居民休息。"
+RUBBISH = "垃圾桶满了 小区门口的垃圾桶好几天没人清运，臭气熏天。"
+
+
+def appeal(order_id: str, words: str, *, caller: str | None = "c_caller1", at: float = T0, district: str = "天河区",
+           street: str = "石牌街道", community: str = "华师社区", address: str = "", category: str = "noise") -> Appeal:
+    title, text = words.split(" ", 1)
+    return Appeal(order_id, f"src:{order_id}", at, title, text, category, "normal", caller, district, street, community, address)
+
+
+def similarity(left: str, right: str) -> float:
+    return round(jaccard_ratio(shingles(content_characters(left), (2, 3)), shingles(content_characters(right), (2, 3))), 4)
+
+
+def test_first_appeal_opens_a_case_named_after_its_order():
+    # given an empty index / when the first appeal arrives
+    decision = CaseIndex(SETTINGS).link(appeal("GD-1", BARBECUE))
+    # then it opens its own case, and the record is a valid hotline.cases.v1 message
+    event = decision.to_event()
+    assert event == {
+        "event_id": derived_event_id("src:GD-1", "case.opened"),
+        "caused_by": "src:GD-1",
+        "type": "case.opened",
+        "occurred_at": "2026-01-05T01:00:00Z",
+        "schema": 1,
+        "case_id": "GD-1",
+        "order_id": "GD-1",
+        "relation": None,
+        "similarity": None,
+        "matched_order_id": None,
+        "earlier_order_ids": [],
+        "repeat_count": 0,
+    }
+    assert topic_validator("hotline.cases.v1").validate(event) is None
+
+
+def test_exact_resubmission_by_the_same_caller_is_linked_to_the_case():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    # when the same caller sends the same words (spacing and full-width aside) two hours later
+    resent = BARBECUE.replace("，", "， ").replace("。", "!")
+    decision = index.link(appeal("GD-2", resent, at=T0 + 2 * HOUR, community="", street=""))
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + 2 * HOUR, "exact_resubmission", 1.0, "GD-1", ("GD-1",))
+    assert topic_validator("hotline.cases.v1").validate(decision.to_event()) is None
+
+
+def test_reworded_repeat_by_the_same_caller_is_linked_to_the_case():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + 3 * DAY))
+    assert similarity(BARBECUE, BARBECUE_REWORDED) == 0.3409
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + 3 * DAY, "same_caller_same_issue", 0.3409, "GD-1", ("GD-1",))
+
+
+def test_same_caller_with_an_unrelated_issue_opens_a_new_case():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", RUBBISH, at=T0 + HOUR, category="sanitation"))
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + HOUR)
+
+
+def test_neighbour_reporting_the_same_issue_in_the_same_community_is_linked():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", BARBECUE_NEIGHBOUR, caller="c_neighbour", at=T0 + DAY))
+    assert similarity(BARBECUE, BARBECUE_NEIGHBOUR) == 0.4815
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + DAY, "other_caller_same_issue", 0.4815, "GD-1", ("GD-1",))
+
+
+def test_other_caller_with_similar_text_in_another_community_opens_a_new_case():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", BARBECUE_NEIGHBOUR, caller="c_neighbour", at=T0 + DAY, community="五山社区"))
+    assert decision.type == "case.opened"
+    assert decision.case_id == "GD-2"
+
+
+def test_other_caller_in_the_same_community_with_another_category_opens_a_new_case():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", BARBECUE_NEIGHBOUR, caller="c_neighbour", at=T0 + DAY, category="environment"))
+    assert decision.case_id == "GD-2"
+
+
+def test_same_address_links_other_callers_with_less_similar_text_than_the_area_needs():
+    # given a neighbour at the same address wording the complaint differently
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE, address="华师路12号"))
+    decision = index.link(appeal("GD-2", BARBECUE_REWORDED, caller="c_neighbour", at=T0 + DAY, community="", address="华师路12号"))
+    # then 0.3409 is enough at the same address (0.3) though not in the same community (0.45)
+    assert (decision.relation, decision.similarity_ratio, decision.case_id) == ("other_caller_same_issue", 0.3409, "GD-1")
+    elsewhere = index.link(appeal("GD-3", BARBECUE_REWORDED, caller="c_far", at=T0 + DAY, address="华师路30号"))
+    assert elsewhere.case_id == "GD-3"
+
+
+def test_same_address_in_another_category_is_another_issue():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE, address="华师路12号"))
+    decision = index.link(appeal("GD-2", BARBECUE_NEIGHBOUR, caller="c_neighbour", at=T0 + DAY, community="", address="华师路12号", category="environment"))
+    assert decision.case_id == "GD-2"
+
+
+def test_same_caller_in_another_category_is_another_issue():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + DAY, category="environment"))
+    assert decision.case_id == "GD-2"
+
+
+def test_repeat_of_a_repeat_joins_the_first_case_and_lists_all_matches():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + DAY))
+    decision = index.link(appeal("GD-3", BARBECUE_REWORDED, at=T0 + 2 * DAY))
+    # the exact resubmission of GD-2 is the strongest match; GD-1 matched too
+    assert decision == CaseDecision("src:GD-3", "GD-3", "GD-1", T0 + 2 * DAY, "exact_resubmission", 1.0, "GD-2", ("GD-1", "GD-2"))
+
+
+def test_repeat_after_the_window_opens_a_new_case():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE_NEIGHBOUR, caller="c_first"))
+    decision = index.link(appeal("GD-2", BARBECUE, caller="c_second", at=T0 + 8 * DAY))
+    assert decision.case_id == "GD-2"
+
+
+def test_appeals_in_other_districts_are_never_candidates():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    decision = index.link(appeal("GD-2", BARBECUE, at=T0 + HOUR, district="海珠区"))
+    assert decision.case_id == "GD-2"
+
+
+def test_appeals_without_caller_link_by_place_only():
+    # given 311-style appeals that record no caller
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("NYC-1", BARBECUE, caller=None, address="350 5th ave"))
+    # the same words at the same address are an exact resubmission
+    same_place = index.link(appeal("NYC-2", BARBECUE, caller=None, at=T0 + HOUR, community="", address="350 5th ave"))
+    # the same words at another place with no community in common are a new case
+    elsewhere = index.link(appeal("NYC-3", BARBECUE, caller=None, at=T0 + HOUR, street="", community="", address="1 main st"))
+    assert (same_place.relation, same_place.case_id) == ("exact_resubmission", "NYC-1")
+    assert (elsewhere.relation, elsewhere.case_id) == (None, "NYC-3")
+
+
+def test_linking_the_same_event_twice_returns_the_same_decision_and_changes_nothing():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE))
+    first = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + DAY))
+    entries = index.to_entries()
+    again = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + DAY))
+    assert again == first
+    assert again.to_event()["event_id"] == first.to_event()["event_id"]
+    assert index.to_entries() == entries
+    assert index.size == 2
+
+
+def test_purge_forgets_appeals_older_than_the_longest_window():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE, at=T0))
+    index.link(appeal("GD-2", RUBBISH, at=T0 + 10 * DAY, category="sanitation"))
+    # when the watermark passes 30 days after GD-1 but not after GD-2
+    forgotten = index.purge(T0 + 30 * DAY + 1)
+    assert forgotten == ("GD-1",)
+    assert index.size == 1
+    assert index.entry("GD-1") is None
+    # then the same caller's barbecue complaint is a new case: nothing is left to match
+    assert index.link(appeal("GD-3", BARBECUE, at=T0 + 31 * DAY)).case_id == "GD-3"
+
+
+def test_purge_keeps_at_most_max_entries_dropping_the_oldest():
+    settings = dedupe_settings_from_table({**SETTINGS_TABLE, "index": {**SETTINGS_TABLE["index"], "max_entries": 2}}, "t.toml")
+    index = CaseIndex(settings)
+    for number in range(4):
+        index.link(appeal(f"GD-{number}", RUBBISH, caller=f"c_{number}", at=T0 + number * HOUR, community=f"社区{number}"))
+    assert index.purge(T0 + 4 * HOUR) == ("GD-0", "GD-1")
+    assert index.size == 2
+
+
+def test_index_rebuilt_from_its_entries_decides_like_the_original():
+    original = CaseIndex(SETTINGS)
+    original.link(appeal("GD-1", BARBECUE))
+    original.link(appeal("GD-2", RUBBISH, caller="c_other", at=T0 + HOUR, category="sanitation"))
+    rebuilt = CaseIndex.from_entries(SETTINGS, original.to_entries())
+    assert rebuilt.to_entries() == original.to_entries()
+    newcomer = appeal("GD-3", BARBECUE_NEIGHBOUR, caller="c_neighbour", at=T0 + DAY)
+    assert rebuilt.link(newcomer) == original.link(newcomer)
+    assert IndexEntry.from_json(original.to_entries()[0]).decision == CaseDecision("src:GD-1", "GD-1", "GD-1", T0)
+
+
+def test_two_indexes_fed_the_same_appeals_decide_the_same():
+    appeals = [
+        appeal(f"GD-{n}", words, caller=f"c_{n % 3}", at=T0 + n * HOUR)
+        for n, words in enumerate([BARBECUE, BARBECUE_REWORDED, RUBBISH, BARBECUE_NEIGHBOUR, BARBECUE, RUBBISH])
+    ]
+    first, second = CaseIndex(SETTINGS), CaseIndex(SETTINGS)
+    assert [first.link(a) for a in appeals] == [second.link(a) for a in appeals]
+
+
+def test_place_key_is_the_district_short_name():
+    assert place_key(appeal("GD-1", BARBECUE, district="天河区")) == "天河"
+    assert place_key(appeal("GD-1", BARBECUE, district="天河")) == "天河"
+    assert place_key(appeal("GD-1", BARBECUE, district="")) == "(unknown)"
+
+
+def test_rejected_appeals_do_not_take_part_in_dedupe():
+    assert SETTINGS.links("accepted") and SETTINGS.links("flagged")
+    assert not SETTINGS.links("rejected")
+
+
+def test_shipped_dedupe_config_loads():
+    settings = load_dedupe_settings()
+    assert settings.lsh_threshold <= settings.other_caller.same_area_min_similarity_ratio
+    assert settings.horizon_seconds >= settings.exact_window_seconds
+
+
+def _broken(change) -> dict:
+    table = copy.deepcopy(load_toml(default_config_dir() / "dedupe.toml"))
+    change(table)
+    return table
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda t: t["index"].pop("num_perm"), "index.num_perm", "is missing"),
+        (lambda t: t["index"].update(ngram_sizes=[2, "3"]), "index.ngram_sizes[1]", "must be an integer between 1 and 8, got '3'"),
+        (lambda t: t["index"].update(lsh_threshold=0.9), "index.lsh_threshold", "must not exceed other_caller_same_issue.same_area_min_similarity_ratio"),
+        (lambda t: t["same_caller_same_issue"].update(require_same_category="yes"), "same_caller_same_issue.require_same_category", "expected bool, got 'yes'"),
+        (lambda t: t["same_caller_same_issue"].update(min_similarity_ratio=1.5), "same_caller_same_issue.min_similarity_ratio", "must be between 0.0 and 1.0, got 1.5"),
+        (lambda t: t["other_caller_same_issue"].update(same_area_levels=["city"]), "other_caller_same_issue.same_area_levels[0]", "must be one of community, street, got 'city'"),
+        (lambda t: t["linking"].update(skip_verdicts=["ignored"]), "linking.skip_verdicts[0]", "must be accepted, flagged or rejected, got 'ignored'"),
+    ],
+)
+def test_config_errors_name_the_file_and_the_field(change, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(_broken(change), "/etc/hotline/dedupe.toml")
+    assert raised.value.path == "/etc/hotline/dedupe.toml"
+    assert raised.value.field == field
+    assert raised.value.problem.startswith(problem)
+
+
+def test_missing_config_file_is_named(tmp_path: Path):
+    with pytest.raises(ConfigFileError) as raised:
+        load_dedupe_settings(tmp_path / "dedupe.toml")
+    assert str(raised.value) == f"{tmp_path / 'dedupe.toml'}: (file): does not exist"

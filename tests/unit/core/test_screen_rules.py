@@ -1,0 +1,228 @@
+"""Screening verdicts: the shipped keyword rules on hand-written 12345 texts, the
+frequent-caller window, normalisation, and configuration errors that name the field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from hotline.configfiles import ConfigFileError, default_config_dir, load_toml
+from hotline.core.screen_rules import (
+    Appeal,
+    CallerHistory,
+    Verdict,
+    apply_verdict,
+    appeal_from_screened,
+    content_characters,
+    load_screening_rules,
+    normalize_text,
+    screening_rules_from_table,
+)
+
+DAY = 86400.0
+T0 = 1767574800.0
+SHIPPED = default_config_dir() / "screening.toml"
+# The keyword rules as shipped, for a city the tests fix (the shipped city may change).
+TABLE = {
+    **load_toml(SHIPPED),
+    "jurisdiction": {
+        "city": "广州市",
+        "province": "广东省",
+        "districts": ["天河区", "海珠区", "越秀区"],
+        "other_places": ["北京", "河南", "郑州", "深圳", "佛山"],
+        "other_place_suffix": "(?:省|市)(?!场)",
+    },
+}
+RULES = screening_rules_from_table(TABLE, SHIPPED)
+
+
+def appeal(text: str, *, title: str = "", district: str = "天河区", caller: str | None = None, order_id: str = "GD-1",
+           at: float = T0, category: str = "noise", community: str = "华师社区") -> Appeal:
+    return Appeal(order_id, f"src:{order_id}", at, normalize_text(title), normalize_text(text), category, "normal", caller, district, "石牌街道", community)
+
+
+def verdict(text: str, **fields) -> Verdict:
+    return RULES.judge(appeal(text, **fields)).verdict
+
+
+ACCEPTED = Verdict("accepted", ())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("楼下烧烤店每天营业到凌晨两点，油烟和吆喝声很大，严重影响休息，希望尽快处理。", ACCEPTED),
+        ("小区电动车都在楼道里充电，担心起火，物业不管。", ACCEPTED),
+        ("消防通道被私家车堵死了，万一着火消防车进不来。", ACCEPTED),
+        ("自来水管爆了，施工队正在抢修但一直没修好，全楼停水。", ACCEPTED),
+        ("商场搞跳楼价甩卖，结果买到的全是次品，要求退货。", ACCEPTED),
+        ("公司拖欠工资三个月，我不想打官司，希望劳动部门帮忙协调。", ACCEPTED),
+        ("我和公司的工资纠纷已经申请劳动仲裁了，想问进度。", Verdict("rejected", ("litigation_or_arbitration",))),
+        ("法院判决书下来半年了，对方一直不执行赔偿。", Verdict("rejected", ("litigation_or_arbitration",))),
+        ("这件事我已向天河区人民法院提起诉讼，请你们督促对方。", Verdict("rejected", ("litigation_or_arbitration",))),
+        ("楼下餐馆着火了，烟很大，楼上还有人！", Verdict("rejected", ("emergency_service",))),
+        ("有个老人倒在公交站抽搐，叫不醒，快叫救护车！", Verdict("rejected", ("emergency_service",))),
+        ("停车场有人正在撬车门偷东西，快派警察来。", Verdict("rejected", ("emergency_service",))),
+        ("家里燃气泄漏了，满屋子煤气味。", Verdict("rejected", ("emergency_service",))),
+        ("你们这帮废物，打了十几次电话都没人管，一群吃干饭的！", Verdict("flagged", ("abusive_content",))),
+        ("ＴＭＤ，门口的路灯坏了一个月了还不修。", Verdict("flagged", ("abusive_content",))),
+        ("我在河南省郑州市买的房子延期交房，开发商不理。", Verdict("rejected", ("outside_jurisdiction",))),
+        ("我是从河南省来广州打工的，工地包工头拖欠工资两个月。", ACCEPTED),
+        ("喂？喂？听得见吗？……算了。", Verdict("rejected", ("non_actionable",))),
+        ("没什么事，就是心里烦，想找个人说说话。", Verdict("rejected", ("non_actionable",))),
+        ("测试测试123", Verdict("rejected", ("non_actionable",))),
+        ("。。。", Verdict("rejected", ("non_actionable",))),
+        ("", Verdict("rejected", ("non_actionable",))),
+        ("啊啊啊啊啊啊啊啊啊啊啊啊", Verdict("rejected", ("non_actionable",))),
+    ],
+)
+def test_verdicts_on_hand_written_appeals(text, expected):
+    assert verdict(text) == expected
+
+
+def test_an_appeal_can_carry_several_reasons_and_rejection_wins():
+    text = "你们这帮废物！我在深圳市打工被拖欠工资，已经申请劳动仲裁了。"
+    assert verdict(text) == Verdict("rejected", ("litigation_or_arbitration", "outside_jurisdiction", "abusive_content"))
+
+
+def test_a_district_of_another_city_is_outside_jurisdiction():
+    assert verdict("门口的马路塌陷了一块，晚上走路很危险。", district="金水区") == Verdict("rejected", ("outside_jurisdiction",))
+    # the short name of one of our districts is ours
+    assert verdict("门口的马路塌陷了一块，晚上走路很危险。", district="天河") == ACCEPTED
+    # 311 imports and callers who do not say where: no district, no judgement on it
+    assert verdict("门口的马路塌陷了一块，晚上走路很危险。", district="") == ACCEPTED
+
+
+def test_the_title_counts_as_content():
+    assert verdict("", title="楼下烧烤店噪音扰民到凌晨") == ACCEPTED
+
+
+def _caller_appeals(issues: list[tuple[str, str]], caller: str = "c_frequent", step_seconds: float = DAY):
+    history = None
+    verdicts = []
+    for number, (category, community) in enumerate(issues):
+        judged = RULES.judge(
+            appeal("门口的问题一直没人管，希望尽快处理。", caller=caller, order_id=f"GD-{number}", at=T0 + number * step_seconds,
+                   category=category, community=community),
+            history,
+        )
+        history = judged.caller_history
+        verdicts.append(judged.verdict.status)
+    return verdicts, history
+
+
+def test_a_caller_with_five_unrelated_issues_in_thirty_days_is_flagged_from_the_fifth():
+    issues = [("noise", "A社区"), ("sanitation", "A社区"), ("road", "A社区"), ("noise", "B社区"), ("traffic", "C社区"), ("housing", "D社区")]
+    statuses, history = _caller_appeals(issues)
+    assert statuses == ["accepted"] * 4 + ["flagged"] * 2
+    assert len(history.appeals) == 6
+
+
+def test_a_caller_repeating_one_issue_is_not_a_frequent_caller():
+    statuses, _ = _caller_appeals([("noise", "A社区")] * 8)
+    assert statuses == ["accepted"] * 8
+
+
+def test_unrelated_issues_spread_beyond_the_window_are_not_frequent():
+    issues = [("noise", "A社区"), ("sanitation", "A社区"), ("road", "A社区"), ("noise", "B社区"), ("traffic", "C社区")]
+    statuses, history = _caller_appeals(issues, step_seconds=8 * DAY)
+    assert statuses == ["accepted"] * 5
+    # and the history keeps only what the window can still use
+    assert [a.order_id for a in history.appeals] == ["GD-1", "GD-2", "GD-3", "GD-4"]
+
+
+def test_a_resent_appeal_is_not_counted_twice_for_its_caller():
+    issues = [("noise", "A社区"), ("sanitation", "A社区"), ("road", "A社区"), ("noise", "B社区")]
+    _, history = _caller_appeals(issues)
+    last = appeal("门口的问题一直没人管。", caller="c_frequent", order_id="GD-3", at=T0 + 3 * DAY, community="B社区")
+    again = RULES.judge(last, history)
+    assert again.verdict == ACCEPTED
+    assert again.caller_history == history
+
+
+def test_caller_history_survives_a_json_round_trip():
+    _, history = _caller_appeals([("noise", "A社区"), ("road", "B社区")])
+    assert history.to_json() == {"appeals": [["GD-0", T0, "noise@A社区"], ["GD-1", T0 + DAY, "road@B社区"]]}
+    assert CallerHistory.from_json(history.to_json()) == history
+
+
+def test_appeals_without_caller_have_no_history():
+    assert RULES.judge(appeal("楼下烧烤店每天营业到凌晨两点，影响休息。")).caller_history is None
+
+
+def test_full_width_text_is_normalised_to_half_width():
+    assert normalize_text("ＡＢＣ１２３　　噪音\n扰民 ") == "abc123 噪音 扰民"
+    assert content_characters("噪音扰民，请回电[phone]！ＯＫ") == "噪音扰民请回电ok"
+
+
+def test_screened_event_becomes_a_normalised_appeal():
+    event = {
+        "event_id": "x",
+        "caused_by": "gz:GD-1",
+        "type": "appeal.received",
+        "order_id": "GD-1",
+        "occurred_at": "2026-01-05T01:12:00Z",
+        "schema": 1,
+        "data": {
+            "channel": "phone",
+            "caller_id": "c_0123456789abcdef0123",
+            "title": "噪音扰民",
+            "text": "楼下ＫＴＶ  唱到凌晨",
+            "category": "噪音",
+            "urgency": "紧急",
+            "location": {"district": "天河区", "street": "石牌 街道", "community": "华师社区", "address": "华师路１２号", "lat": 23.1, "lon": 113.3},
+        },
+        "verdict": {"status": "accepted", "reasons": []},
+    }
+    assert RULES.appeal_from_screened(event) == Appeal(
+        "GD-1", "gz:GD-1", 1767575520.0, "噪音扰民", "楼下ktv 唱到凌晨", "noise", "urgent", "c_0123456789abcdef0123",
+        "天河区", "石牌街道", "华师社区", "华师路12号", 23.1, 113.3,
+    )
+    assert appeal_from_screened(event).category == "噪音"
+    assert apply_verdict(event, Verdict("flagged", ("abusive_content",)))["verdict"] == {"status": "flagged", "reasons": ["abusive_content"]}
+
+
+def test_shipped_screening_config_loads():
+    rules = load_screening_rules()
+    assert rules.reject_reasons | rules.flag_reasons == {
+        "litigation_or_arbitration", "emergency_service", "outside_jurisdiction", "abusive_content", "non_actionable", "frequent_caller",
+    }
+
+
+def _broken(change) -> dict:
+    table = copy.deepcopy(TABLE)
+    change(table)
+    return table
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda t: t["verdict"]["flag"].append("non_actionable"), "verdict", "reason 'non_actionable' must be listed in exactly one of reject, flag (found in 2)"),
+        (lambda t: t["verdict"]["reject"].append("spam"), "verdict.reject[4]", "unknown reason 'spam'"),
+        (lambda t: t["rules"]["emergency_service"]["patterns"].insert(1, "(着火"), "rules.emergency_service.patterns[1]", "invalid regular expression '(着火'"),
+        (lambda t: t["rules"]["abusive_content"].update(patterns=[]), "rules.abusive_content.patterns", "needs at least one pattern"),
+        (lambda t: t["rules"]["frequent_caller"].pop("window_seconds"), "rules.frequent_caller.window_seconds", "is missing"),
+        (lambda t: t["rules"]["frequent_caller"].update(min_distinct_issues=True), "rules.frequent_caller.min_distinct_issues", "expected a number, got True"),
+        (lambda t: t["rules"]["non_actionable"].update(min_distinct_char_ratio=2), "rules.non_actionable.min_distinct_char_ratio", "must be between 0 and 1, got 2"),
+        (lambda t: t["normalize"]["urgency_aliases"].update({"急": "asap"}), "normalize.urgency_aliases.急", "must be one of normal, urgent, emergency, got 'asap'"),
+        (lambda t: t["jurisdiction"]["other_places"].append("广州"), "jurisdiction.other_places[5]", "'广州' is the configured city or province"),
+        (lambda t: t["jurisdiction"].update(districts=[]), "jurisdiction.districts", "needs at least one district"),
+    ],
+)
+def test_config_errors_name_the_file_and_the_field(change, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        screening_rules_from_table(_broken(change), "/etc/hotline/screening.toml")
+    assert raised.value.path == "/etc/hotline/screening.toml"
+    assert raised.value.field == field
+    assert raised.value.problem.startswith(problem)
+
+
+def test_a_broken_toml_file_is_named(tmp_path: Path):
+    path = tmp_path / "screening.toml"
+    path.write_text("[verdict\nreject = []\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError) as raised:
+        load_screening_rules(path)
+    assert (raised.value.path, raised.value.field) == (str(path), "(syntax)")
