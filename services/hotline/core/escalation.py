@@ -6,7 +6,8 @@ dissatisfaction after a resolution), the office registry (office_id -> {level,
 parent_id}, as on hotline.offices.v1) and JSON-able ledgers. Produces
 `hotline.escalations.v1` events as dicts: escalation.raised (from_level -> to_level,
 to_office_id, reason) and escalation.summarised (one per office and day, counting the
-escalations held back by that office's daily budget).
+escalations held back by that office's daily budget, plus one per escalation held back
+after its day was closed).
 
 The ladder is community -> street -> district -> city; a city department ranks with the
 districts. Each escalation lifts the order's supervision one rung: to the nearest
@@ -21,6 +22,19 @@ Damping, so that supervision does not itself become overload:
   escalations per event-time day (Asia/Shanghai); the rest of that day's escalations
   are held back and announced by one escalation.summarised when the day has ended.
 
+Late proposals. The escalate stage's watermark is the latest proposal it has read, but
+proposals come from many partitions of the orders stage, and a lagging partition can
+deliver a proposal for a day the watermark has already closed. So `close_days` does not
+forget a closed day at once: it keeps the day's raised and held-back keys for
+`closed_day_retention_days` after the day's end. A late proposal for a retained day is
+admitted against that day's remaining budget: raised if the day raised fewer than the
+budget, else held back and announced at once by its own late escalation.summarised
+(count 1, `late` true), since the day's own summary is already out. A late proposal
+for a day older than the retention (already forgotten, so its raised count is unknown)
+is held back the same way, its summary's raised_count null; the budget then holds
+whatever the arrival order, at the price of holding back such stale escalations.
+Redelivery of a proposal whose key the day still holds changes nothing.
+
 Two halves, so the lead can partition them: `propose` works per order (its ledger,
 `OrderEscalations`, lives with the order), `admit` / `close_days` work per receiving
 office (`OfficeBudget`, keyed by office_id). `escalate` runs both for callers that hold
@@ -29,7 +43,9 @@ both ledgers (`EscalationLedger`).
 Identities: escalation.raised has event_id = derived_event_id("<order_id>:<to_level>",
 "escalation.raised") — one per order and level, whatever trigger got there first — and
 caused_by = the trigger's cause (the input event id, or the deadline.breached event id).
-escalation.summarised has caused_by = "<office_id>:<day>" and event_id =
+escalation.summarised has caused_by = "<office_id>:<day>", or for a late one
+"<office_id>:<day>:late:<order_id>:<to_level>" (one per held-back escalation, so its id
+does not depend on the order late proposals arrive in), and event_id =
 derived_event_id(caused_by, "escalation.summarised"); occurred_at is the end of that day.
 """
 
@@ -69,6 +85,7 @@ class EscalationPolicy:
     highest_level: str = "city"
     enabled_reasons: frozenset[str] = frozenset(REASONS)
     summary_order_ids_limit: int = 50
+    closed_day_retention_days: int = 7
 
 
 def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> EscalationPolicy:
@@ -79,6 +96,7 @@ def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> Escalat
         "daily_budget_per_office",
         "highest_level",
         "summary_order_ids_limit",
+        "closed_day_retention_days",
         "reasons",
     }
     unknown = sorted(set(raw) - known)
@@ -109,6 +127,7 @@ def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> Escalat
         highest_level=highest,
         enabled_reasons=frozenset(reason for reason in REASONS if reasons.get(reason, True)),
         summary_order_ids_limit=whole("summary_order_ids_limit", 50, 0),
+        closed_day_retention_days=whole("closed_day_retention_days", 7, 1),
     )
 
 
@@ -366,10 +385,17 @@ class HeldBack:
 
 @dataclass(frozen=True)
 class OfficeDay:
-    """One office's escalations on one local day: keys raised, escalations held back."""
+    """One office's escalations on one local day: keys raised, escalations held back, and,
+    once `close_days` has closed the day (its summary, if any, is out), the instant until
+    which the day is kept for late proposals."""
 
     raised: tuple[str, ...] = ()
     held_back: tuple[HeldBack, ...] = ()
+    kept_until: datetime | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.kept_until is not None
 
     def seen(self, key: str) -> bool:
         return key in self.raised or any(item.key == key for item in self.held_back)
@@ -377,14 +403,20 @@ class OfficeDay:
 
 @dataclass(frozen=True)
 class OfficeBudget:
-    """An office's daily escalation budget, by local day (ISO date); days leave it once
-    closed by `close_days`."""
+    """An office's daily escalation budget, by local day (ISO date). Open days are closed
+    by `close_days` once they end and forgotten `closed_day_retention_days` later;
+    `forgotten_through` is the latest day forgotten (a day up to it has lost its count)."""
 
     office_id: str
     days: tuple[tuple[str, OfficeDay], ...] = ()
+    forgotten_through: str | None = None
 
     def day(self, day: str) -> OfficeDay:
         return dict(self.days).get(day, OfficeDay())
+
+    def forgot(self, day: str) -> bool:
+        # ISO dates order as strings do.
+        return self.forgotten_through is not None and day <= self.forgotten_through
 
     def with_day(self, day: str, value: OfficeDay) -> "OfficeBudget":
         days = dict(self.days)
@@ -393,12 +425,17 @@ class OfficeBudget:
 
     @property
     def next_close_at(self) -> datetime | None:
-        """When the earliest open day ends (drive `close_days` from the watermark)."""
-        return min((day_end(date.fromisoformat(day)) for day, _ in self.days), default=None)
+        """When `close_days` next has work: the earliest end of an open day or of a closed
+        day's retention (drive `close_days` from the watermark)."""
+        return min(
+            (value.kept_until if value.closed else day_end(date.fromisoformat(day)) for day, value in self.days),
+            default=None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "office_id": self.office_id,
+            "forgotten_through": self.forgotten_through,
             "days": {
                 day: {
                     "raised": list(value.raised),
@@ -406,6 +443,7 @@ class OfficeBudget:
                         {"order_id": item.order_id, "to_level": item.to_level, "reason": item.reason}
                         for item in value.held_back
                     ],
+                    "kept_until": None if value.kept_until is None else format_utc(value.kept_until),
                 }
                 for day, value in self.days
             },
@@ -413,6 +451,7 @@ class OfficeBudget:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "OfficeBudget":
+        """Reads dicts written before closed days were kept, too: those hold open days only."""
         return cls(
             raw["office_id"],
             tuple(
@@ -422,11 +461,13 @@ class OfficeBudget:
                         OfficeDay(
                             tuple(value["raised"]),
                             tuple(HeldBack(item["order_id"], item["to_level"], item["reason"]) for item in value["held_back"]),
+                            None if value.get("kept_until") is None else parse_rfc3339(value["kept_until"]),
                         ),
                     )
                     for day, value in raw["days"].items()
                 )
             ),
+            raw.get("forgotten_through"),
         )
 
 
@@ -448,57 +489,96 @@ def raised_event(proposal: Proposal) -> dict[str, Any]:
     }
 
 
+def summary_event(
+    office_id: str,
+    to_level: str | None,
+    day: str,
+    caused_by: str,
+    held_back: Iterable[HeldBack],
+    raised_count: int | None,
+    late: bool,
+    policy: EscalationPolicy,
+) -> dict[str, Any]:
+    """An escalation.summarised for `held_back` escalations of one office and day."""
+    held_back = tuple(held_back)
+    reasons: dict[str, int] = {}
+    for item in held_back:
+        reasons[item.reason] = reasons.get(item.reason, 0) + 1
+    return {
+        "event_id": derived_event_id(caused_by, "escalation.summarised"),
+        "caused_by": caused_by,
+        "type": "escalation.summarised",
+        "occurred_at": format_utc(day_end(date.fromisoformat(day))),
+        "schema": ESCALATIONS_SCHEMA_VERSION,
+        "to_office_id": office_id,
+        "to_level": to_level,
+        "day": day,
+        "late": late,
+        "count": len(held_back),
+        "raised_count": raised_count,
+        "reasons": dict(sorted(reasons.items())),
+        "order_ids": [item.order_id for item in held_back][: policy.summary_order_ids_limit],
+    }
+
+
 def admit(
     proposal: Proposal, budget: OfficeBudget | None, policy: EscalationPolicy
 ) -> tuple[list[dict[str, Any]], OfficeBudget]:
     """Raise the escalation if the receiving office's budget for that day allows it,
-    otherwise hold it back for the day's summary. Redelivery changes nothing."""
+    otherwise hold it back: for the day's summary while the day is open, announced at
+    once by a late summary once it is closed (or forgotten). Redelivery changes nothing
+    while the day is kept."""
     budget = budget or OfficeBudget(proposal.to_office_id)
     day = local_day(proposal.occurred_at).isoformat()
-    today = budget.day(day)
+    forgotten = budget.forgot(day)
+    # A forgotten day comes back closed and already past its retention, so that the next
+    # `close_days` forgets it again.
+    if forgotten and day not in dict(budget.days):
+        today = OfficeDay(kept_until=day_end(date.fromisoformat(day)))
+    else:
+        today = budget.day(day)
     if today.seen(proposal.key):
         return [], budget
     limit = policy.daily_budget_per_office
-    if limit is None or len(today.raised) < limit:
+    if limit is None or (not forgotten and len(today.raised) < limit):
         return [raised_event(proposal)], budget.with_day(day, replace(today, raised=(*today.raised, proposal.key)))
     held = HeldBack(proposal.order_id, proposal.to_level, proposal.reason)
-    return [], budget.with_day(day, replace(today, held_back=(*today.held_back, held)))
+    budget = budget.with_day(day, replace(today, held_back=(*today.held_back, held)))
+    if not today.closed:
+        return [], budget
+    caused_by = f"{budget.office_id}:{day}:late:{proposal.key}"
+    raised_count = None if forgotten else len(today.raised)
+    late_summary = summary_event(budget.office_id, proposal.to_level, day, caused_by, (held,), raised_count, True, policy)
+    return [late_summary], budget
 
 
 def close_days(
     budget: OfficeBudget, watermark: datetime, policy: EscalationPolicy, offices: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[list[dict[str, Any]], OfficeBudget]:
-    """Summarise every day that ended at or before the watermark and held escalations
-    back, and forget those days."""
+    """Close every open day that ended at or before the watermark, summarising those that
+    held escalations back, and forget the closed days whose retention has ended."""
+    retention = timedelta(days=policy.closed_day_retention_days)
     events = []
-    remaining = []
+    kept = []
+    forgotten_through = budget.forgotten_through
     for day, value in budget.days:
         end = day_end(date.fromisoformat(day))
         if end > watermark:
-            remaining.append((day, value))
+            kept.append((day, value))
             continue
-        if value.held_back:
+        if not value.closed and value.held_back:
             caused_by = f"{budget.office_id}:{day}"
-            reasons: dict[str, int] = {}
-            for item in value.held_back:
-                reasons[item.reason] = reasons.get(item.reason, 0) + 1
+            to_level = _office_level(offices or {}, budget.office_id)
             events.append(
-                {
-                    "event_id": derived_event_id(caused_by, "escalation.summarised"),
-                    "caused_by": caused_by,
-                    "type": "escalation.summarised",
-                    "occurred_at": format_utc(end),
-                    "schema": ESCALATIONS_SCHEMA_VERSION,
-                    "to_office_id": budget.office_id,
-                    "to_level": _office_level(offices or {}, budget.office_id),
-                    "day": day,
-                    "count": len(value.held_back),
-                    "raised_count": len(value.raised),
-                    "reasons": dict(sorted(reasons.items())),
-                    "order_ids": [item.order_id for item in value.held_back][: policy.summary_order_ids_limit],
-                }
+                summary_event(budget.office_id, to_level, day, caused_by, value.held_back, len(value.raised), False, policy)
             )
-    return events, replace(budget, days=tuple(remaining))
+        # Fixed when the day closes, so a changed retention applies to days closed later.
+        kept_until = value.kept_until if value.closed else end + retention
+        if kept_until > watermark:
+            kept.append((day, replace(value, kept_until=kept_until)))
+        elif forgotten_through is None or day > forgotten_through:
+            forgotten_through = day
+    return events, replace(budget, days=tuple(kept), forgotten_through=forgotten_through)
 
 
 # --- both halves --------------------------------------------------------------------

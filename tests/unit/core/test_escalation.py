@@ -6,6 +6,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline.configfiles import ConfigFileError
 from hotline.contract.schemas import topic_validator
@@ -13,7 +15,9 @@ from hotline.core.escalation import (
     Damped,
     EscalationLedger,
     EscalationPolicy,
+    HeldBack,
     OfficeBudget,
+    OfficeDay,
     Proposal,
     Trigger,
     admit,
@@ -27,6 +31,7 @@ from hotline.core.escalation import (
 )
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState, evolve, fold
+from hotline.core.workcalendar import SHANGHAI
 
 OFFICES = {
     "city": {"level": "city", "parent_id": None},
@@ -87,6 +92,7 @@ def test_the_shipped_policy_loads():
         daily_budget_per_office=20,
         highest_level="city",
         summary_order_ids_limit=50,
+        closed_day_retention_days=7,
     )
 
 
@@ -108,6 +114,8 @@ def test_a_budget_of_zero_means_no_limit_and_a_reason_can_be_switched_off():
         ({"reasons": {"bad_weather": True}}, "reasons.bad_weather", "unknown reason"),
         ({"reasons": {"ping_pong": "yes"}}, "reasons.ping_pong", "true or false"),
         ({"daily_budget": 3}, "daily_budget", "unknown key"),
+        ({"closed_day_retention_days": 0}, "closed_day_retention_days", ">= 1"),
+        ({"closed_day_retention_days": 1.5}, "closed_day_retention_days", "whole number"),
     ],
 )
 def test_a_wrong_policy_names_the_file_and_the_field(table, field, problem):
@@ -245,14 +253,16 @@ def test_escalations_beyond_an_office_daily_budget_are_summarised_once_the_day_e
             "to_office_id": "s-1",
             "to_level": "street",
             "day": "2025-03-03",
+            "late": False,
             "count": 2,
             "raised_count": 2,
             "reasons": {"resolution_breached": 2},
             "order_ids": ["o-3", "o-4"],
         }
     ]
-    # the closed day is forgotten; Mar 4 stays open and, within budget, summarises nothing
-    assert [day for day, _ in ledger.office("s-1").days] == ["2025-03-04"]
+    # the closed day is kept for late proposals; Mar 4 stays open and, within budget,
+    # summarises nothing
+    assert [(day, value.closed) for day, value in ledger.office("s-1").days] == [("2025-03-03", True), ("2025-03-04", False)]
     assert close_ledger_days(ledger, utc("2025-03-05T00:00:00"), policy, OFFICES)[0] == []
 
 
@@ -283,7 +293,156 @@ def test_the_summary_lists_a_bounded_number_of_orders_but_counts_all():
         _, budget = admit(proposal, budget, policy)
     summaries, closed = close_days(budget, utc("2025-03-04T00:00:00"), policy, OFFICES)
     assert [(s["count"], s["order_ids"]) for s in valid(summaries)] == [(4, ["o-2", "o-3"])]
-    assert closed == OfficeBudget("s-1")
+    assert closed.next_close_at == utc("2025-03-10T16:00:00")
+
+
+def street_proposal(order_id: str, when: str, reason: str = "resolution_breached") -> Proposal:
+    return Proposal(order_id, reason, f"breach-{order_id}", utc(when), "community", "c-1", "street", "s-1", "normal", "noise")
+
+
+def admitted(proposals, budget: OfficeBudget | None, policy: EscalationPolicy) -> tuple[list[dict], OfficeBudget]:
+    events = []
+    for proposal in proposals:
+        new_events, budget = admit(proposal, budget, policy)
+        events.extend(valid(new_events))
+    return events, budget
+
+
+def test_a_late_proposal_for_a_closed_day_is_raised_while_that_day_has_budget_left():
+    # given a budget of 2 and one escalation raised on Mar 3, a day closed since
+    policy = EscalationPolicy(daily_budget_per_office=2)
+    _, budget = admitted([street_proposal("o-1", "2025-03-03T01:00:00")], None, policy)
+    _, budget = close_days(budget, utc("2025-03-04T01:00:00"), policy, OFFICES)
+    # when a lagging partition delivers another escalation of Mar 3
+    events, budget = admitted([street_proposal("o-2", "2025-03-03T02:00:00")], budget, policy)
+    # then it takes the day's remaining budget
+    assert [(event["type"], event["order_id"]) for event in events] == [("escalation.raised", "o-2")]
+    assert budget.day("2025-03-03").raised == ("o-1:street", "o-2:street")
+
+
+def test_a_late_proposal_over_a_closed_day_budget_is_held_back_and_announced_by_a_late_summary():
+    # given a budget of 1, used on Mar 3, and the day closed (its summary had nothing to say)
+    policy = EscalationPolicy(daily_budget_per_office=1)
+    _, budget = admitted([street_proposal("o-1", "2025-03-03T01:00:00")], None, policy)
+    summaries, budget = close_days(budget, utc("2025-03-04T01:00:00"), policy, OFFICES)
+    assert summaries == []
+    # when a lagging partition delivers another escalation of Mar 3, and then redelivers it
+    late = street_proposal("o-2", "2025-03-03T02:00:00", "ping_pong")
+    events, budget = admitted([late], budget, policy)
+    again, budget_again = admit(late, budget, policy)
+    # then the day still raises only one; the late one is held back and announced at once
+    # by a summary of its own, whose id follows from the office, day and escalation
+    caused_by = "s-1:2025-03-03:late:o-2:street"
+    assert events == [
+        {
+            "event_id": derived_event_id(caused_by, "escalation.summarised"),
+            "caused_by": caused_by,
+            "type": "escalation.summarised",
+            "occurred_at": "2025-03-03T16:00:00Z",
+            "schema": 1,
+            "to_office_id": "s-1",
+            "to_level": "street",
+            "day": "2025-03-03",
+            "late": True,
+            "count": 1,
+            "raised_count": 1,
+            "reasons": {"ping_pong": 1},
+            "order_ids": ["o-2"],
+        }
+    ]
+    # and the redelivery changes nothing, nor does closing again
+    assert (again, budget_again) == ([], budget)
+    assert close_days(budget, utc("2025-03-05T01:00:00"), policy, OFFICES)[0] == []
+
+
+def test_a_redelivered_proposal_for_a_closed_day_is_counted_once():
+    policy = EscalationPolicy(daily_budget_per_office=1)
+    first = street_proposal("o-1", "2025-03-03T01:00:00")
+    _, budget = admitted([first], None, policy)
+    _, budget = close_days(budget, utc("2025-03-04T01:00:00"), policy, OFFICES)
+    assert admit(first, budget, policy) == ([], budget)
+
+
+def test_a_closed_day_is_forgotten_after_its_retention_and_a_proposal_for_it_is_then_held_back():
+    # given a budget of 5 that Mar 3 did not use up, kept two days after it ends
+    policy = EscalationPolicy(daily_budget_per_office=5, closed_day_retention_days=2)
+    _, budget = admitted([street_proposal("o-1", "2025-03-03T01:00:00")], None, policy)
+    _, budget = close_days(budget, utc("2025-03-04T01:00:00"), policy, OFFICES)
+    assert budget.next_close_at == utc("2025-03-05T16:00:00")
+    # when the retention ends
+    _, kept = close_days(budget, utc("2025-03-05T15:59:59"), policy, OFFICES)
+    _, budget = close_days(budget, utc("2025-03-05T16:00:00"), policy, OFFICES)
+    assert [day for day, _ in kept.days] == ["2025-03-03"]
+    assert (budget.days, budget.forgotten_through, budget.next_close_at) == ((), "2025-03-03", None)
+    # and a proposal of Mar 2 or Mar 3 arrives, twice
+    events, budget = admitted([street_proposal("o-2", "2025-03-02T01:00:00"), street_proposal("o-3", "2025-03-03T02:00:00")], budget, policy)
+    again, budget_again = admit(street_proposal("o-3", "2025-03-03T02:00:00"), budget, policy)
+    # then, the days' counts being unknown, both are held back and announced without a raised count
+    assert [(event["type"], event["day"], event["late"], event["raised_count"], event["order_ids"]) for event in events] == [
+        ("escalation.summarised", "2025-03-02", True, None, ["o-2"]),
+        ("escalation.summarised", "2025-03-03", True, None, ["o-3"]),
+    ]
+    assert (again, budget_again) == ([], budget)
+    # and the next close forgets those days again without announcing them twice
+    summaries, budget = close_days(budget, utc("2025-03-06T00:00:00"), policy, OFFICES)
+    assert (summaries, budget.days, budget.forgotten_through) == ([], (), "2025-03-03")
+
+
+def test_without_a_budget_a_late_proposal_for_a_forgotten_day_is_raised():
+    policy = EscalationPolicy(daily_budget_per_office=None, closed_day_retention_days=1)
+    budget = OfficeBudget("s-1", forgotten_through="2025-03-03")
+    events, _ = admitted([street_proposal("o-1", "2025-03-03T02:00:00")], budget, policy)
+    assert [event["type"] for event in events] == ["escalation.raised"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(range(12)), st.integers(min_value=1, max_value=3))
+def test_the_daily_budget_holds_whatever_order_the_proposals_arrive_in(arrival, limit):
+    # given twelve escalations to one office over three local days (four a day)
+    policy = EscalationPolicy(daily_budget_per_office=limit)
+    proposals = [street_proposal(f"o-{number}", f"2025-03-0{3 + number // 4}T0{number % 4}:00:00") for number in range(12)]
+    # when they arrive in any order, each new latest one closing the days that ended,
+    # some delivered twice, and the log ends a day later
+    budget, watermark, events = None, None, []
+    for index in arrival:
+        for _ in range(1 + index % 2):
+            new_events, budget = admit(proposals[index], budget, policy)
+            events.extend(valid(new_events))
+        if watermark is None or proposals[index].occurred_at > watermark:
+            watermark = proposals[index].occurred_at
+            summaries, budget = close_days(budget, watermark, policy, OFFICES)
+            events.extend(valid(summaries))
+    summaries, budget = close_days(budget, utc("2025-03-06T16:00:00"), policy, OFFICES)
+    events.extend(valid(summaries))
+    raised = [event for event in events if event["type"] == "escalation.raised"]
+    summarised = [event for event in events if event["type"] == "escalation.summarised"]
+    # then each day raises exactly its budget, the rest are announced once each, and no
+    # event id repeats
+    per_day: dict[str, int] = {}
+    for event in raised:
+        day = datetime.fromisoformat(event["occurred_at"]).astimezone(SHANGHAI).date().isoformat()
+        per_day[day] = per_day.get(day, 0) + 1
+    assert per_day == {"2025-03-03": limit, "2025-03-04": limit, "2025-03-05": limit}
+    assert sorted(order_id for event in summarised for order_id in event["order_ids"]) == sorted(
+        {f"o-{number}" for number in range(12)} - {event["order_id"] for event in raised}
+    )
+    assert len({event["event_id"] for event in events}) == len(events)
+
+
+def test_an_office_budget_survives_a_json_round_trip_and_reads_dicts_without_kept_days():
+    # given a budget with an open day, a closed day and a forgotten one
+    policy = EscalationPolicy(daily_budget_per_office=1, closed_day_retention_days=2)
+    _, budget = admitted([street_proposal("o-1", "2025-03-01T01:00:00"), street_proposal("o-2", "2025-03-03T01:00:00"), street_proposal("o-3", "2025-03-03T02:00:00")], None, policy)
+    _, budget = close_days(budget, utc("2025-03-02T00:00:00"), policy, OFFICES)
+    _, budget = admitted([street_proposal("o-4", "2025-03-05T01:00:00")], budget, policy)
+    _, budget = close_days(budget, utc("2025-03-04T00:00:00"), policy, OFFICES)
+    assert [(day, value.closed) for day, value in budget.days] == [("2025-03-03", True), ("2025-03-05", False)]
+    assert budget.forgotten_through == "2025-03-01"
+    # then it survives JSON
+    assert OfficeBudget.from_dict(json.loads(json.dumps(budget.to_dict()))) == budget
+    # and a dict written before closed days were kept reads as open days
+    old = {"office_id": "s-1", "days": {"2025-03-03": {"raised": ["o-2:street"], "held_back": [{"order_id": "o-3", "to_level": "street", "reason": "resolution_breached"}]}}}
+    assert OfficeBudget.from_dict(old) == OfficeBudget("s-1", (("2025-03-03", OfficeDay(("o-2:street",), (HeldBack("o-3", "street", "resolution_breached"),))),))
 
 
 def test_the_ledger_survives_a_json_round_trip():
