@@ -18,8 +18,8 @@ def bootstrap() -> str:
     return broker
 
 
-def produce(topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap(), acks="all", linger_ms=5)
+def produce(topic: str, messages: Iterable[tuple[bytes | None, bytes | None]], servers: str | None = None) -> None:
+    producer = KafkaProducer(bootstrap_servers=servers or bootstrap(), acks="all", linger_ms=5)
     try:
         for key, value in messages:
             producer.send(topic, key=key, value=value)
@@ -28,8 +28,8 @@ def produce(topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]) -
         producer.close()
 
 
-def end_offsets(topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap())
+def end_offsets(topic: str, servers: str | None = None) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=servers or bootstrap())
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
@@ -37,11 +37,11 @@ def end_offsets(topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def read_all(topic: str, idle_timeout_ms: int = 1500) -> list:
+def read_all(topic: str, idle_timeout_ms: int = 1500, servers: str | None = None) -> list:
     """Every message now on the topic (from the beginning), as kafka-python records."""
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap(),
+        bootstrap_servers=servers or bootstrap(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -58,13 +58,43 @@ def wait_for_values(
     predicate: Callable[[dict], bool],
     count: int,
     timeout_seconds: float = 60.0,
+    servers: str | None = None,
 ) -> list[dict]:
     """Decoded values on `topic` matching `predicate`, once at least `count` are there."""
     deadline = time.monotonic() + timeout_seconds
     matching: list[dict] = []
     while time.monotonic() < deadline:
-        matching = [value for value in (codec.decode(r.value) for r in read_all(topic)) if predicate(value)]
+        matching = [value for value in (codec.decode(r.value) for r in read_all(topic, servers=servers)) if predicate(value)]
         if len(matching) >= count:
             return matching
         time.sleep(0.5)
     raise AssertionError(f"expected {count} matching messages on {topic} within {timeout_seconds}s, found {len(matching)}")
+
+
+def group_lag(group: str, topics: list[str], servers: str | None = None) -> int:
+    """Messages on `topics` that consumer group `group` has not committed yet."""
+    from kafka import KafkaAdminClient
+
+    consumer = KafkaConsumer(bootstrap_servers=servers or bootstrap())
+    admin = KafkaAdminClient(bootstrap_servers=servers or bootstrap())
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        end = consumer.end_offsets(partitions)
+        committed = admin.list_group_offsets(group).get(group, {})
+        return sum(offset - (committed[tp].offset if tp in committed else 0) for tp, offset in end.items())
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def wait_until_drained(group: str, topics: list[str], servers: str | None = None, timeout_seconds: float = 600.0) -> None:
+    """Until the group has committed everything on `topics`, three checks in a row."""
+    deadline = time.monotonic() + timeout_seconds
+    quiet = 0
+    lag = -1
+    while quiet < 3:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"group {group} still lags {lag} messages after {timeout_seconds}s")
+        lag = group_lag(group, topics, servers)
+        quiet = quiet + 1 if lag == 0 else 0
+        time.sleep(1.0)

@@ -83,7 +83,7 @@ EVENT_TIME_WATERMARK = Gauge(
     ["stage"],
 )
 
-STAGES = ("screen", "callers", "dedupe", "orders", "escalate", "pressure")
+STAGES = ("screen", "dedupe", "orders", "escalate", "pressure")
 # Reasons the screen stage can give; pre-initialised so every series exists at 0.
 SCREEN_REASONS = (
     "empty_message",

@@ -1,0 +1,158 @@
+"""The whole pipeline on the bundled simulated sample (4 days of the `overload` scenario,
+89 offices), through a real worker and a broker of its own: counts, alerts against the
+ground truth, repeat links, privacy, schemas, JSON views, metrics, idempotent replays."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hotline.contract import codec, topics
+from hotline.contract.schemas import topic_validator
+from support.kafka import read_all
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "data" / "samples" / "demo-events.jsonl"
+TRUTH = ROOT / "data" / "samples" / "demo-truth.jsonl"
+OFFICES = ROOT / "data" / "offices" / "demo-offices.jsonl"
+DERIVED = (topics.SCREENED, topics.CASES, topics.DEADLINES, topics.ESCALATIONS, topics.PRESSURE, topics.ALERTS, topics.DEADLETTER)
+
+
+@pytest.fixture(scope="module")
+def run(isolated_pipeline):
+    isolated_pipeline.hotline("offices", "load", str(OFFICES))
+    isolated_pipeline.hotline("replay", "--quiet", str(EVENTS))
+    isolated_pipeline.drain()
+    return isolated_pipeline
+
+
+def _values(run, spec) -> list[dict]:
+    return [codec.decode(record.value) for record in read_all(spec.name, servers=run.servers)]
+
+
+def _metric(samples: dict, name: str, **labels) -> float:
+    return sum(v for (n, l), v in samples.items() if n == name and all(dict(l).get(k) == x for k, x in labels.items()))
+
+
+def _truth(kind: str) -> list[dict]:
+    return [t for t in map(json.loads, TRUTH.read_text().splitlines()) if t["kind"] == kind]
+
+
+def test_every_input_event_is_processed_or_dead_lettered_and_counted(run):
+    sent = len(EVENTS.read_text().splitlines())
+    samples = run.worker.metrics()
+    consumed = _metric(samples, "hotline_messages_consumed_total", topic=topics.EVENTS.name)
+    processed = _metric(samples, "hotline_messages_processed_total", stage="screen")
+    deadlettered = _metric(samples, "hotline_messages_deadlettered_total", stage="screen")
+    appeals = sum(1 for line in EVENTS.read_text().splitlines() if '"type":"appeal.received"' in line)
+    assert (consumed, processed, deadlettered) == (sent, sent, 0)
+    # every appeal got a verdict, and the screened topic holds every input event once
+    assert _metric(samples, "hotline_appeals_screened_total") == appeals
+    assert len({v["caused_by"] for v in _values(run, topics.SCREENED)}) == sent
+    assert _metric(samples, "hotline_messages_processed_total", stage="orders") == _metric(
+        samples, "hotline_messages_consumed_total", topic=topics.SCREENED.name
+    ) + _metric(samples, "hotline_messages_consumed_total", topic=topics.CASES.name)
+
+
+def test_office_overloaded_fires_for_the_surging_office_only_and_resolves_after_the_surge(run):
+    [overload] = _truth("overload")
+    changes = [a for a in _values(run, topics.ALERTS) if a["alert"] == "OfficeOverloaded"]
+    assert {a["office_id"] for a in changes} == {overload["office_id"]}
+    firing = [a for a in changes if a["type"] == "alert.firing"]
+    resolved = [a for a in changes if a["type"] == "alert.resolved"]
+    assert len(firing) == 1 and len(resolved) == 1
+    assert overload["start"] <= firing[0]["occurred_at"] <= overload["end"]
+    assert resolved[0]["occurred_at"] > overload["end"]
+
+
+def test_repeat_links_agree_with_the_ground_truth(run):
+    issue = {t["order_id"]: t["issue_id"] for t in _truth("appeal")}
+    repeats = {t["order_id"] for t in _truth("appeal") if t["repeat_of"] is not None}
+    links = [c for c in _values(run, topics.CASES) if c["type"] == "case.linked"]
+    correct = [c for c in links if issue[c["order_id"]] == issue[c["matched_order_id"]]]
+    precision = len(correct) / len(links)
+    recall = len({c["order_id"] for c in correct} & repeats) / len(repeats)
+    assert (len(repeats), len(links) > 90) == (108, True)
+    assert precision >= 0.95, precision
+    assert recall >= 0.90, recall
+
+
+def test_no_phone_or_id_number_of_the_input_reaches_any_derived_topic(run):
+    personal = set()
+    for line in EVENTS.read_text().splitlines():
+        event = json.loads(line)
+        data = event["data"]
+        personal.update(re.findall(r"(?<!\d)(?:1[3-9]\d{9}|\d{17}[\dX])(?!\d)", f"{data.get('title', '')} {data.get('text', '')}"))
+        if data.get("caller_id"):
+            personal.add(data["caller_id"])
+    assert len(personal) > 50  # the sample does carry personal numbers
+    derived = list(DERIVED) + list(topics.internal_topics(run.app_id))
+    leaks = Counter()
+    for spec in derived:
+        for record in read_all(spec.name, servers=run.servers):
+            text = record.value.decode("utf-8", "replace")
+            leaks.update(number for number in personal if number in text)
+    metrics_text = urllib.request.urlopen(run.worker.url + "/metrics", timeout=10).read().decode()
+    leaks.update(number for number in personal if number in metrics_text)
+    leaks.update(number for number in personal if number in run.worker.log_text())
+    assert leaks == Counter()
+
+
+@pytest.mark.parametrize("spec", DERIVED[:-1], ids=lambda s: s.name)
+def test_every_derived_message_validates_against_its_topic_schema(run, spec):
+    validator = topic_validator(spec.name)
+    values = _values(run, spec)
+    assert values
+    assert [v for v in values if validator.validate(v) is not None] == []
+
+
+def test_deadlines_and_escalations_follow_the_overload(run):
+    [overload] = _truth("overload")
+    deadlines = _values(run, topics.DEADLINES)
+    breached = Counter(d["office_id"] for d in deadlines if d["type"] == "deadline.breached")
+    assert breached.most_common(1)[0][0] == overload["office_id"]
+    escalations = [e for e in _values(run, topics.ESCALATIONS) if e["type"] == "escalation.raised"]
+    assert escalations
+    assert len({(e["order_id"], e["to_level"]) for e in escalations}) == len(escalations)  # once per order and level
+
+
+def _get(run, path: str) -> dict:
+    with urllib.request.urlopen(run.worker.url + path, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_json_views_show_an_office_the_top_offices_alerts_and_an_order(run):
+    [overload] = _truth("overload")
+    office = _get(run, f"/offices/{overload['office_id']}/")
+    assert office["office_id"] == overload["office_id"]
+    assert office["snapshot"]["office"]["level"] == "street"
+    top = _get(run, "/offices/?top=3")["offices"]
+    assert len(top) == 3
+    ratios = [o["snapshot"]["pressure_ratio"] for o in top]
+    assert ratios == sorted(ratios, reverse=True)
+    assert isinstance(_get(run, "/alerts/")["firing"], list)
+    some_order = json.loads(EVENTS.read_text().splitlines()[0])["order_id"]
+    order = _get(run, f"/orders/{some_order}/")
+    assert order["order"]["order_id"] == some_order
+    assert order["order"]["status"] != "unknown"
+
+
+def test_metrics_pass_promtool_check(run):
+    text = urllib.request.urlopen(run.worker.url + "/metrics", timeout=10).read()
+    result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_replaying_the_same_events_again_creates_no_new_identity(run):
+    before = {spec.name: {v["event_id"] for v in _values(run, spec)} for spec in DERIVED[:-1]}
+    run.hotline("replay", "--quiet", str(EVENTS))
+    run.drain()
+    after = {spec.name: {v["event_id"] for v in _values(run, spec)} for spec in DERIVED[:-1]}
+    assert after == before
+    assert _metric(run.worker.metrics(), "hotline_duplicate_events_total", stage="orders") == len(EVENTS.read_text().splitlines())
