@@ -7,6 +7,7 @@ processed.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -23,6 +24,10 @@ class ConfigFileError(ValueError):
 
 
 def default_config_dir() -> Path:
+    """HOTLINE_CONFIG_DIR if set (a deployment's own rules), else the repository's config/."""
+    configured = os.environ.get("HOTLINE_CONFIG_DIR")
+    if configured:
+        return Path(configured)
     return Path(__file__).resolve().parents[2] / "config"
 
 

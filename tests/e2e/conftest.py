@@ -60,12 +60,20 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def isolated_pipeline(kafka_broker, tmp_path_factory):
+def worker_env() -> dict[str, str]:
+    """Extra environment of the isolated worker; a module overrides it (e.g. its config)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def isolated_pipeline(kafka_broker, tmp_path_factory, worker_env):
     app_id = "hotline-e2e"
     broker = ThrowawayBroker()
     broker.start(app_id)
     directory = tmp_path_factory.mktemp("pipeline")
-    process = WorkerProcess(directory / "worker.log", directory / "data", app_id=app_id, extra_env={"HOTLINE_BROKER": broker.bootstrap})
+    process = WorkerProcess(
+        directory / "worker.log", directory / "data", app_id=app_id, extra_env={"HOTLINE_BROKER": broker.bootstrap, **worker_env}
+    )
     try:
         process.wait_ready()
         yield Pipeline(broker, process, app_id)
