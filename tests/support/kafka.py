@@ -7,6 +7,7 @@ import time
 from typing import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from hotline.contract import codec
 
@@ -95,6 +96,11 @@ def wait_until_drained(group: str, topics: list[str], servers: str | None = None
     while quiet < 3:
         if time.monotonic() > deadline:
             raise AssertionError(f"group {group} still lags {lag} messages after {timeout_seconds}s")
-        lag = group_lag(group, topics, servers)
+        try:
+            lag = group_lag(group, topics, servers)
+        except KafkaError as error:  # the group coordinator of a new broker is still starting
+            if not getattr(error, "retriable", False):
+                raise
+            lag = -1
         quiet = quiet + 1 if lag == 0 else 0
         time.sleep(1.0)

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kafka import TopicPartition
+from kafka.errors import KafkaError
 
 from hotline.cli import kafka_clients
 from hotline.contract import topics
@@ -84,8 +85,18 @@ class DemoWorker:
         self._log.close()
 
 
-def _group_lag(settings, group: str, topic_names: list[str]) -> int:
-    """Messages on `topic_names` that consumer group `group` has not committed yet."""
+def _group_lag(settings, group: str, topic_names: list[str]) -> int | None:
+    """Messages on `topic_names` that consumer group `group` has not committed yet, or
+    None while the broker cannot tell (its group coordinator is still starting)."""
+    try:
+        return _committed_lag(settings, group, topic_names)
+    except KafkaError as error:
+        if not getattr(error, "retriable", False):
+            raise
+        return None
+
+
+def _committed_lag(settings, group: str, topic_names: list[str]) -> int:
     consumer = kafka_clients.consumer(settings)
     admin = kafka_clients.admin(settings)
     try:
@@ -103,19 +114,20 @@ def _wait_until_drained(worker: DemoWorker, settings, timeout_seconds: float) ->
     every topic one stage feeds the next: the whole pipeline has drained."""
     consumed_topics = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
     consumed_topics += [spec.name for spec in topics.internal_topics(settings.app_id)]
-    backlog = _group_lag(settings, settings.app_id, consumed_topics)
+    backlog = 0
     progress = Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
     deadline = time.monotonic() + timeout_seconds
     quiet_checks = 0
     with progress:
         task = progress.add_task("drain", total=backlog)
         while quiet_checks < 3:  # stages feed each other: drained only if it stays at 0
-            lag = _group_lag(settings, settings.app_id, consumed_topics)
-            backlog = max(backlog, lag)
-            progress.update(task, total=backlog, completed=backlog - lag)
-            quiet_checks = quiet_checks + 1 if lag == 0 else 0
             if time.monotonic() > deadline:
-                raise click.ClickException(f"the pipeline still had {lag} messages to process after {timeout_seconds}s")
+                raise click.ClickException(f"the pipeline had not drained after {timeout_seconds}s")
+            lag = _group_lag(settings, settings.app_id, consumed_topics)
+            if lag is not None:
+                backlog = max(backlog, lag)
+                progress.update(task, total=backlog, completed=backlog - lag)
+            quiet_checks = quiet_checks + 1 if lag == 0 else 0
             time.sleep(1.0)
     return _scrape(worker.metrics_url)
 
