@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -23,7 +23,14 @@ class OfficeRegistry:
         self.offices: dict[str, dict[str, Any]] = {}
         self.loaded = asyncio.Event()
         self.rejected = 0
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._validator = schemas.topic_validator(topics.OFFICES.name)
+
+    def on_office(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call `listener` with every office record added or changed, those known included."""
+        self._listeners.append(listener)
+        for office in self.offices.values():
+            listener(office)
 
     def get(self, office_id: str | None) -> dict[str, Any] | None:
         return self.offices.get(office_id) if office_id else None
@@ -46,6 +53,8 @@ class OfficeRegistry:
             log.warning("ignored an invalid office record for key %s", office_id)
             return
         self.offices[office_id] = office
+        for listener in self._listeners:
+            listener(office)
 
     @staticmethod
     async def _caught_up(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:

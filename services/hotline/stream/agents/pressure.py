@@ -105,9 +105,8 @@ def _decode_fact(raw: bytes) -> pressure.OfficeFact | Rejected:
 @app.agent(office_facts_topic, name="pressure")
 async def track_pressure(stream):
     await registry.loaded.wait()
-    pressure_metrics.initialise_offices(
-        pressure.OfficeInfo.from_registry(record) for record in registry.offices.values()
-    )
+    # Every office's series exist at 0 from the moment the registry names it.
+    registry.on_office(lambda record: pressure_metrics.initialise_offices([pressure.OfficeInfo.from_registry(record)]))
     async for event in stream.events():
         message = event.message
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
