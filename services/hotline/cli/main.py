@@ -23,6 +23,27 @@ def load_settings() -> Settings:
         raise click.UsageError(str(error)) from None
 
 
+def check_rule_files() -> None:
+    """Load every configuration file once, so a wrong value stops start-up with a message
+    naming the file and the field before any message is consumed."""
+    from hotline.configfiles import ConfigFileError
+    from hotline.core import alerts, deadlines, dedupe, escalation, pressure, screen_rules
+
+    loaders = (
+        screen_rules.load_screening_rules,
+        dedupe.load_dedupe_settings,
+        deadlines.load_deadline_policy,
+        escalation.load_escalation_policy,
+        pressure.load_pressure_settings,
+        alerts.load_alert_settings,
+    )
+    for load in loaders:
+        try:
+            load()
+        except ConfigFileError as error:
+            raise click.ClickException(f"bad configuration: {error}") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hotline")
 def cli() -> None:
@@ -34,6 +55,7 @@ def cli() -> None:
 def worker(faust_args: tuple[str, ...]) -> None:
     """Run a worker; options are Faust's own (`hotline worker --help`)."""
     load_settings()
+    check_rule_files()
     from hotline.stream.worker import app
 
     sys.argv = ["hotline", "worker", *faust_args]

@@ -1,0 +1,31 @@
+"""`hotline worker` refuses to start on a bad rule file, naming the file and the field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from hotline.cli.main import cli
+from hotline.configfiles import default_config_dir
+
+
+def test_worker_stops_before_start_up_on_a_wrong_threshold(tmp_path, monkeypatch):
+    for source in Path(default_config_dir()).glob("*.toml"):
+        shutil.copy(source, tmp_path / source.name)
+    alerts = tmp_path / "alerts.toml"
+    alerts.write_text(alerts.read_text().replace("fire_above = 1.2", 'fire_above = "high"', 1))
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(tmp_path))
+
+    result = CliRunner().invoke(cli, ["worker"])
+
+    assert result.exit_code == 1
+    assert f"bad configuration: {alerts}: OfficeOverloaded.fire_above: expected int or float, got 'high'" in result.output
+
+
+def test_worker_names_a_missing_rule_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["worker"])
+    assert result.exit_code == 1
+    assert f"bad configuration: {tmp_path}/screening.toml: (file): does not exist" in result.output
