@@ -210,6 +210,12 @@ def _gated(value: float | None, sample: int, rule: AlertRule) -> float | None:
     return value if sample >= rule.min_sample else None
 
 
+def _per_capacity(count: int, snapshot: Mapping[str, Any]) -> float | None:
+    office = snapshot.get("office") or {}
+    capacity = office.get("daily_capacity") or 0
+    return count / capacity if capacity > 0 else None
+
+
 def office_signals(snapshot: Mapping[str, Any], settings: AlertSettings) -> dict[AlertKey, float | None]:
     """The value each office alert watches, read from a hotline.pressure.v1 snapshot."""
     rules = settings.rules
@@ -217,7 +223,11 @@ def office_signals(snapshot: Mapping[str, Any], settings: AlertSettings) -> dict
     week = snapshot["windows"]["7d"]
     signals: dict[AlertKey, float | None] = {
         AlertKey("OfficeOverloaded"): _gated(snapshot["pressure_ratio"], day["received"], rules["OfficeOverloaded"]),
-        AlertKey("DeadlineBreachesRising"): float(day["breached"]),
+        # Breaches against what the office can handle in a day, so a large department's
+        # steady trickle of breaches does not page while a small office's pile-up does.
+        AlertKey("DeadlineBreachesRising"): _gated(
+            _per_capacity(day["breached"], snapshot), day["breached"], rules["DeadlineBreachesRising"]
+        ),
         AlertKey("RepeatSurge"): _gated(snapshot["repeat_ratio"], day["received"], rules["RepeatSurge"]),
         AlertKey("PingPongOrders"): _gated(snapshot["ping_pong_ratio"], day["received"], rules["PingPongOrders"]),
         AlertKey("TargetSubstitutionSuspected"): _gated(

@@ -158,10 +158,13 @@ def test_a_ratio_over_too_few_appeals_does_not_fire():
     assert [event["alert"] for event in evaluate_all(snapshots)[1]] == ["RepeatSurge"]
 
 
-def test_deadline_breaches_fire_on_the_count_of_the_last_day():
-    snapshots = [snapshot_at(hours * HOUR, breaches=11, capacity=100) for hours in range(2)]
+def test_deadline_breaches_fire_on_the_last_day_measured_against_capacity():
+    # 11 breaches are more than half the daily capacity of a small office...
+    snapshots = [snapshot_at(hours * HOUR, breaches=11, capacity=20) for hours in range(2)]
     [event] = evaluate_all(snapshots)[1]
-    assert (event["alert"], event["value"], event["threshold"]) == ("DeadlineBreachesRising", 11.0, 10.0)
+    assert (event["alert"], event["value"], event["threshold"]) == ("DeadlineBreachesRising", 0.55, 0.5)
+    # ...and routine for a large department
+    assert evaluate_all([snapshot_at(hours * HOUR, breaches=11, capacity=200) for hours in range(2)])[1] == []
 
 
 def test_a_hotspot_fires_per_category_and_district_and_resolves_once_no_longer_listed():
