@@ -217,8 +217,9 @@ def _count_events(events_file: Path) -> int:
 @click.option("--offices", "offices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=ROOT / "data" / "offices" / "demo-offices.jsonl", show_default=True)
 @click.option("--web-port", type=click.IntRange(1, 65535), default=6066, show_default=True)
 @click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="replay at this many events per second (default: as fast as possible)")
 @click.option("--keep-running", is_flag=True, help="leave the worker running at the end (stop it with Ctrl-C)")
-def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: float, keep_running: bool) -> None:
+def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: float, rate: float | None, keep_running: bool) -> None:
     """Run the processor on a sample, start to finish, and print what it found."""
     from hotline.cli.kafka_commands import offices_load, replay
     from hotline.cli.main import load_settings
@@ -232,7 +233,7 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
         worker.wait_for_web()
         console.print(f"worker up: metrics on {worker.metrics_url}, log in {log_path}")
         sent = _count_events(events_file)
-        click.get_current_context().invoke(replay, file=str(events_file), rate=None, speedup=None, topic=topics.EVENTS.name, quiet=False)
+        click.get_current_context().invoke(replay, file=str(events_file), rate=rate, speedup=None, topic=topics.EVENTS.name, quiet=False)
         samples = _wait_until_drained(worker, load_settings(), timeout_seconds)
         _summary(samples, sent, time.monotonic() - started)
         _pressure_summary(worker, load_settings())
