@@ -224,6 +224,8 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
     from hotline.cli.kafka_commands import offices_load, replay
     from hotline.cli.main import load_settings
 
+    # Stopped from outside (make, CI): still stop the worker in the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     started = time.monotonic()
     console.print(f"[bold]hotline demo[/bold]: {events_file.name} ({_count_events(events_file)} events), offices from {offices_file.name}")
     click.get_current_context().invoke(offices_load, file=str(offices_file))
