@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: system-deps help install demo test test-unit kafka-fetch kafka-up kafka-down topics clean
+.PHONY: system-deps help install demo test test-unit test-reliability kafka-fetch kafka-up kafka-down topics clean
 
 help:
 	@echo "make demo        run the processor on a bundled sample, start to finish"
 	@echo "make test        unit + integration + e2e tests against a throwaway local Kafka"
+	@echo "make test-reliability  poisoned input, crash recovery and rebuild runs (several minutes; not in make test)"
 	@echo "make kafka-up    start the development broker on 127.0.0.1:9092 and create the topics"
 	@echo "make kafka-down  stop the development broker"
 
@@ -42,6 +43,11 @@ demo: system-deps install kafka-fetch
 
 test: system-deps install kafka-fetch
 	@scripts/with-test-broker.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Each module starts brokers of its own, one at a time; the test broker is there for the
+# shared fixtures (HOTLINE_BROKER), as in `make test`.
+test-reliability: system-deps install kafka-fetch
+	@HOTLINE_RELIABILITY=1 scripts/with-test-broker.sh $(BIN)/python -m pytest tests/reliability -s $(PYTEST_ARGS)
 
 test-unit: install
 	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -1,0 +1,126 @@
+"""Crash recovery: the simulated stream is replayed while the worker is killed with
+SIGKILL at three seeded moments and restarted each time with the same app id and data
+dir. At least once plus deterministic ids (README, "Delivery guarantee") means the
+distinct derived event ids equal those of the uninterrupted `reference_run`, and a
+redelivered message is a byte-identical copy of the first.
+
+Prints per topic the duplicate deliveries, and per kill the recovery time: from the
+restart to the new worker consuming again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from hotline.contract import topics
+from support.reliability import DERIVED, ORDER_DEPENDENT_REASON, DerivedMessages, ReliabilityPipeline
+
+# Whole runs: the module's fixture replays thousands of events through a real worker.
+pytestmark = pytest.mark.timeout(1800)
+
+SEED = 20260708
+KILLS = 3
+
+
+@dataclass(frozen=True)
+class CrashedRun:
+    derived: DerivedMessages
+    kill_fractions: list[float]
+    recovery_seconds: list[float]
+
+
+def _wait_for_input_progress(pipeline: ReliabilityPipeline, total: int, fraction: float, timeout_seconds: float = 600.0) -> None:
+    """Until the group has committed `fraction` of the input topic."""
+    deadline = time.monotonic() + timeout_seconds
+    while pipeline.input_lag() > total * (1 - fraction):
+        assert time.monotonic() < deadline, f"input never reached {fraction:.0%}"
+        assert pipeline.worker.process.poll() is None, pipeline.worker.log_text()[-3000:]
+        time.sleep(0.2)
+
+
+def _restart_and_time_recovery(pipeline: ReliabilityPipeline, timeout_seconds: float = 300.0) -> float:
+    restarted = time.monotonic()
+    pipeline.start_worker()
+    while pipeline.consumed_since_start() == 0:
+        assert time.monotonic() - restarted < timeout_seconds, "the restarted worker consumed nothing"
+        time.sleep(0.1)
+    return time.monotonic() - restarted
+
+
+@pytest.fixture(scope="module")
+def crashed(reference_run, simulated_stream, pipeline_factory) -> CrashedRun:
+    rng = random.Random(SEED)
+    kill_fractions = sorted(round(rng.uniform(0.1, 0.9), 2) for _ in range(KILLS))
+    total = len(simulated_stream.lines())
+    pipeline = pipeline_factory("hotline-crash")
+    pipeline.feed(simulated_stream)
+    recovery_seconds = []
+    for fraction in kill_fractions:
+        _wait_for_input_progress(pipeline, total, fraction)
+        pipeline.kill_worker()
+        recovery_seconds.append(_restart_and_time_recovery(pipeline))
+    pipeline.drain()
+    return CrashedRun(pipeline.derived(), kill_fractions, recovery_seconds)
+
+
+def test_print_duplicates_per_topic_and_recovery_times(crashed, reference_run):
+    print()
+    for fraction, seconds in zip(crashed.kill_fractions, crashed.recovery_seconds):
+        print(f"killed at {fraction:.0%} of the input committed: consuming again {seconds:.1f}s after the restart")
+    for spec in DERIVED:
+        copies = crashed.derived.copies(spec.name)
+        duplicates = sum(len(c) - 1 for c in copies.values())
+        print(f"{spec.name}: {len(copies)} distinct, {duplicates} duplicate deliveries (reference: {len(reference_run.by_topic[spec.name]) - len(reference_run.event_ids(spec.name))})")
+    assert len(crashed.recovery_seconds) == KILLS
+
+
+ORDER_DEPENDENT = pytest.mark.xfail(strict=True, reason=ORDER_DEPENDENT_REASON)
+# Alerts are left out of the id comparison: the clean runs of this stream raise none, and
+# whether one fires follows the order-dependent pressure snapshots.
+COMPARED = [
+    topics.SCREENED,
+    topics.DEADLINES,
+    pytest.param(topics.CASES, marks=ORDER_DEPENDENT),
+    pytest.param(topics.ESCALATIONS, marks=ORDER_DEPENDENT),
+    pytest.param(topics.PRESSURE, marks=ORDER_DEPENDENT),
+]
+
+
+@pytest.mark.parametrize("spec", COMPARED, ids=lambda spec: spec.name)
+def test_distinct_derived_event_ids_equal_an_uninterrupted_run(crashed, reference_run, spec):
+    crashed_ids = crashed.derived.event_ids(spec.name)
+    clean_ids = reference_run.event_ids(spec.name)
+    assert clean_ids, spec.name
+    assert (sorted(crashed_ids - clean_ids)[:5], sorted(clean_ids - crashed_ids)[:5]) == ([], [])
+
+
+REDELIVERED = [
+    topics.SCREENED,
+    topics.CASES,
+    topics.DEADLINES,
+    topics.ESCALATIONS,
+    pytest.param(
+        topics.PRESSURE,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="product: a pressure snapshot recomputed after a crash keeps its event_id "
+            "(uuid5 of office and hour bucket) but counts the facts that arrived by then, so the "
+            "copy differs from the first delivery and a consumer that drops copies loses it",
+        ),
+    ),
+    topics.ALERTS,
+]
+
+
+@pytest.mark.parametrize("spec", REDELIVERED, ids=lambda spec: spec.name)
+def test_every_duplicate_delivery_is_a_byte_identical_copy(crashed, spec):
+    differing = {event_id: len(set(copies)) for event_id, copies in crashed.derived.copies(spec.name).items() if len(set(copies)) > 1}
+    assert differing == {}
+
+
+def test_nothing_was_dead_lettered(crashed):
+    assert crashed.derived.values(topics.DEADLETTER.name) == []
