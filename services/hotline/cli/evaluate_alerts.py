@@ -21,7 +21,7 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 import orjson
@@ -37,20 +37,11 @@ from hotline.core.escalation import load_escalation_policy
 from hotline.core.pressure import RETENTION_HOURS, load_pressure_settings
 from hotline.evaluation.alerts import AlertsRun, MemorySample, alert_verdicts, evaluate_alerts, expected_targets, overload_verdicts
 from hotline.sim import DEFAULT_APPEALS_PER_DAY, SCENARIO_NAMES, SimulationSpec, simulate
+from hotline.cli.jsonlines import read_json_lines
 
 TABLE_WIDTH = 120
 RETENTION_DAYS = RETENTION_HOURS // 24
 
-
-def _json_lines(path: Path) -> Iterator[dict]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise click.UsageError(f"{path}:{number}: not JSON: {error}") from None
 
 
 def memory_flatness(samples: list[MemorySample]) -> dict[str, Any] | None:
@@ -186,7 +177,7 @@ def evaluate_alerts_command(
         simulation = simulate(SimulationSpec(days=days, seed=seed, scenario=scenario, appeals_per_day=appeals_per_day))
         events, truth, offices = list(simulation.events), list(simulation.truth), list(simulation.offices)
     else:
-        events, truth, offices = list(_json_lines(events_path)), list(_json_lines(truth_path)), list(_json_lines(offices_path))
+        events, truth, offices = list(read_json_lines(events_path)), list(read_json_lines(truth_path)), list(read_json_lines(offices_path))
     rules = order_flow.OrderRules(tracker, policy, {office["office_id"]: office for office in offices})
     started = time.perf_counter()
     run = evaluate_alerts([codec.encode(event) for event in events], rules, pressure_settings, alert_settings, track_memory)

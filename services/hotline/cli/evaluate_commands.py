@@ -22,6 +22,7 @@ from hotline.core.dedupe import load_dedupe_settings
 from hotline.core.screen_rules import load_screening_rules
 from hotline.evaluation.pipeline import OfflineRun, run_offline
 from hotline.evaluation.scoring import Scores, read_truth, score
+from hotline.cli.jsonlines import figure, read_json_lines
 
 out = Console()
 
@@ -31,18 +32,6 @@ def _lines(path: Path) -> Iterator[bytes]:
         yield from handle
 
 
-def _truth_records(path: Path) -> Iterator[dict]:
-    for number, line in enumerate(_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            raise click.UsageError(f"{path}:{number}: not JSON: {error}") from None
-
-
-def _figure(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
 
 
 def _print_tables(run: OfflineRun, scores: Scores) -> None:
@@ -55,17 +44,17 @@ def _print_tables(run: OfflineRun, scores: Scores) -> None:
             row.relation,
             str(row.truth_repeats),
             str(row.recalled),
-            _figure(row.recall),
+            figure(row.recall),
             str(row.predicted_links),
             str(row.correct_links),
-            _figure(row.precision),
+            figure(row.precision),
         )
     flags = Table(title="Unreasonable-appeal flags")
     flags.add_column("reason", no_wrap=True)
     for column in ("truth", "predicted", "correct", "precision", "recall"):
         flags.add_column(column, justify="right")
     for flag in scores.flags:
-        flags.add_row(flag.reason, str(flag.truth_count), str(flag.predicted), str(flag.correct), _figure(flag.precision), _figure(flag.recall))
+        flags.add_row(flag.reason, str(flag.truth_count), str(flag.predicted), str(flag.correct), figure(flag.precision), figure(flag.recall))
     out.print(links)
     out.print(flags)
     out.print(
@@ -94,7 +83,7 @@ def evaluate_dedupe(events_path: Path, truth_path: Path, screening_config: Path 
         settings = load_dedupe_settings(dedupe_config)
     except ConfigFileError as error:
         raise click.UsageError(str(error)) from None
-    truth = read_truth(_truth_records(truth_path))
+    truth = read_truth(read_json_lines(truth_path))
     run = run_offline(_lines(events_path), rules, settings)
     scores = score(run, truth)
     if as_json:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
 
 import click
 import orjson
@@ -32,24 +31,12 @@ from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
 from hotline.core.escalation import REASONS, load_escalation_policy
 from hotline.evaluation.escalations import DampingFigures, EscalationScores, damping_figures, read_expected_escalations, score_escalations
 from hotline.evaluation.orders_pipeline import OrdersRun, replay_orders
+from hotline.cli.jsonlines import figure, read_json_lines
 
 # The reason codes are long; a narrow or piped console (80 columns) would cut every figure.
 TABLE_WIDTH = 120
 
 
-def _json_lines(path: Path) -> Iterator[dict]:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise click.UsageError(f"{path}:{number}: not JSON: {error}") from None
-
-
-def _figure(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
 
 
 def _print_tables(run: OrdersRun, scores: EscalationScores, figures: DampingFigures, elapsed_seconds: float) -> None:
@@ -69,8 +56,8 @@ def _print_tables(run: OrdersRun, scores: EscalationScores, figures: DampingFigu
             str(row.held_back),
             str(row.damped),
             str(row.unscored),
-            _figure(row.precision),
-            _figure(row.recall),
+            figure(row.precision),
+            figure(row.recall),
         )
     out.print(reasons)
     damped = ", ".join(f"{code} {count}" for code, count in figures.damped) or "none"
@@ -116,8 +103,8 @@ def evaluate_escalations(
         policy = load_escalation_policy(escalation_config)
     except ConfigFileError as error:
         raise click.UsageError(str(error)) from None
-    offices = {} if offices_path is None else {office["office_id"]: office for office in _json_lines(offices_path)}
-    expected = read_expected_escalations(_json_lines(truth_path))
+    offices = {} if offices_path is None else {office["office_id"]: office for office in read_json_lines(offices_path)}
+    expected = read_expected_escalations(read_json_lines(truth_path))
     started = time.perf_counter()
     with events_path.open("rb") as handle:
         run = replay_orders(handle, order_flow.OrderRules(tracker, policy, offices), partitions=partitions)

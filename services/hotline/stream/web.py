@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from hotline.core.alerts import AlertBook
 from hotline.stream.agents.orders import orders_table
-from hotline.stream.agents.pressure import book, current_snapshot, office_table
+from hotline.stream.agents.pressure import current_snapshot, office_table
 from hotline.stream.app import app
 
 # aiohttp refuses a charset inside content_type, so it is passed as its own argument.

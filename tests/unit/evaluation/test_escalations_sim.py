@@ -16,7 +16,6 @@ from functools import lru_cache
 
 import click
 import orjson
-import pytest
 from click.testing import CliRunner
 
 from hotline.cli.evaluate_escalations import register

@@ -24,13 +24,11 @@ from hotline.core.workcalendar import CalendarRangeError
 from hotline.stream import metrics
 from hotline.stream.app import (
     app,
-    cases_topic,
     clock_ticks_topic,
     deadlines_topic,
     escalation_proposals_topic,
     json_table,
     office_facts_topic,
-    screened_topic,
     settings,
 )
 from hotline.stream.deadletters import send_dead_letter
