@@ -29,6 +29,7 @@ class Settings:
     data_dir: str = "/tmp/hotline-worker"
     max_event_bytes: int = 64 * 1024
     idle_advance_seconds: int = 0
+    max_future_seconds: int = 86400
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
@@ -97,6 +98,7 @@ class Settings:
             store=text("HOTLINE_STORE", defaults.store) or defaults.store,
             data_dir=text("HOTLINE_DATA_DIR", defaults.data_dir) or defaults.data_dir,
             max_event_bytes=integer("HOTLINE_MAX_EVENT_BYTES", defaults.max_event_bytes, 1024, 900 * 1024),
+            max_future_seconds=integer("HOTLINE_MAX_FUTURE_SECONDS", defaults.max_future_seconds, 0, 10 * 365 * 86400),
             idle_advance_seconds=integer("HOTLINE_IDLE_ADVANCE_SECONDS", defaults.idle_advance_seconds, 0, 86400),
             security_protocol=choice(
                 "HOTLINE_KAFKA_SECURITY_PROTOCOL",

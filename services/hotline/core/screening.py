@@ -46,6 +46,10 @@ class Rejected:
 class ScreenSettings:
     pseudonym_key: bytes
     max_event_bytes: int = 64 * 1024
+    # An event stamped further ahead of the wall clock than this is a source's clock or
+    # data error: folded, it would move its partition's event-time watermark into the
+    # future and breach every open order there. None: no limit.
+    max_future_seconds: float | None = 86400.0
 
 
 def decode_event(raw: bytes | None, validator: Validates, max_event_bytes: int) -> dict[str, Any] | Rejected:
@@ -88,12 +92,25 @@ def _sanitize_data(data: dict[str, Any], key: bytes) -> dict[str, Any]:
     return clean
 
 
-def screen(raw: bytes | None, validator: Validates, settings: ScreenSettings) -> Screened | Rejected:
+def screen(
+    raw: bytes | None, validator: Validates, settings: ScreenSettings, now_seconds: float | None = None
+) -> Screened | Rejected:
+    """Screen one message; `now_seconds` (the wall clock at the edge) bounds how far in the
+    future an event may be stamped."""
     decoded = decode_event(raw, validator, settings.max_event_bytes)
     if isinstance(decoded, Rejected):
         return decoded
     event = decoded
     occurred_at = parse_rfc3339(event["occurred_at"])
+    if now_seconds is not None and settings.max_future_seconds is not None:
+        ahead_seconds = occurred_at.timestamp() - now_seconds
+        if ahead_seconds > settings.max_future_seconds:
+            return Rejected(
+                "occurred_in_future",
+                f"occurred_at {event['occurred_at']} is {ahead_seconds:.0f}s ahead of the clock "
+                f"(limit {settings.max_future_seconds:.0f}s, HOTLINE_MAX_FUTURE_SECONDS)",
+                event["event_id"],
+            )
     return Screened(
         {
             "event_id": derived_event_id(event["event_id"], SCREENED_KIND),

@@ -97,6 +97,7 @@ SCREEN_REASONS = (
     "unknown_type",
     "unsupported_schema_version",
     "invalid_value",
+    "occurred_in_future",
     "internal_error",
 )
 DEADLINE_TYPES = ("deadline.warning", "deadline.breached", "deadline.met", "deadline.cancelled")

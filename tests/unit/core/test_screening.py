@@ -88,3 +88,13 @@ def test_malformed_message_is_rejected_with_its_reason(raw, reason):
 def test_rejection_keeps_the_input_event_id_when_it_could_be_read():
     outcome = _screen({**APPEAL, "type": "appeal.teleported"})
     assert outcome == Rejected(outcome.reason, outcome.detail, "gz12345:GD-1:appeal.received")
+
+
+def test_an_event_stamped_beyond_the_future_limit_is_rejected_and_one_inside_it_is_screened():
+    now = 1767575520.0  # APPEAL's occurred_at
+    assert isinstance(screen(orjson.dumps(APPEAL), event_validator(), SETTINGS, now_seconds=now - 86400), Screened)
+    late_clock = screen(orjson.dumps(APPEAL), event_validator(), SETTINGS, now_seconds=now - 86401)
+    assert isinstance(late_clock, Rejected)
+    assert (late_clock.reason, late_clock.input_event_id) == ("occurred_in_future", APPEAL["event_id"])
+    unlimited = ScreenSettings(pseudonym_key=KEY, max_event_bytes=4096, max_future_seconds=None)
+    assert isinstance(screen(orjson.dumps(APPEAL), event_validator(), unlimited, now_seconds=0.0), Screened)

@@ -13,6 +13,7 @@ sees the history of the callers of its own partitions (see README, "Scaling out"
 from __future__ import annotations
 
 import logging
+import time
 
 from hotline.contract import codec, schemas, topics
 from hotline.core import dedupe, screen_rules
@@ -25,7 +26,11 @@ STAGE = "screen"
 log = logging.getLogger(__name__)
 
 validator = schemas.event_validator(topics.EVENTS.name)
-screen_settings = ScreenSettings(pseudonym_key=settings.pseudonym_key, max_event_bytes=settings.max_event_bytes)
+screen_settings = ScreenSettings(
+    pseudonym_key=settings.pseudonym_key,
+    max_event_bytes=settings.max_event_bytes,
+    max_future_seconds=settings.max_future_seconds or None,
+)
 rules = screen_rules.load_screening_rules()
 dedupe_settings = dedupe.load_dedupe_settings()
 callers_table = json_table("callers", "Per caller pseudonym: recent appeals, for the frequent-caller rule")
@@ -53,7 +58,7 @@ async def screen_events(stream):
         message = event.message
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
         try:
-            outcome = screen(message.value, validator, screen_settings)
+            outcome = screen(message.value, validator, screen_settings, now_seconds=time.time())
             if not isinstance(outcome, Rejected):
                 if outcome.event["type"] == "appeal.received":
                     await _judge_appeal(outcome.event)
