@@ -58,6 +58,16 @@ class Pipeline:
         consumed += [spec.name for spec in topics.internal_topics(self.app_id)]
         wait_until_drained(self.app_id, consumed, self.servers, timeout_seconds)
 
+    def finish_replay(self, events: Path | bytes) -> None:
+        """Drain, move event time one second past the last replayed event (as a replay of
+        history ends, `hotline clock advance`), and drain what that releases."""
+        if isinstance(events, bytes):
+            path = self.worker.log_path.with_name("replayed-events.jsonl")
+            path.write_bytes(events)
+            events = path
+        self.hotline("clock", "advance", "--to-end-of", str(events))
+        self.drain()
+
 
 @pytest.fixture(scope="module")
 def worker_env() -> dict[str, str]:

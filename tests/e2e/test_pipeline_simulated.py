@@ -28,7 +28,7 @@ DERIVED = (topics.SCREENED, topics.CASES, topics.DEADLINES, topics.ESCALATIONS, 
 def run(isolated_pipeline):
     isolated_pipeline.hotline("offices", "load", str(OFFICES))
     isolated_pipeline.hotline("replay", "--quiet", str(EVENTS))
-    isolated_pipeline.drain()
+    isolated_pipeline.finish_replay(EVENTS)
     return isolated_pipeline
 
 
@@ -55,9 +55,14 @@ def test_every_input_event_is_processed_or_dead_lettered_and_counted(run):
     # every appeal got a verdict, and the screened topic holds every input event once
     assert _metric(samples, "hotline_appeals_screened_total") == appeals
     assert len({v["caused_by"] for v in _values(run, topics.SCREENED)}) == sent
-    assert _metric(samples, "hotline_messages_processed_total", stage="orders") == _metric(
-        samples, "hotline_messages_consumed_total", topic=topics.SCREENED.name
-    ) + _metric(samples, "hotline_messages_consumed_total", topic=topics.CASES.name)
+    orders_input = (topics.SCREENED.name, topics.CASES.name, f"{run.app_id}-clock-ticks")
+    assert _metric(samples, "hotline_messages_processed_total", stage="orders") == sum(
+        _metric(samples, "hotline_messages_consumed_total", topic=name) for name in orders_input
+    )
+    assert _metric(samples, "hotline_messages_consumed_total", topic=f"{run.app_id}-clock-ticks") == topics.DEFAULT_PARTITIONS
+    # nothing is left held back once event time has passed the last event
+    assert _metric(samples, "hotline_merge_pending_items") == 0
+    assert _metric(samples, "hotline_orders_waiting_for_case_link") == 0
 
 
 def test_office_overloaded_fires_for_the_surging_office_only_and_resolves_after_the_surge(run):

@@ -76,8 +76,9 @@ def _events_before(until: datetime) -> bytes:
 @pytest.fixture(scope="module")
 def overloaded(isolated_pipeline):
     isolated_pipeline.hotline("offices", "load", str(OFFICES))
-    isolated_pipeline.hotline("replay", "--quiet", "-", stdin=_events_before(REPLAY_UNTIL))
-    isolated_pipeline.drain()
+    replayed = _events_before(REPLAY_UNTIL)
+    isolated_pipeline.hotline("replay", "--quiet", "-", stdin=replayed)
+    isolated_pipeline.finish_replay(replayed)
     return isolated_pipeline
 
 

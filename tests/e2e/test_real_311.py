@@ -51,8 +51,9 @@ def worker_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def run(isolated_pipeline):
     lines = _import_all()
-    isolated_pipeline.hotline("replay", "--quiet", "-", stdin=b"\n".join(lines) + b"\n")
-    isolated_pipeline.drain()
+    replayed = b"\n".join(lines) + b"\n"
+    isolated_pipeline.hotline("replay", "--quiet", "-", stdin=replayed)
+    isolated_pipeline.finish_replay(replayed)
     events = [codec.decode(line) for line in lines]
     deadlines = [codec.decode(r.value) for r in read_all(topics.DEADLINES.name, servers=isolated_pipeline.servers)]
     cases = [codec.decode(r.value) for r in read_all(topics.CASES.name, servers=isolated_pipeline.servers)]

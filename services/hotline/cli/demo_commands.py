@@ -1,7 +1,8 @@
 """`hotline demo`: the main job start to finish on a bundled sample.
 
 Loads the office registry, starts a worker, replays the sample events, waits until the
-worker has consumed every one, prints a summary from the worker's own /metrics and the
+worker has consumed every one, moves event time one second past the last event (as
+`hotline clock advance` does), prints a summary from the worker's own /metrics and the
 derived topics, and stops the worker. The broker is started by scripts/demo.sh.
 """
 
@@ -16,18 +17,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kafka import TopicPartition
-from kafka.errors import KafkaError
-
 from hotline.cli import kafka_clients
+from hotline.cli.clock_commands import advance_after_drain, last_event_time
+from hotline.cli.draining import wait_until_drained
 from hotline.contract import topics
 
 console = Console(width=max(100, Console().width))
@@ -85,50 +85,14 @@ class DemoWorker:
         self._log.close()
 
 
-def _group_lag(settings, group: str, topic_names: list[str]) -> int | None:
-    """Messages on `topic_names` that consumer group `group` has not committed yet, or
-    None while the broker cannot tell (its group coordinator is still starting)."""
-    try:
-        return _committed_lag(settings, group, topic_names)
-    except KafkaError as error:
-        if not getattr(error, "retriable", False):
-            raise
-        return None
-
-
-def _committed_lag(settings, group: str, topic_names: list[str]) -> int:
-    consumer = kafka_clients.consumer(settings)
-    admin = kafka_clients.admin(settings)
-    try:
-        partitions = [TopicPartition(t, p) for t in topic_names for p in consumer.partitions_for_topic(t) or ()]
-        end = consumer.end_offsets(partitions)
-        committed = admin.list_group_offsets(group).get(group, {})
-        return sum(offset - (committed[tp].offset if tp in committed else 0) for tp, offset in end.items())
-    finally:
-        consumer.close()
-        admin.close()
-
-
-def _wait_until_drained(worker: DemoWorker, settings, timeout_seconds: float) -> dict:
-    """Until the worker's group has committed every message on the input topic and on
-    every topic one stage feeds the next: the whole pipeline has drained."""
-    consumed_topics = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
-    consumed_topics += [spec.name for spec in topics.internal_topics(settings.app_id)]
-    backlog = 0
-    progress = Progress(TextColumn("processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
-    deadline = time.monotonic() + timeout_seconds
-    quiet_checks = 0
-    with progress:
-        task = progress.add_task("drain", total=backlog)
-        while quiet_checks < 3:  # stages feed each other: drained only if it stays at 0
-            if time.monotonic() > deadline:
-                raise click.ClickException(f"the pipeline had not drained after {timeout_seconds}s")
-            lag = _group_lag(settings, settings.app_id, consumed_topics)
-            if lag is not None:
-                backlog = max(backlog, lag)
-                progress.update(task, total=backlog, completed=backlog - lag)
-            quiet_checks = quiet_checks + 1 if lag == 0 else 0
-            time.sleep(1.0)
+def _drain_and_advance(worker: DemoWorker, settings, events_file: Path, timeout_seconds: float) -> dict:
+    """Until the worker has processed the whole sample, then event time moves one second
+    past its last event (`hotline clock advance`) and the held items are released."""
+    instant = last_event_time(str(events_file))
+    if instant is None:
+        wait_until_drained(settings, timeout_seconds, console)
+    else:
+        advance_after_drain(settings, instant + timedelta(seconds=1), timeout_seconds, console)
     return _scrape(worker.metrics_url)
 
 
@@ -236,7 +200,7 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
         console.print(f"worker up: metrics on {worker.metrics_url}, log in {log_path}")
         sent = _count_events(events_file)
         click.get_current_context().invoke(replay, file=str(events_file), rate=rate, speedup=None, topic=topics.EVENTS.name, quiet=False)
-        samples = _wait_until_drained(worker, load_settings(), timeout_seconds)
+        samples = _drain_and_advance(worker, load_settings(), events_file, timeout_seconds)
         _summary(samples, sent, time.monotonic() - started)
         _pressure_summary(worker, load_settings())
         if keep_running:

@@ -63,6 +63,8 @@ def worker(faust_args: tuple[str, ...]) -> None:
 
 
 from hotline.cli import (  # noqa: E402
+    bench_commands,
+    clock_commands,
     demo_commands,
     evaluate_commands,
     import_commands,
@@ -71,5 +73,5 @@ from hotline.cli import (  # noqa: E402
 )
 
 # Each module adds its subcommands to `cli`.
-for module in (kafka_commands, simulate_commands, import_commands, evaluate_commands, demo_commands):
+for module in (kafka_commands, clock_commands, simulate_commands, import_commands, evaluate_commands, demo_commands, bench_commands):
     module.register(cli)

@@ -176,7 +176,9 @@ def triggers_for(
     occurred_at = parse_rfc3339(event["occurred_at"])
     cause = event["caused_by"]
     found = breach_triggers(deadline_events)
-    if event["type"] == "appeal.received" and repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold:
+    repeated = repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold
+    # A repeat lifts the order once it has an office to lift it from (like an emergency).
+    if repeated and after.office_history and (event["type"] == "appeal.received" or before is None or not before.office_history):
         found.append(Trigger("repeated_appeals", cause, occurred_at))
     if after.urgency == "emergency" and after.office_history and (before is None or not before.office_history):
         found.append(Trigger("emergency_urgency", cause, occurred_at))

@@ -5,11 +5,26 @@ Consumes screened events, case links and event-time watermarks for one order. Pr
 new `OrderRecord` (the value of the orders table) and an `OrderStep` with everything to
 publish: deadline events, escalation proposals (for the receiving office's budget),
 damped escalations (counted only) and office facts.
+
+Waiting for the case link. An appeal that the dedupe stage will link arrives here
+before its link, which travels through another stage and partition: how far the order
+has moved on when the link comes depends on timing. So from its appeal until its link
+the order holds: later events of the order are kept (with the watermark they arrived
+at) and its deadline checks wait; the link is then applied as if it had come right
+after the appeal, and the kept events are applied in their order. A link that overtakes
+its appeal is kept and applied right after it. Either way the result depends only on
+the order's own event sequence, at any replay speed.
+
+Merge times. Each proposal and office fact carries the instant the next stage orders it
+by (see hotline.core.ordering): its event time, raised to the watermark the triggering
+step saw, so that it is never earlier than the clock this partition has already
+promised; and a key unique to it (an office fact's is the order id and how many facts
+the order reported before it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -17,7 +32,30 @@ from hotline.core import escalation, orders
 from hotline.core.deadlines import DeadlineState, DeadlineTracker
 from hotline.core.office_facts import OfficeMarks, office_facts
 from hotline.core.pressure import OfficeFact
-from hotline.core.timeutil import parse_rfc3339
+from hotline.core.timeutil import format_utc, parse_rfc3339
+from hotline.core.workcalendar import CalendarRangeError
+
+
+@dataclass(frozen=True)
+class HeldEvent:
+    """An event of an order that waits for its case link, and the watermark it arrived at."""
+
+    event: Mapping[str, Any]
+    watermark: datetime | None
+    position: tuple[str, int, int] | None = None  # topic, partition, offset: for a dead letter
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": dict(self.event),
+            "watermark": None if self.watermark is None else format_utc(self.watermark),
+            "position": None if self.position is None else list(self.position),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "HeldEvent":
+        watermark = raw.get("watermark")
+        position = raw.get("position")
+        return cls(raw["event"], None if watermark is None else parse_rfc3339(watermark), None if position is None else tuple(position))
 
 
 @dataclass(frozen=True)
@@ -27,10 +65,22 @@ class OrderRecord:
     escalations: escalation.OrderEscalations | None = None
     marks: OfficeMarks | None = None
     repeat_count: int | None = None
+    linked: bool = False
+    link_wait_since: datetime | None = None  # set while the appeal waits for its case link
+    held: tuple[HeldEvent, ...] = ()
+    early_link: Mapping[str, Any] | None = None  # a link that came before its appeal
+    facts_reported: int = 0
+
+    @property
+    def waiting_for_link(self) -> bool:
+        return self.link_wait_since is not None
 
     @property
     def next_check_at(self) -> datetime | None:
-        return None if self.deadlines is None else self.deadlines.next_check_at
+        # A waiting order is checked when its link comes, so the index need not hold it.
+        if self.deadlines is None or self.waiting_for_link:
+            return None
+        return self.deadlines.next_check_at
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +89,11 @@ class OrderRecord:
             "escalations": None if self.escalations is None else self.escalations.to_dict(),
             "marks": None if self.marks is None else self.marks.to_dict(),
             "repeat_count": self.repeat_count,
+            "linked": self.linked,
+            "link_wait_since": None if self.link_wait_since is None else format_utc(self.link_wait_since),
+            "held": [held.to_dict() for held in self.held],
+            "early_link": None if self.early_link is None else dict(self.early_link),
+            "facts_reported": self.facts_reported,
         }
 
     @classmethod
@@ -49,6 +104,11 @@ class OrderRecord:
             escalations=None if raw["escalations"] is None else escalation.OrderEscalations.from_dict(raw["escalations"]),
             marks=None if raw["marks"] is None else OfficeMarks.from_dict(raw["marks"]),
             repeat_count=raw.get("repeat_count"),
+            linked=raw.get("linked", False),
+            link_wait_since=None if raw.get("link_wait_since") is None else parse_rfc3339(raw["link_wait_since"]),
+            held=tuple(HeldEvent.from_dict(held) for held in raw.get("held", ())),
+            early_link=raw.get("early_link"),
+            facts_reported=raw.get("facts_reported", 0),
         )
 
 
@@ -60,6 +120,20 @@ class OrderStep:
     proposals: tuple[escalation.Proposal, ...] = ()
     damped: tuple[escalation.Damped, ...] = ()
     facts: tuple[OfficeFact, ...] = ()
+    proposal_merge_at: tuple[datetime, ...] = ()  # one per proposal (see "Merge times")
+    fact_merge_at: tuple[float, ...] = ()  # one per fact, Unix seconds
+    fact_keys: tuple[str, ...] = ()  # one per fact
+    rejected: tuple[tuple[HeldEvent, str, str], ...] = ()  # held events that failed: (held, reason, detail)
+
+
+def _chain(steps: list[OrderStep], record: OrderRecord | None) -> OrderStep:
+    """One step made of several, their outputs in order."""
+
+    def joined(name: str) -> tuple:
+        return tuple(item for step in steps for item in getattr(step, name))
+
+    outputs = ("deadline_events", "proposals", "damped", "facts", "proposal_merge_at", "fact_merge_at", "fact_keys", "rejected")
+    return OrderStep(record, **{name: joined(name) for name in outputs})
 
 
 @dataclass(frozen=True)
@@ -77,7 +151,7 @@ def _escalate(
     for trigger in triggers:
         outcome, escalations = escalation.propose(record.order, trigger, rules.offices, escalations, rules.escalation_policy)
         (proposals if isinstance(outcome, escalation.Proposal) else damped).append(outcome)
-    return OrderRecord(record.order, record.deadlines, escalations, record.marks, record.repeat_count), tuple(proposals), tuple(damped)
+    return replace(record, escalations=escalations), tuple(proposals), tuple(damped)
 
 
 def _finish(
@@ -87,17 +161,29 @@ def _finish(
     triggers: list[escalation.Trigger],
     rules: OrderRules,
     case_link: Mapping[str, Any] | None = None,
+    merge_floor: datetime | None = None,
 ) -> OrderStep:
     record, proposals, damped = _escalate(record, triggers, rules)
     facts, marks = office_facts(before, record.order, record.marks, deadline_events, case_link)
-    record = OrderRecord(record.order, record.deadlines, record.escalations, marks, record.repeat_count)
-    return OrderStep(record, False, deadline_events, proposals, damped, tuple(facts))
+    first = record.facts_reported
+    record = replace(record, marks=marks, facts_reported=first + len(facts))
+    merge_at = tuple(p.occurred_at if merge_floor is None else max(p.occurred_at, merge_floor) for p in proposals)
+    floor_seconds = None if merge_floor is None else merge_floor.timestamp()
+    fact_merge_at = tuple(f.occurred_at_seconds if floor_seconds is None else max(f.occurred_at_seconds, floor_seconds) for f in facts)
+    fact_keys = tuple(f"{record.order.order_id}|{first + index}" for index in range(len(facts)))
+    return OrderStep(
+        record,
+        deadline_events=deadline_events,
+        proposals=proposals,
+        damped=damped,
+        facts=tuple(facts),
+        proposal_merge_at=merge_at,
+        fact_merge_at=fact_merge_at,
+        fact_keys=fact_keys,
+    )
 
 
-def on_screened_event(
-    record: OrderRecord | None, event: Mapping[str, Any], watermark: datetime | None, rules: OrderRules
-) -> OrderStep:
-    """A screened event of this order arrived (raises CalendarRangeError past the calendar)."""
+def _apply_event(record: OrderRecord | None, event: Mapping[str, Any], watermark: datetime | None, rules: OrderRules) -> OrderStep:
     before = None if record is None else record.order
     after = orders.evolve(before, event)
     if after is before:
@@ -105,34 +191,93 @@ def on_screened_event(
     deadlines = rules.tracker.deadline_events(after, None if record is None else record.deadlines, event, watermark, rules.offices)
     repeat_count = None if record is None else record.repeat_count
     triggers = escalation.triggers_for(before, after, event, rules.escalation_policy, deadlines.events, repeat_count)
-    updated = OrderRecord(
-        after,
-        deadlines.state,
-        None if record is None else record.escalations,
-        None if record is None else record.marks,
-        repeat_count,
-    )
-    return _finish(before, updated, tuple(deadlines.events), triggers, rules)
+    updated = replace(record, order=after, deadlines=deadlines.state) if record is not None else OrderRecord(after, deadlines.state)
+    return _finish(before, updated, tuple(deadlines.events), triggers, rules, merge_floor=watermark)
+
+
+def _apply_link(record: OrderRecord, link: Mapping[str, Any], merge_floor: datetime | None, rules: OrderRules) -> OrderStep:
+    repeat_count = link.get("repeat_count")
+    updated = replace(record, repeat_count=repeat_count, linked=True, link_wait_since=None, early_link=None)
+    triggers = []
+    policy = rules.escalation_policy
+    repeated = repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold
+    # Without an office yet there is nobody to lift it from: the dispatch triggers it.
+    if link.get("type") == "case.linked" and repeated and record.order.office_history:
+        triggers.append(escalation.Trigger("repeated_appeals", link["event_id"], parse_rfc3339(link["occurred_at"])))
+    return _finish(record.order, updated, (), triggers, rules, case_link=link, merge_floor=merge_floor)
+
+
+def _is_appeal(event: Mapping[str, Any]) -> bool:
+    return event["type"] == "appeal.received"
+
+
+def on_screened_event(
+    record: OrderRecord | None,
+    event: Mapping[str, Any],
+    watermark: datetime | None,
+    rules: OrderRules,
+    awaits_link: bool = False,
+    position: tuple[str, int, int] | None = None,
+) -> OrderStep:
+    """A screened event of this order arrived at the partition's `watermark` (raises
+    CalendarRangeError past the calendar). `awaits_link`: the event is an appeal the
+    dedupe stage will link, so the order waits for that link (module docstring)."""
+    if record is not None and record.waiting_for_link:
+        return OrderStep(replace(record, held=(*record.held, HeldEvent(event, watermark, position))))
+    step = _apply_event(record, event, watermark, rules)
+    if step.duplicate or not (awaits_link and _is_appeal(event)) or step.record.linked:
+        return step
+    occurred_at = parse_rfc3339(event["occurred_at"])
+    since = occurred_at if watermark is None else max(watermark, occurred_at)
+    if step.record.early_link is not None:
+        linked = _apply_link(step.record, step.record.early_link, since, rules)
+        return _chain([step, linked], linked.record)
+    return replace(step, record=replace(step.record, link_wait_since=since))
 
 
 def on_watermark(record: OrderRecord, watermark: datetime, rules: OrderRules) -> OrderStep:
     """Event time passed one of this order's check instants: warnings and breaches."""
-    if record.deadlines is None:
+    if record.deadlines is None or record.waiting_for_link:
         return OrderStep(record)
     deadlines = rules.tracker.due_checks(record.order, record.deadlines, watermark, rules.offices)
-    updated = OrderRecord(record.order, deadlines.state, record.escalations, record.marks, record.repeat_count)
+    updated = replace(record, deadlines=deadlines.state)
     triggers = escalation.breach_triggers(deadlines.events)
     return _finish(record.order, updated, tuple(deadlines.events), triggers, rules)
 
 
-def on_case_link(record: OrderRecord | None, order_id: str, link: Mapping[str, Any], rules: OrderRules) -> OrderStep:
-    """The dedupe stage linked this order to a case (or opened one with it)."""
-    order = record.order if record is not None else orders.OrderState(order_id)
-    repeat_count = link.get("repeat_count")
-    base = record or OrderRecord(order)
-    updated = OrderRecord(order, base.deadlines, base.escalations, base.marks, repeat_count)
-    triggers = []
-    policy = rules.escalation_policy
-    if link.get("type") == "case.linked" and repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold:
-        triggers.append(escalation.Trigger("repeated_appeals", link["event_id"], parse_rfc3339(link["occurred_at"])))
-    return _finish(order, updated, (), triggers, rules, case_link=link)
+def _due_by(record: OrderRecord, watermark: datetime | None) -> bool:
+    next_check_at = record.next_check_at
+    return watermark is not None and next_check_at is not None and next_check_at <= watermark
+
+
+def on_case_link(
+    record: OrderRecord | None, order_id: str, link: Mapping[str, Any], rules: OrderRules, watermark: datetime | None = None
+) -> OrderStep:
+    """The dedupe stage linked this order to a case (or opened one with it); `watermark`
+    is the partition's now, for the checks a waiting order missed."""
+    if record is not None and record.linked:
+        return OrderStep(record, duplicate=True)
+    if record is None or record.order.received_at is None:
+        # The link overtook its appeal: apply it right after the appeal.
+        return OrderStep(replace(record or OrderRecord(orders.OrderState(order_id)), early_link=dict(link)))
+    if not record.waiting_for_link:
+        return _apply_link(record, link, watermark, rules)
+    steps = [_apply_link(record, link, record.link_wait_since, rules)]
+    current = steps[0].record
+    for held in record.held:
+        if _due_by(current, held.watermark):
+            steps.append(on_watermark(current, held.watermark, rules))
+            current = steps[-1].record
+        try:
+            step = _apply_event(current, held.event, held.watermark, rules)
+        except CalendarRangeError as error:
+            steps.append(OrderStep(current, rejected=((held, "beyond_calendar", str(error)),)))
+            continue
+        if not step.duplicate:
+            steps.append(step)
+            current = step.record
+    current = replace(current, held=())
+    if _due_by(current, watermark):
+        steps.append(on_watermark(current, watermark, rules))
+        current = steps[-1].record
+    return _chain(steps, current)

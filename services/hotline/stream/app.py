@@ -64,6 +64,11 @@ def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
     )
 
 
+def raw_topics(*names: str) -> faust.TopicT:
+    """Several topics read by one agent, raw bytes in."""
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
 def internal_topic(suffix: str) -> faust.TopicT:
     """A stage-to-stage topic (see topics.INTERNAL_TOPIC_SUFFIXES)."""
     assert suffix in topics.INTERNAL_TOPIC_SUFFIXES, suffix

@@ -82,6 +82,15 @@ EVENT_TIME_WATERMARK = Gauge(
     "Highest event time (occurred_at) seen by this worker, as a Unix timestamp.",
     ["stage"],
 )
+MERGE_PENDING = Gauge(
+    "hotline_merge_pending_items",
+    "Items a stage holds until every upstream partition's clock has passed them (event-time order).",
+    ["stage"],
+)
+ORDERS_WAITING_FOR_LINK = Gauge(
+    "hotline_orders_waiting_for_case_link",
+    "Orders whose appeal waits for the dedupe stage's case link before anything else happens to them.",
+)
 
 STAGES = ("screen", "dedupe", "orders", "escalate", "pressure")
 # Reasons the screen stage can give; pre-initialised so every series exists at 0.
@@ -124,6 +133,8 @@ def initialise() -> None:
     for stage in STAGES:
         MESSAGES_PROCESSED.labels(stage=stage)
         EVENT_TIME_WATERMARK.labels(stage=stage)
+    for stage in ("dedupe", "escalate", "pressure"):
+        MERGE_PENDING.labels(stage=stage)
     for reason in SCREEN_REASONS:
         MESSAGES_DEADLETTERED.labels(stage="screen", reason=reason)
     for stage in STAGES:

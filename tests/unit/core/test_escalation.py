@@ -475,10 +475,15 @@ def test_a_resolution_breach_triggers_and_other_deadline_events_do_not():
 
 
 @pytest.mark.parametrize(("repeat_count", "expected"), [(None, []), (2, []), (3, ["repeated_appeals"]), (7, ["repeated_appeals"])])
-def test_repeated_appeals_trigger_at_the_threshold(repeat_count, expected):
+def test_repeated_appeals_trigger_at_the_threshold_once_the_order_has_an_office(repeat_count, expected):
     event = _appeal()
     order = evolve(None, event)
-    assert [t.reason for t in triggers_for(None, order, event, POLICY, repeat_count=repeat_count)] == expected
+    assert triggers_for(None, order, event, POLICY, repeat_count=repeat_count) == []
+    dispatch = screened("in-2", "order.dispatched", "2025-03-03T02:00:00", office_id="c-1")
+    dispatched = evolve(order, dispatch)
+    assert [t.reason for t in triggers_for(order, dispatched, dispatch, POLICY, repeat_count=repeat_count)] == expected
+    signed = screened("in-3", "order.signed", "2025-03-03T03:00:00", office_id="c-1")
+    assert triggers_for(dispatched, evolve(dispatched, signed), signed, POLICY, repeat_count=repeat_count) == []
 
 
 def test_an_emergency_triggers_once_when_it_is_first_assigned():

@@ -4,6 +4,11 @@ Each partition keeps a near-duplicate index (MinHash LSH over character n-grams,
 hotline.core.dedupe) in memory; its entries are also kept in a table so the index is
 rebuilt after a restart or rebalance, and both forget appeals older than the window as
 event time advances, so memory stays bounded.
+
+Which appeal of a case comes first decides the links, and appeals reach a partition
+from every screen partition at once, so they are linked in event-time order: each
+partition holds them in an ordered merge (hotline.stream.clocks) until every screen
+partition's clock has passed them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import defaultdict
 from hotline.contract import codec, topics
 from hotline.core import dedupe, screen_rules
 from hotline.core.screening import Rejected
-from hotline.stream import metrics
+from hotline.stream import clocks, metrics
 from hotline.stream.app import app, appeals_by_place_topic, cases_topic, json_table
 from hotline.stream.deadletters import send_dead_letter
 
@@ -25,6 +30,7 @@ rules = screen_rules.load_screening_rules()
 settings = dedupe.load_dedupe_settings()
 entries_table = json_table("dedupe-entries", "Per order: its dedupe index entry (rebuilds the in-memory index)")
 cases_table = json_table("cases", "Per case id: how many appeals repeated it")
+merges = clocks.MergeTables(STAGE, ("screen",), json_table("dedupe-pending", "Per partition: appeals held for event-time order, and the screen clocks"))
 
 
 class PartitionIndexes:
@@ -50,6 +56,33 @@ class PartitionIndexes:
 partitions = PartitionIndexes()
 
 
+async def _link(partition: int, value: dict) -> None:
+    appeal = rules.appeal_from_screened(value)
+    index = partitions.index(partition)
+    known = entries_table.get(appeal.order_id) is not None
+    decision = index.link(appeal)
+    if known:
+        # Redelivery: publish exactly what was published the first time.
+        repeat_count = entries_table[appeal.order_id]["repeat_count"]
+    else:
+        repeat_count = 0
+        if decision.relation is not None:
+            repeat_count = (cases_table.get(decision.case_id) or {"repeat_count": 0})["repeat_count"] + 1
+            cases_table[decision.case_id] = {"repeat_count": repeat_count}
+            metrics.REPEATS.labels(relation=decision.relation).inc()
+        entries_table[appeal.order_id] = {
+            "entry": index.entry(appeal.order_id).to_json(),
+            "partition": partition,
+            "repeat_count": repeat_count,
+        }
+    await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count)))
+    metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
+    if appeal.occurred_at_seconds > partitions.watermarks.get(partition, float("-inf")):
+        partitions.watermarks[partition] = appeal.occurred_at_seconds
+        for order_id in index.purge(appeal.occurred_at_seconds):
+            entries_table.pop(order_id, None)
+
+
 @app.agent(appeals_by_place_topic, name="dedupe")
 async def link_cases(stream):
     async for event in stream.events():
@@ -58,34 +91,17 @@ async def link_cases(stream):
         if partitions.stale:
             partitions.rebuild()
         try:
-            appeal = rules.appeal_from_screened(codec.decode(message.value))
-            index = partitions.index(message.partition)
-            known = entries_table.get(appeal.order_id) is not None
-            decision = index.link(appeal)
-        except Exception as error:  # a bug must not stop the worker: dead-letter and go on
-            log.exception("dedupe failed on %s/%s/%s", message.topic, message.partition, message.offset)
-            await send_dead_letter(message, STAGE, Rejected("internal_error", f"{type(error).__name__}: {error}"))
+            released = merges.accept(message.partition, codec.decode(message.value))
+        except (ValueError, TypeError, KeyError) as error:
+            await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not an appeal for dedupe: {error}"))
             continue
-        if known:
-            # Redelivery: publish exactly what was published the first time.
-            repeat_count = entries_table[appeal.order_id]["repeat_count"]
-        else:
-            repeat_count = 0
-            if decision.relation is not None:
-                repeat_count = (cases_table.get(decision.case_id) or {"repeat_count": 0})["repeat_count"] + 1
-                cases_table[decision.case_id] = {"repeat_count": repeat_count}
-                metrics.REPEATS.labels(relation=decision.relation).inc()
-            entries_table[appeal.order_id] = {
-                "entry": index.entry(appeal.order_id).to_json(),
-                "partition": message.partition,
-                "repeat_count": repeat_count,
-            }
-        await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count)))
-        metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
-        if appeal.occurred_at_seconds > partitions.watermarks.get(message.partition, float("-inf")):
-            partitions.watermarks[message.partition] = appeal.occurred_at_seconds
-            for order_id in index.purge(appeal.occurred_at_seconds):
-                entries_table.pop(order_id, None)
+        for item in released:
+            try:
+                await _link(message.partition, item.payload)
+            except Exception as error:  # a bug must not stop the worker: dead-letter and go on
+                log.exception("dedupe failed on an appeal released by %s/%s/%s", message.topic, message.partition, message.offset)
+                rejected = Rejected("internal_error", f"{type(error).__name__}: {error}", item.payload.get("caused_by"))
+                await send_dead_letter(message, STAGE, rejected, original=codec.encode(item.payload))
         metrics.DEDUPE_INDEX_ENTRIES.set(sum(index.size for index in partitions.indexes.values()))
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
 
@@ -93,3 +109,4 @@ async def link_cases(stream):
 @app.on_partitions_assigned.connect
 async def rebuild_indexes_after_rebalance(sender, assigned, **kwargs) -> None:
     partitions.stale = True
+    merges.stale = True

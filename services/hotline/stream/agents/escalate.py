@@ -3,19 +3,25 @@
 Each receiving office has a daily budget (config/escalation.toml): proposals within it
 are raised at once; the rest are held back and summarised in one event when the day ends
 in event time, so supervision does not itself become overload.
+
+Which proposals fit in a budget depends on their order, and they come from every orders
+partition at once, so each partition admits them in event-time order: an ordered merge
+(hotline.stream.clocks) holds them until every orders partition's clock has passed
+them, and a day is closed when that merge's frontier passes its end. The frontier is
+also the clock this stage promises the pressure stage, which counts raised escalations.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 
 from hotline.contract import codec, topics
 from hotline.core import escalation
 from hotline.core.pressure import OfficeFact
 from hotline.core.screening import Rejected
-from hotline.stream import metrics
+from hotline.stream import clocks, metrics
 from hotline.stream.app import app, escalation_proposals_topic, escalations_topic, json_table, office_facts_topic
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
@@ -25,18 +31,21 @@ log = logging.getLogger(__name__)
 
 policy = escalation.load_escalation_policy()
 budgets_table = json_table("escalation-budgets", "Per receiving office: escalations raised and held back per day")
+promises = clocks.register(clocks.ClockPromises(STAGE, office_facts_topic))
+merges = clocks.MergeTables(STAGE, ("orders",), json_table("escalate-pending", "Per partition: proposals held for event-time order, and the orders clocks"))
 
 
 class BudgetPartitions:
-    """Which offices' budgets live in which partition, and each partition's watermark."""
+    """Which offices' budgets live in which partition."""
 
     def __init__(self) -> None:
         self.offices: dict[int, set[str]] = defaultdict(set)
-        self.watermarks: dict[int, datetime] = {}
+        self.closed_through: dict[int, float] = {}  # frontier the days were last closed at
         self.stale = True
 
     def rebuild(self) -> None:
         self.offices.clear()
+        self.closed_through.clear()
         for office_id, value in budgets_table.items():
             self.offices[value["partition"]].add(office_id)
         self.stale = False
@@ -55,14 +64,17 @@ def _store(office_id: str, partition: int, budget: escalation.OfficeBudget) -> N
     partitions.offices[partition].add(office_id)
 
 
-async def _publish(event: dict) -> None:
+async def _publish(event: dict, merge_at_seconds: float | None = None) -> None:
+    """An escalation event; a raised one also tells the pressure stage, stamped with the
+    merge time of the proposal that raised it."""
     key = event.get("order_id") or event["to_office_id"]
     await escalations_topic.send(key=key.encode(), value=codec.encode(event))
     metrics.MESSAGES_PRODUCED.labels(topic=topics.ESCALATIONS.name).inc()
     if event["type"] == "escalation.raised":
         metrics.ESCALATIONS.labels(reason=event["reason"], level=event["to_level"]).inc()
         fact = OfficeFact(event["from_office_id"], "escalated", datetime.fromisoformat(event["occurred_at"]).timestamp())
-        await office_facts_topic.send(key=fact.office_id.encode(), value=codec.encode(fact.__dict__))
+        item = clocks.merge_item(merge_at_seconds, f"escalated|{event['caused_by']}", fact.__dict__)
+        await office_facts_topic.send(key=fact.office_id.encode(), value=item)
     else:
         metrics.ESCALATIONS_HELD_BACK.labels(level=event.get("to_level") or "unknown").inc(event["count"])
 
@@ -78,6 +90,17 @@ async def _close_days(partition: int, watermark: datetime) -> None:
             await _publish(summary)
 
 
+async def _admit(partition: int, proposal: escalation.Proposal, merge_at_seconds: float) -> None:
+    raised, budget = escalation.admit(proposal, _load(proposal.to_office_id), policy)
+    _store(proposal.to_office_id, partition, budget)
+    for item in raised:
+        await _publish(item, merge_at_seconds)
+
+
+def _instant(at_seconds: float) -> datetime:
+    return datetime.fromtimestamp(at_seconds, tz=timezone.utc)
+
+
 @app.agent(escalation_proposals_topic, name="escalate")
 async def escalate(stream):
     await registry.loaded.wait()
@@ -87,21 +110,27 @@ async def escalate(stream):
         if partitions.stale:
             partitions.rebuild()
         try:
-            proposal = escalation.Proposal.from_dict(codec.decode(message.value))
+            value = codec.decode(message.value)
+            if not clocks.is_promise(value):
+                escalation.Proposal.from_dict(value["payload"])
+            released = merges.accept(message.partition, value)
         except (ValueError, TypeError, KeyError) as error:
             await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not an escalation proposal: {error}"))
             continue
-        raised, budget = escalation.admit(proposal, _load(proposal.to_office_id), policy)
-        _store(proposal.to_office_id, message.partition, budget)
-        for item in raised:
-            await _publish(item)
-        current = partitions.watermarks.get(message.partition)
-        if current is None or proposal.occurred_at > current:
-            partitions.watermarks[message.partition] = proposal.occurred_at
-            await _close_days(message.partition, proposal.occurred_at)
+        for item in released:
+            # Days that ended before this proposal are closed before it is admitted.
+            await _close_days(message.partition, _instant(item.at_seconds))
+            await _admit(message.partition, escalation.Proposal.from_dict(item.payload), item.at_seconds)
+        frontier = merges.frontier_seconds(message.partition)
+        if frontier is not None and frontier > partitions.closed_through.get(message.partition, float("-inf")):
+            partitions.closed_through[message.partition] = frontier
+            await _close_days(message.partition, _instant(frontier))
+        # Everything released from now on is stamped at or after the frontier.
+        promises.promise(message.partition, frontier)
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
 
 
 @app.on_partitions_assigned.connect
 async def rebuild_budget_partitions(sender, assigned, **kwargs) -> None:
     partitions.stale = True
+    merges.stale = True

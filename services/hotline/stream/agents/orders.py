@@ -6,6 +6,12 @@ Everything arrives keyed by order_id, so an order's table value lives in one par
 Each partition keeps an event-time watermark (the highest occurred_at seen on it) and a
 due index of the instants its orders must be checked at, so a watermark advance touches
 only orders that are due. Both are rebuilt from the table after a rebalance.
+
+An appeal the dedupe stage will link makes its order wait for the link (see
+hotline.core.order_flow). Escalation proposals are stamped with a merge time and each
+partition promises the escalate and pressure stages a clock (hotline.stream.clocks): its
+watermark, but never past the appeal of an order still waiting, whose proposals and
+office facts are yet to come.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 from hotline.contract import codec, topics
-from hotline.core import order_flow
+from hotline.core import dedupe, order_flow
+from hotline.core.deadletters import SourcePosition
 from hotline.core.deadlines import DueIndex, load_deadline_policy, DeadlineTracker
 from hotline.core.escalation import load_escalation_policy
 from hotline.core.screening import Rejected
 from hotline.core.timeutil import parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
 from hotline.stream import metrics
+from hotline.stream.clocks import ClockPromises, merge_item, register
 from hotline.stream.app import (
     app,
     clock_ticks_topic,
@@ -29,9 +37,10 @@ from hotline.stream.app import (
     escalation_proposals_topic,
     json_table,
     office_facts_topic,
+    raw_topics,
     settings,
 )
-from hotline.stream.deadletters import send_dead_letter
+from hotline.stream.deadletters import send_dead_letter, send_dead_letter_at
 from hotline.stream.registry import registry
 
 STAGE = "orders"
@@ -39,6 +48,7 @@ log = logging.getLogger(__name__)
 
 tracker = DeadlineTracker(load_deadline_policy())
 escalation_policy = load_escalation_policy()
+dedupe_settings = dedupe.load_dedupe_settings()
 orders_table = json_table("orders", "Per order: state fold, deadline clocks, escalations, office marks")
 WATERMARK_KEY = "__watermark__/{partition}"
 
@@ -49,17 +59,34 @@ class PartitionClocks:
     def __init__(self) -> None:
         self.watermarks: dict[int, datetime] = {}
         self.due: dict[int, DueIndex] = defaultdict(DueIndex)
+        self.waiting: dict[int, dict[str, datetime]] = defaultdict(dict)  # orders waiting for their link
+        self.promises = register(ClockPromises(STAGE, escalation_proposals_topic, office_facts_topic))
         self.stale = True
 
     def rebuild(self) -> None:
         self.watermarks.clear()
         self.due.clear()
+        self.waiting.clear()
         for key, value in orders_table.items():
             if key.startswith("__watermark__/"):
                 self.watermarks[int(key.rsplit("/", 1)[1])] = parse_rfc3339(value["at"])
-            elif value.get("next_check_at"):
+                continue
+            if value.get("next_check_at"):
                 self.due[value["partition"]].schedule(key, parse_rfc3339(value["next_check_at"]))
+            if value.get("link_wait_since"):
+                self.waiting[value["partition"]][key] = parse_rfc3339(value["link_wait_since"])
         self.stale = False
+        for partition in self.watermarks:
+            self.promise(partition)
+        metrics.ORDERS_WAITING_FOR_LINK.set(sum(len(waiting) for waiting in self.waiting.values()))
+
+    def promise(self, partition: int) -> None:
+        """No proposal this partition sends from now on is stamped before this clock."""
+        candidates = [*self.waiting[partition].values()]
+        if partition in self.watermarks:
+            candidates.append(self.watermarks[partition])
+        if candidates:
+            self.promises.promise(partition, min(candidates).timestamp())
 
     def advance(self, partition: int, instant: datetime) -> datetime | None:
         """Move the partition's watermark forward; return it if it moved."""
@@ -89,8 +116,15 @@ def _store(order_id: str, partition: int, record: order_flow.OrderRecord) -> Non
         "record": record.to_dict(),
         "partition": partition,
         "next_check_at": None if next_check_at is None else next_check_at.isoformat(),
+        "link_wait_since": None if record.link_wait_since is None else record.link_wait_since.isoformat(),
     }
     clocks.due[partition].schedule(order_id, next_check_at)
+    waiting = clocks.waiting[partition]
+    if record.link_wait_since is not None:
+        waiting[order_id] = record.link_wait_since
+    elif waiting.pop(order_id, None) is None:
+        return
+    metrics.ORDERS_WAITING_FOR_LINK.set(sum(len(orders) for orders in clocks.waiting.values()))
 
 
 async def _publish(step: order_flow.OrderStep) -> None:
@@ -98,12 +132,17 @@ async def _publish(step: order_flow.OrderStep) -> None:
         await deadlines_topic.send(key=event["order_id"].encode(), value=codec.encode(event))
         metrics.MESSAGES_PRODUCED.labels(topic=topics.DEADLINES.name).inc()
         metrics.DEADLINE_EVENTS.labels(type=event["type"], target=event["target"], level=event.get("office_level") or "unknown").inc()
-    for proposal in step.proposals:
-        await escalation_proposals_topic.send(key=proposal.to_office_id.encode(), value=codec.encode(proposal.to_dict()))
+    for proposal, merge_at in zip(step.proposals, step.proposal_merge_at, strict=True):
+        item = merge_item(merge_at.timestamp(), proposal.key, proposal.to_dict())
+        await escalation_proposals_topic.send(key=proposal.to_office_id.encode(), value=item)
     for damped in step.damped:
         metrics.ESCALATIONS_DAMPED.labels(reason=damped.reason, damping=damped.damping).inc()
-    for fact in step.facts:
-        await office_facts_topic.send(key=fact.office_id.encode(), value=codec.encode(fact.__dict__))
+    for fact, merge_at, key in zip(step.facts, step.fact_merge_at, step.fact_keys, strict=True):
+        await office_facts_topic.send(key=fact.office_id.encode(), value=merge_item(merge_at, key, fact.__dict__))
+    for held, reason, detail in step.rejected:
+        topic, partition, offset = held.position or (topics.SCREENED.name, -1, -1)
+        position = SourcePosition(topic, partition, offset, held.event["order_id"].encode())
+        await send_dead_letter_at(position, codec.encode(held.event), STAGE, Rejected(reason, detail, held.event.get("caused_by")))
 
 
 async def _check_due(partition: int, watermark: datetime) -> None:
@@ -123,8 +162,10 @@ async def _on_screened(message) -> Rejected | None:
     occurred_at = parse_rfc3339(event["occurred_at"])
     watermark = clocks.watermarks.get(message.partition)
     record = _load(order_id)
+    awaits_link = event["type"] == "appeal.received" and dedupe_settings.links(event["verdict"]["status"])
+    position = (message.topic, message.partition, message.offset)
     try:
-        step = order_flow.on_screened_event(record, event, watermark, _rules())
+        step = order_flow.on_screened_event(record, event, watermark, _rules(), awaits_link, position)
     except CalendarRangeError as error:
         return Rejected("beyond_calendar", str(error), event.get("caused_by"))
     if step.duplicate:
@@ -142,7 +183,10 @@ async def _on_screened(message) -> Rejected | None:
 async def _on_case_link(message) -> None:
     link = codec.decode(message.value)
     record = _load(link["order_id"])
-    step = order_flow.on_case_link(record, link["order_id"], link, _rules())
+    step = order_flow.on_case_link(record, link["order_id"], link, _rules(), clocks.watermarks.get(message.partition))
+    if step.duplicate:
+        metrics.DUPLICATE_EVENTS.labels(stage=STAGE).inc()
+        return
     _store(link["order_id"], message.partition, step.record)
     await _publish(step)
 
@@ -156,7 +200,7 @@ async def _on_tick(message) -> None:
         await _check_due(message.partition, moved)
 
 
-@app.agent(app.topic(topics.SCREENED.name, topics.CASES.name, clock_ticks_topic.get_topic_name(), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"), name="orders")
+@app.agent(raw_topics(topics.SCREENED.name, topics.CASES.name, clock_ticks_topic.get_topic_name()), name="orders")
 async def track_orders(stream):
     await registry.loaded.wait()
     async for event in stream.events():
@@ -178,6 +222,7 @@ async def track_orders(stream):
             await send_dead_letter(message, STAGE, rejected)
         else:
             metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        clocks.promise(message.partition)
 
 
 @app.on_partitions_assigned.connect

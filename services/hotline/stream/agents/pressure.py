@@ -2,7 +2,10 @@
 hotline.pressure.v1, alert state changes on hotline.alerts.v1, office gauges.
 
 Facts arrive keyed by office on an internal topic, so an office's table value lives in
-one partition. A snapshot is taken for every office of a partition each time the
+one partition. They come from every orders and escalate partition at once, so each
+partition counts them in event-time order: an ordered merge (hotline.stream.clocks)
+holds them until every upstream partition's clock has passed them, and snapshots and
+alerts are then the same at any replay speed. A snapshot is taken for every office of a partition each time the
 partition's event time enters a new hour (and for the office a fact belongs to, when its
 own hour changes); its id depends on office and hour only, so replays repeat it exactly.
 """
@@ -16,7 +19,7 @@ from hotline.contract import codec, topics
 from hotline.core import alerts as alert_rules
 from hotline.core import pressure
 from hotline.core.screening import Rejected
-from hotline.stream import metrics, pressure_metrics
+from hotline.stream import clocks, metrics, pressure_metrics
 from hotline.stream.app import alerts_topic, app, json_table, office_facts_topic, pressure_topic
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 pressure_settings = pressure.load_pressure_settings()
 alert_settings = alert_rules.load_alert_settings()
 office_table = json_table("office-pressure", "Per office: rolling pressure buckets, alert book, last snapshot hour")
+merges = clocks.MergeTables(STAGE, ("orders", "escalate"), json_table("pressure-pending", "Per partition: office facts held for event-time order, and the upstream clocks"))
 
 
 class OfficeBook:
@@ -95,11 +99,20 @@ def current_snapshot(office_id: str) -> dict | None:
     return pressure.snapshot(state, _office_info(office_id), state.newest_event_at_seconds, pressure_settings)
 
 
-def _decode_fact(raw: bytes) -> pressure.OfficeFact | Rejected:
-    try:
-        return pressure.OfficeFact(**codec.decode(raw))
-    except (ValueError, TypeError) as error:
-        return Rejected("invalid_value", f"not an office fact: {error}")
+async def _count(partition: int, fact: pressure.OfficeFact) -> None:
+    book.offices_by_partition[partition].add(fact.office_id)
+    state, alert_book, snapshot_hour = book.load(fact.office_id)
+    state = pressure.record(state, fact)
+    book.store(fact.office_id, state, alert_book, snapshot_hour)
+    hour = pressure.hour_started_at(fact.occurred_at_seconds)
+    if hour > book.partition_hour.get(partition, -1):
+        # Event time entered a new hour: every office of the partition reports.
+        book.partition_hour[partition] = hour
+        for office_id in sorted(book.offices_by_partition[partition]):
+            await _take_snapshot(office_id, fact.occurred_at_seconds)
+    elif hour > snapshot_hour:
+        await _take_snapshot(fact.office_id, fact.occurred_at_seconds)
+    metrics.observe_event_time(STAGE, fact.occurred_at_seconds)
 
 
 @app.agent(office_facts_topic, name="pressure")
@@ -110,26 +123,20 @@ async def track_pressure(stream):
     async for event in stream.events():
         message = event.message
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
-        fact = _decode_fact(message.value)
-        if isinstance(fact, Rejected):
-            await send_dead_letter(message, STAGE, fact)
+        try:
+            value = codec.decode(message.value)
+            if not clocks.is_promise(value):
+                pressure.OfficeFact(**value["payload"])
+            released = merges.accept(message.partition, value)
+        except (ValueError, TypeError, KeyError) as error:
+            await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not an office fact: {error}"))
             continue
-        book.offices_by_partition[message.partition].add(fact.office_id)
-        state, alert_book, snapshot_hour = book.load(fact.office_id)
-        state = pressure.record(state, fact)
-        book.store(fact.office_id, state, alert_book, snapshot_hour)
-        hour = pressure.hour_started_at(fact.occurred_at_seconds)
-        if hour > book.partition_hour.get(message.partition, -1):
-            # Event time entered a new hour: every office of the partition reports.
-            book.partition_hour[message.partition] = hour
-            for office_id in sorted(book.offices_by_partition[message.partition]):
-                await _take_snapshot(office_id, fact.occurred_at_seconds)
-        elif hour > snapshot_hour:
-            await _take_snapshot(fact.office_id, fact.occurred_at_seconds)
+        for item in released:
+            await _count(message.partition, pressure.OfficeFact(**item.payload))
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
-        metrics.observe_event_time(STAGE, fact.occurred_at_seconds)
 
 
 @app.on_partitions_revoked.connect
 async def forget_revoked_offices(sender, revoked, **kwargs) -> None:
     book.forget_partitions({tp.partition for tp in revoked if tp.topic == office_facts_topic.get_topic_name()})
+    merges.stale = True

@@ -2,6 +2,12 @@
 judged events on hotline.screened.v1; appeals that may be linked also go on to the dedupe
 stage (re-keyed by place); anything unreadable goes to hotline.deadletter.v1.
 
+Each partition keeps a clock, the highest occurred_at of its valid events (clock ticks
+move it in live mode and at the end of a replay). Appeals for the dedupe stage are
+stamped with it and the clock is promised to the dedupe stage (hotline.stream.clocks),
+which then links appeals in event-time order at any replay speed. The clock is kept in
+a table so a restarted or new owner of the partition never promises less than before.
+
 Every event of an order takes this one path to the orders stage, so an order's appeal
 always reaches it before the order's later lifecycle events, at any replay speed.
 
@@ -18,8 +24,16 @@ import time
 from hotline.contract import codec, schemas, topics
 from hotline.core import dedupe, screen_rules
 from hotline.core.screening import Rejected, ScreenSettings, screen
-from hotline.stream import metrics
-from hotline.stream.app import app, appeals_by_place_topic, events_topic, json_table, screened_topic, settings
+from hotline.stream import clocks, metrics
+from hotline.stream.app import (
+    app,
+    appeals_by_place_topic,
+    clock_ticks_topic,
+    json_table,
+    raw_topics,
+    screened_topic,
+    settings,
+)
 from hotline.stream.deadletters import send_dead_letter
 
 STAGE = "screen"
@@ -34,9 +48,45 @@ screen_settings = ScreenSettings(
 rules = screen_rules.load_screening_rules()
 dedupe_settings = dedupe.load_dedupe_settings()
 callers_table = json_table("callers", "Per caller pseudonym: recent appeals, for the frequent-caller rule")
+clocks_table = json_table("screen-clocks", "Per events partition: the clock promised to the dedupe stage")
+# Writing the clock on every event would double the changelog traffic; the promise only
+# ever uses the stored value, so storing it at most this often just delays the promise.
+CLOCK_STORE_INTERVAL_SECONDS = 0.5
 
 
-async def _judge_appeal(screened: dict) -> None:
+class PartitionClocks:
+    """Per events partition: the highest event time seen, and what is stored of it."""
+
+    def __init__(self) -> None:
+        self.current: dict[int, float] = {}
+        self.stored_at_wall: dict[int, float] = {}
+        self.promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_place_topic))
+        self.stale = True
+
+    def rebuild(self) -> None:
+        self.current = {value["partition"]: value["at_seconds"] for value in clocks_table.values()}
+        for partition, at_seconds in self.current.items():
+            self.promises.promise(partition, at_seconds)
+        self.stale = False
+
+    def advance(self, partition: int, at_seconds: float, store_now: bool = False) -> float:
+        """Move the partition's clock forward (never back); return it."""
+        if self.stale:
+            self.rebuild()
+        current = max(self.current.get(partition, at_seconds), at_seconds)
+        self.current[partition] = current
+        now = time.monotonic()
+        if store_now or now - self.stored_at_wall.get(partition, 0.0) >= CLOCK_STORE_INTERVAL_SECONDS:
+            clocks_table[f"screen/{partition}"] = {"at_seconds": current, "partition": partition}
+            self.stored_at_wall[partition] = now
+            self.promises.promise(partition, current)
+        return current
+
+
+partition_clocks = PartitionClocks()
+
+
+async def _judge_appeal(screened: dict, merge_at_seconds: float) -> None:
     appeal = rules.appeal_from_screened(screened)
     history = screen_rules.CallerHistory.from_json(callers_table.get(appeal.caller_id)) if appeal.caller_id else None
     judgement = rules.judge(appeal, history)
@@ -49,19 +99,34 @@ async def _judge_appeal(screened: dict) -> None:
     for reason in verdict.reasons:
         metrics.APPEALS_FLAGGED.labels(verdict=verdict.status, reason=reason).inc()
     if dedupe_settings.links(verdict.status):
-        await appeals_by_place_topic.send(key=dedupe.place_key(appeal).encode(), value=codec.encode(judged))
+        item = clocks.merge_item(merge_at_seconds, f"{appeal.order_id}|{screened['caused_by']}", judged)
+        await appeals_by_place_topic.send(key=dedupe.place_key(appeal).encode(), value=item)
 
 
-@app.agent(events_topic, name="screen")
+def _on_tick(message) -> None:
+    """Live mode (idle partitions) and the end of a replay: event time moves on."""
+    tick = codec.decode(message.value)
+    partition_clocks.advance(message.partition, float(tick["now_seconds"]), store_now=True)
+
+
+@app.agent(raw_topics(topics.EVENTS.name, clock_ticks_topic.get_topic_name()), name="screen")
 async def screen_events(stream):
     async for event in stream.events():
         message = event.message
+        if message.topic != topics.EVENTS.name:
+            # The orders agent reads the same ticks and counts them (one count per message).
+            try:
+                _on_tick(message)
+            except (ValueError, TypeError, KeyError) as error:
+                await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a clock tick: {error}"))
+            continue
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
         try:
             outcome = screen(message.value, validator, screen_settings, now_seconds=time.time())
             if not isinstance(outcome, Rejected):
+                clock = partition_clocks.advance(message.partition, outcome.occurred_at_seconds)
                 if outcome.event["type"] == "appeal.received":
-                    await _judge_appeal(outcome.event)
+                    await _judge_appeal(outcome.event, clock)
                 else:
                     await screened_topic.send(key=outcome.order_id.encode(), value=codec.encode(outcome.event))
         except Exception as error:  # a bug must not stop the worker: dead-letter and go on
@@ -73,3 +138,8 @@ async def screen_events(stream):
         metrics.MESSAGES_PRODUCED.labels(topic=topics.SCREENED.name).inc()
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
         metrics.observe_event_time(STAGE, outcome.occurred_at_seconds)
+
+
+@app.on_partitions_assigned.connect
+async def reload_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
+    partition_clocks.stale = True

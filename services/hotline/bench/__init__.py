@@ -1,0 +1,6 @@
+"""`hotline bench`: throughput, latency, scale-out and memory of the pipeline against baselines.
+
+`stats` and `report` are pure (figures in, figures out); `broker`, `kafka_io`, `processes`
+and `phases` do the I/O (a throwaway broker, producing, consumer-group lag, worker
+processes); `forwarder` is the tiny Faust app of the forward-only baseline.
+"""

@@ -1,0 +1,594 @@
+"""The measuring phases of `hotline bench`, each against the same broker and input events.
+
+Consumes a `Bench` (broker address, work directory, the pre-produced simulated events and
+where they start on hotline.events.v1) and produces one plain dict of figures per phase:
+Kafka's own consumer, a raw aiokafka passthrough, a forward-only Faust agent, the full
+pipeline with one and two workers, end-to-end latency at offered rates, and memory.
+
+Every consumer group is fresh (its name carries the run id) and is given its start
+offsets before it starts: the input where the pre-produced events begin, and the end of
+the shared derived topics (hotline.screened.v1, hotline.cases.v1) that earlier pipelines
+of this run have written, so each pipeline processes exactly its own work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from hotline.bench import stats
+from hotline.bench.broker import kafka_libs_dir
+from hotline.bench.kafka_io import Probe, commit_offsets, create_topics, produce_events
+from hotline.bench.processes import ManagedProcess, cpu_seconds, free_port, status_bytes
+from hotline.contract import codec, topics
+from hotline.sim import SimulationSpec, encode_lines, simulate
+
+HOTLINE = str(Path(sys.executable).with_name("hotline"))
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
+PASSTHROUGH_SINK = "hotline-bench-passthrough"
+FORWARD_SINK = "hotline-bench-forwarded"
+SHARED_DERIVED_INPUTS = (topics.SCREENED.name, topics.CASES.name)  # read by every app's orders stage
+SCREEN_OUTPUTS = (topics.SCREENED.name, topics.DEADLETTER.name)  # every input lands on one of them
+LATENCY_TOPICS = (topics.SCREENED.name, topics.CASES.name, topics.DEADLINES.name)
+POLL_SECONDS = 0.2
+SIMULATED_EVENTS_PER_DAY = 4000  # a lower bound at the default 800 appeals per working day
+DEDUPE_DAYS = 30
+
+
+class Reporter(Protocol):
+    def step(self, description: str, total: int | None = None) -> None: ...
+
+    def advance(self, completed: int, **fields: object) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class Bench:
+    bootstrap: str
+    work_dir: Path
+    run_id: str
+    reporter: Reporter
+    input_events: list[dict] = field(default_factory=list)
+    latency_pool: list[dict] = field(default_factory=list)
+    offices: list[dict] = field(default_factory=list)
+    input_start: dict[TopicPartition, int] = field(default_factory=dict)
+    probe: Probe | None = None
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+        return {**clean, "HOTLINE_BROKER": self.bootstrap}
+
+    def start_process(self, name: str, command: list[str], env: dict[str, str]) -> ManagedProcess:
+        process = ManagedProcess(name, command, env, self.work_dir / f"{name}.log")
+        self.processes.append(process)
+        return process
+
+    def stop_processes(self) -> None:
+        while self.processes:
+            self.processes.pop().stop()
+
+
+# --- setup ---------------------------------------------------------------------------
+
+
+def simulated_events(count: int, seed: int, start: date) -> tuple[list[dict], list[dict]]:
+    """At least `count` simulated events in event-time order, and the city's offices."""
+    days = max(2, count // SIMULATED_EVENTS_PER_DAY + 2)
+    while True:
+        simulation = simulate(SimulationSpec(days=days, seed=seed, start=start))
+        if len(simulation.events) >= count:
+            return list(simulation.events[:count]), list(simulation.offices)
+        days *= 2
+
+
+def prepare(bench: Bench, events: int, latency_events: int, seed: int) -> dict:
+    """Simulate, create the topics, load the offices and pre-produce the input events."""
+    reporter = bench.reporter
+    reporter.step("simulating the city")
+    started = time.perf_counter()
+    pool, bench.offices = simulated_events(events + latency_events, seed, date(2026, 1, 5))
+    bench.input_events, bench.latency_pool = pool[:events], pool[events:]
+    simulate_seconds = time.perf_counter() - started
+    reporter.step("creating topics, loading offices")
+    hotline_command(bench, "bench-setup", "topics", "create")
+    create_topics(bench.bootstrap, (PASSTHROUGH_SINK, FORWARD_SINK))
+    offices_path = bench.work_dir / "offices.jsonl"
+    offices_path.write_bytes(encode_lines(bench.offices))
+    hotline_command(bench, "bench-setup", "offices", "load", str(offices_path))
+    bench.probe = Probe(bench.bootstrap)
+    bench.input_start = bench.probe.end_offsets([topics.EVENTS.name])
+    reporter.step("pre-producing the input events", total=events)
+    produce_seconds = produce_events(bench.bootstrap, topics.EVENTS.name, bench.input_events, reporter.advance)
+    return {
+        "events": events,
+        "simulated_days": _days_spanned(bench.input_events),
+        "simulate_seconds": round(simulate_seconds, 2),
+        "produce_events_per_second": round(events / produce_seconds, 1),
+        "offices": len(bench.offices),
+        "orders": stats_orders(bench.input_events),
+    }
+
+
+def _days_spanned(events: Sequence[dict]) -> float:
+    from hotline.core.timeutil import parse_rfc3339
+
+    first = parse_rfc3339(events[0]["occurred_at"]).timestamp()
+    last = parse_rfc3339(events[-1]["occurred_at"]).timestamp()
+    return round((last - first) / 86400, 1)
+
+
+def stats_orders(events: Sequence[dict]) -> dict[str, int]:
+    orders = {event["order_id"] for event in events}
+    closed = {event["order_id"] for event in events if event["type"] == "order.closed"}
+    return {"orders": len(orders), "closed": len(closed), "open": len(orders - closed)}
+
+
+def hotline_command(bench: Bench, app_id: str, *args: str) -> None:
+    result = subprocess.run(
+        [HOTLINE, *args], env={**bench.env, "HOTLINE_APP_ID": app_id}, capture_output=True, text=True, timeout=180
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"hotline {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+
+
+# --- (a) Kafka's own consumer ----------------------------------------------------------
+
+
+def kafka_consumer_baseline(bench: Bench) -> dict:
+    """org.apache.kafka.tools.ConsumerPerformance over the pre-produced events."""
+    bench.reporter.step("baseline (a): Kafka ConsumerPerformance")
+    group = f"{bench.run_id}-kafka-perf"
+    commit_offsets(bench.bootstrap, group, bench.input_start)
+    command = [
+        "java", "-Xms128m", "-Xmx512m", "-cp", f"{kafka_libs_dir()}/*",
+        "org.apache.kafka.tools.ConsumerPerformance",
+        "--bootstrap-server", bench.bootstrap, "--topic", topics.EVENTS.name,
+        "--num-records", str(len(bench.input_events)), "--group", group, "--timeout", "60000",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"ConsumerPerformance failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    figures = parse_consumer_performance(result.stdout)
+    return {
+        "tool": "org.apache.kafka.tools.ConsumerPerformance",
+        "events": int(figures["data.consumed.in.nMsg"]),
+        # fetch.nMsg.sec leaves out the group join, like the other figures here leave
+        # out worker start-up.
+        "events_per_second": float(figures["fetch.nMsg.sec"]),
+        "events_per_second_with_group_join": float(figures["nMsg.sec"]),
+    }
+
+
+def parse_consumer_performance(output: str) -> dict[str, str]:
+    """The header and value lines of ConsumerPerformance as {column: value}."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    header_index = next(i for i, line in enumerate(lines) if line.startswith("start.time"))
+    names = [name.strip() for name in lines[header_index].split(",")]
+    values = [value.strip() for value in lines[header_index + 1].split(",")]
+    return dict(zip(names, values))
+
+
+# --- (b) raw aiokafka passthrough ----------------------------------------------------------
+
+
+def aiokafka_passthrough(bench: Bench) -> dict:
+    bench.reporter.step("baseline (b): aiokafka passthrough", total=len(bench.input_events))
+    group = f"{bench.run_id}-aiokafka"
+    elapsed_seconds, forwarded = asyncio.run(_passthrough(bench, group))
+    return {
+        "events": forwarded,
+        "events_per_second": round(forwarded / elapsed_seconds, 1),
+        "method": "getmany(max_records=2000) -> producer.send per record without awaiting delivery; "
+        "deliveries awaited per 20 000 and at the end, then one commit; timed from first record to the commit",
+    }
+
+
+async def _passthrough(bench: Bench, group: str) -> tuple[float, int]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    expected = len(bench.input_events)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bench.bootstrap, group_id=group, enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=bench.bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024)
+    await consumer.start()
+    await producer.start()
+    try:
+        consumer.assign(list(bench.input_start))
+        for tp, offset in bench.input_start.items():
+            consumer.seek(tp, offset)
+        forwarded = 0
+        first_at = None
+        deliveries: list[asyncio.Future] = []
+        deadline = time.monotonic() + 600
+        while forwarded < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            for records in batches.values():
+                for record in records:
+                    deliveries.append(await producer.send(PASSTHROUGH_SINK, record.value, key=record.key))
+                forwarded += len(records)
+            if first_at is None and forwarded:
+                first_at = time.monotonic()
+            if len(deliveries) >= 20000:
+                await asyncio.gather(*deliveries)
+                deliveries.clear()
+            bench.reporter.advance(forwarded)
+        await asyncio.gather(*deliveries)
+        await consumer.commit()
+        return time.monotonic() - (first_at or time.monotonic()), forwarded
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+# --- draining the pre-produced events: (c) and the full pipeline --------------------------
+
+
+@dataclass
+class Drain:
+    """Times (seconds since the processes were started) and samples of one drain."""
+
+    first_output_seconds: float | None = None
+    lag_zero_seconds: float | None = None
+    outputs_complete_seconds: float | None = None
+    all_stages_drained_seconds: float | None = None
+    rss_at_first_output: dict[int, int] = field(default_factory=dict)
+    rss_at_lag_zero: dict[int, int] = field(default_factory=dict)
+    peak_rss: dict[int, int] = field(default_factory=dict)
+    cpu_seconds_during_drain: dict[int, float] = field(default_factory=dict)
+
+    def events_per_second(self, events: int) -> float | None:
+        if self.first_output_seconds is None or self.lag_zero_seconds is None:
+            return None
+        return stats.rate_per_second(events, self.lag_zero_seconds - self.first_output_seconds)
+
+    def to_dict(self, events: int) -> dict:
+        rate = self.events_per_second(events)
+        return {
+            "events": events,
+            "events_per_second": None if rate is None else round(rate, 1),
+            "start_up_seconds": _rounded(self.first_output_seconds),
+            "first_output_to_input_lag_zero_seconds": _rounded(_difference(self.lag_zero_seconds, self.first_output_seconds)),
+            "first_output_to_all_outputs_seconds": _rounded(_difference(self.outputs_complete_seconds, self.first_output_seconds)),
+            "first_output_to_all_stages_drained_seconds": _rounded(_difference(self.all_stages_drained_seconds, self.first_output_seconds)),
+            "cpu_seconds_per_1000_events": _rounded(
+                sum(self.cpu_seconds_during_drain.values()) / events * 1000 if self.cpu_seconds_during_drain else None
+            ),
+        }
+
+
+def _difference(later: float | None, earlier: float | None) -> float | None:
+    return None if later is None or earlier is None else later - earlier
+
+
+def _rounded(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def measure_drain(
+    bench: Bench,
+    group: str,
+    processes: Sequence[ManagedProcess],
+    outputs: Sequence[str],
+    full_drain_cap_seconds: float,
+    on_first_output: Callable[[], None] | None = None,
+) -> Drain:
+    """Watch a group drain the pre-produced events: the first output marks the first
+    consumption; the group's committed lag on the input reaching 0 marks the end (Faust
+    commits every 2.8 s, so the end is late by up to that); then, up to a cap, until every
+    topic the group reads is drained (the downstream stages)."""
+    probe = bench.probe
+    expected = len(bench.input_events)
+    outputs_before = probe.end_total(outputs)
+    started = time.monotonic()
+    drain = Drain()
+    cpu_at_first: dict[int, float] = {}
+    deadline = started + 1800
+    while drain.lag_zero_seconds is None:
+        for process in processes:
+            process.check_alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"group {group} did not drain {expected} events in {deadline - started:.0f}s")
+        now = time.monotonic() - started
+        produced = probe.end_total(outputs) - outputs_before
+        if drain.first_output_seconds is None and produced > 0:
+            drain.first_output_seconds = now
+            drain.rss_at_first_output = {p.pid: status_bytes(p.pid, "VmRSS") or 0 for p in processes}
+            cpu_at_first = {p.pid: cpu_seconds(p.pid) or 0.0 for p in processes}
+            if on_first_output is not None:
+                on_first_output()
+        if drain.outputs_complete_seconds is None and produced >= expected:
+            drain.outputs_complete_seconds = now
+        if drain.first_output_seconds is not None:
+            lag = probe.lag(group, [topics.EVENTS.name])
+            bench.reporter.advance(max(0, expected - lag) if lag >= 0 else 0, outputs=produced)
+            if lag == 0:
+                drain.lag_zero_seconds = now
+                drain.rss_at_lag_zero = {p.pid: status_bytes(p.pid, "VmRSS") or 0 for p in processes}
+                drain.cpu_seconds_during_drain = {p.pid: (cpu_seconds(p.pid) or 0.0) - cpu_at_first[p.pid] for p in processes}
+        time.sleep(POLL_SECONDS)
+    full_deadline = time.monotonic() + full_drain_cap_seconds
+    while time.monotonic() < full_deadline:
+        if drain.outputs_complete_seconds is None and probe.end_total(outputs) - outputs_before >= expected:
+            drain.outputs_complete_seconds = time.monotonic() - started
+        if probe.lag(group) == 0:
+            drain.all_stages_drained_seconds = time.monotonic() - started
+            break
+        time.sleep(1.0)
+    drain.peak_rss = {p.pid: status_bytes(p.pid, "VmHWM") or 0 for p in processes}
+    return drain
+
+
+def faust_forward_baseline(bench: Bench) -> dict:
+    bench.reporter.step("baseline (c): Faust forward-only agent", total=len(bench.input_events))
+    app_id = f"{bench.run_id}-forward"
+    commit_offsets(bench.bootstrap, app_id, bench.input_start)
+    env = {
+        **bench.env,
+        "HOTLINE_BENCH_APP_ID": app_id,
+        "HOTLINE_BENCH_SOURCE": topics.EVENTS.name,
+        "HOTLINE_BENCH_SINK": FORWARD_SINK,
+        "HOTLINE_WEB_PORT": str(free_port()),
+        "HOTLINE_DATA_DIR": str(bench.work_dir / app_id),
+    }
+    process = bench.start_process("forwarder", [sys.executable, "-m", "hotline.bench.forwarder", "worker", "-l", "warn"], env)
+    try:
+        drain = measure_drain(bench, app_id, [process], [FORWARD_SINK], full_drain_cap_seconds=15)
+    finally:
+        bench.stop_processes()
+    return drain.to_dict(len(bench.input_events))
+
+
+def _start_pipeline_workers(bench: Bench, app_id: str, workers: int, input_start: dict[TopicPartition, int]) -> list[ManagedProcess]:
+    hotline_command(bench, app_id, "topics", "create")
+    start = dict(input_start)
+    start.update(bench.probe.end_offsets(SHARED_DERIVED_INPUTS))
+    commit_offsets(bench.bootstrap, app_id, start)
+    processes = []
+    for number in range(1, workers + 1):
+        env = {
+            **bench.env,
+            "HOTLINE_APP_ID": app_id,
+            "HOTLINE_WEB_PORT": str(free_port()),
+            "HOTLINE_DATA_DIR": str(bench.work_dir / f"{app_id}-{number}"),
+        }
+        processes.append(bench.start_process(f"{app_id}-worker-{number}", [HOTLINE, "worker", "-l", "info"], env))
+    return processes
+
+
+def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) -> tuple[dict, Drain]:
+    """`hotline worker` x `workers` (one app id) draining the pre-produced events."""
+    bench.reporter.step(f"full pipeline, {workers} worker{'s' if workers > 1 else ''}", total=len(bench.input_events))
+    app_id = f"{bench.run_id}-pipeline-{workers}w"
+    processes = _start_pipeline_workers(bench, app_id, workers, bench.input_start)
+    profiler: list[subprocess.Popen] = []
+
+    def start_profiler() -> None:
+        if profile_path is not None:
+            command = [PY_SPY, "record", "--pid", str(processes[0].pid), "--rate", "100", "--format", "speedscope", "--output", str(profile_path)]
+            log = open(bench.work_dir / "py-spy.log", "wb")
+            profiler.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+
+    try:
+        drain = measure_drain(bench, app_id, processes, SCREEN_OUTPUTS, full_drain_cap_seconds=180, on_first_output=start_profiler)
+    finally:
+        for recorder in profiler:
+            recorder.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+            try:
+                recorder.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                recorder.kill()
+        bench.stop_processes()
+    figures = drain.to_dict(len(bench.input_events))
+    figures["app_id"] = app_id
+    figures["workers"] = workers
+    return figures, drain
+
+
+def worker_memory(drain: Drain, orders: dict[str, int]) -> dict:
+    """Resident memory of the one worker: growth over the drain per 100 000 open orders,
+    extrapolated linearly (the growth holds every stage's state, not only orders)."""
+    (pid,) = drain.rss_at_first_output
+    grown_bytes = drain.rss_at_lag_zero[pid] - drain.rss_at_first_output[pid]
+    return {
+        "rss_at_first_output_mib": stats.mebibytes(drain.rss_at_first_output[pid]),
+        "rss_at_input_drained_mib": stats.mebibytes(drain.rss_at_lag_zero[pid]),
+        "peak_rss_mib": stats.mebibytes(drain.peak_rss.get(pid)),
+        "rss_growth_mib": stats.mebibytes(grown_bytes),
+        "open_orders_at_end": orders["open"],
+        "orders_seen": orders["orders"],
+        "rss_growth_per_100k_open_orders_mib": stats.mebibytes(stats.per_unit_bytes(grown_bytes, orders["open"], 100_000)),
+        "rss_growth_per_100k_orders_seen_mib": stats.mebibytes(stats.per_unit_bytes(grown_bytes, orders["orders"], 100_000)),
+        "method": "VmRSS of /proc/<pid>/status at the first output and when the input lag reached 0; "
+        "the growth over the run divided by the orders, extrapolated linearly to 100 000",
+    }
+
+
+# --- end-to-end latency at offered rates -------------------------------------------------
+
+
+class DerivedCollector(threading.Thread):
+    """Reads the derived topics from their current end: (topic, caused_by, CreateTime ms)."""
+
+    def __init__(self, bootstrap: str, topic_names: Sequence[str]):
+        super().__init__(daemon=True)
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, client_id="hotline-bench-latency")
+        partitions = [TopicPartition(t, p) for t in topic_names for p in sorted(self._consumer.partitions_for_topic(t) or ())]
+        self._consumer.assign(partitions)
+        self._consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            self._consumer.position(tp)  # resolve the end now, before the inputs are sent
+        self.seen: dict[str, list[tuple[str, int]]] = {t: [] for t in topic_names}
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                for tp, records in self._consumer.poll(timeout_ms=200, max_records=5000).items():
+                    bucket = self.seen[tp.topic]
+                    for record in records:
+                        caused_by = codec.decode(record.value).get("caused_by")
+                        if isinstance(caused_by, str):
+                            bucket.append((caused_by, record.timestamp))
+        finally:
+            self._consumer.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=10)
+
+
+def latency_at_rate(bench: Bench, rate: int, duration_seconds: float, grace_seconds: float, events: list[dict]) -> dict:
+    bench.reporter.step(f"latency at {rate} events/s", total=len(events))
+    app_id = f"{bench.run_id}-latency-{rate}"
+    processes = _start_pipeline_workers(bench, app_id, 1, bench.probe.end_offsets([topics.EVENTS.name]))
+    try:
+        _wait_for_log(processes[0], "Ready", timeout_seconds=120)
+        time.sleep(2.0)  # let the fresh worker settle after its first assignment
+        collector = DerivedCollector(bench.bootstrap, LATENCY_TOPICS)
+        collector.start()
+        produced_at_ms, lag_samples, window_seconds = _offer(bench, app_id, processes[0], rate, events)
+        grace_end = time.monotonic() + grace_seconds
+        while time.monotonic() < grace_end:
+            processes[0].check_alive()
+            time.sleep(0.5)
+        lag_at_grace_end = bench.probe.lag(app_id, [topics.EVENTS.name])
+        collector.stop()
+    finally:
+        bench.stop_processes()
+    screened_ms = stats.first_created_ms(produced_at_ms, collector.seen[topics.SCREENED.name])
+    window_start_ms = min(produced_at_ms.values())
+    window_end_ms = max(produced_at_ms.values())
+    halfway_ms = window_start_ms + (window_end_ms - window_start_ms) // 2
+    sent_per_second = len(produced_at_ms) / window_seconds
+    screened_per_second = stats.count_rate_per_second(list(screened_ms.values()), halfway_ms, window_end_ms)
+    kept_up = stats.kept_up(len(produced_at_ms), len(screened_ms), sent_per_second, screened_per_second)
+    result = {
+        "offered_events_per_second": rate,
+        "sent_events": len(produced_at_ms),
+        "sent_events_per_second": round(sent_per_second, 1),
+        "screened_events_per_second_second_half": _rounded(screened_per_second, 1),
+        "screened_ratio_after_grace": round(len(screened_ms) / len(produced_at_ms), 4),
+        "input_lag_at_window_end": lag_samples[-1][1] if lag_samples else None,
+        "input_lag_at_grace_end": lag_at_grace_end,
+        "input_lag_growth_per_second": _rounded(stats.slope_per_second(lag_samples), 1),
+        "kept_up": kept_up,
+        "latency_ms": {},
+    }
+    for topic_name in LATENCY_TOPICS:
+        summary = stats.latency_summary(stats.matched_latencies_ms(produced_at_ms, collector.seen[topic_name]))
+        # Behind an unbounded backlog a percentile only says how long the run was.
+        result["latency_ms"][topic_name] = summary.to_dict() if kept_up and summary is not None else None
+    return result
+
+
+def _offer(bench: Bench, group: str, worker: ManagedProcess, rate: int, events: list[dict]) -> tuple[dict[str, int], list[tuple[float, int]], float]:
+    """Send the events at `rate` per second, each stamped with its send time (the
+    record's CreateTime); sample the group's input lag once a second."""
+    producer = KafkaProducer(bootstrap_servers=bench.bootstrap, client_id="hotline-bench-latency", acks="all", linger_ms=2)
+    produced_at_ms: dict[str, int] = {}
+    lag_samples: list[tuple[float, int]] = []
+    started = time.monotonic()
+    next_sample = started + 1.0
+    try:
+        for number, event in enumerate(events):
+            due = started + number / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            sent_ms = int(time.time() * 1000)
+            producer.send(topics.EVENTS.name, key=event["order_id"].encode(), value=codec.encode(event), timestamp_ms=sent_ms)
+            produced_at_ms[event["event_id"]] = sent_ms
+            if time.monotonic() >= next_sample:
+                worker.check_alive()
+                lag = bench.probe.lag(group, [topics.EVENTS.name])
+                lag_samples.append((time.monotonic() - started, lag))
+                next_sample += 1.0
+                bench.reporter.advance(number + 1, lag=lag)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+    bench.reporter.advance(len(events))
+    return produced_at_ms, lag_samples, time.monotonic() - started
+
+
+def _wait_for_log(process: ManagedProcess, text: str, timeout_seconds: float) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        process.check_alive()
+        if text in process.log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"{process.name} did not log {text!r} within {timeout_seconds}s:\n{process.log_tail()}")
+
+
+# --- dedupe index memory -----------------------------------------------------------------
+
+
+def dedupe_index_memory(bench: Bench, seed: int) -> dict:
+    """Python heap held by the dedupe index (CaseIndex) after 30 simulated days of appeals,
+    measured with tracemalloc in this process, through the same screen -> verdict -> link
+    chain a worker runs (hotline.evaluation.pipeline does the same offline)."""
+    from hotline.contract.schemas import event_validator
+    from hotline.core.dedupe import CaseIndex, load_dedupe_settings
+    from hotline.core.screen_rules import load_screening_rules
+    from hotline.core.screening import Rejected, ScreenSettings, screen
+    from hotline.evaluation.pipeline import APPEAL_RECEIVED, EVALUATION_PSEUDONYM_KEY
+
+    bench.reporter.step(f"dedupe index over {DEDUPE_DAYS} simulated days (tracemalloc)")
+    simulation = simulate(SimulationSpec(days=DEDUPE_DAYS, seed=seed, start=date(2026, 1, 5)))
+    lines = [codec.encode(event) for event in simulation.events if event["type"] == APPEAL_RECEIVED]
+    del simulation
+    rules = load_screening_rules()
+    settings = load_dedupe_settings()
+    validator = event_validator()
+    screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY, max_future_seconds=None)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before_bytes = tracemalloc.get_traced_memory()[0]
+        index = CaseIndex(settings)
+        watermark_seconds = float("-inf")
+        started = time.perf_counter()
+        for number, raw in enumerate(lines, start=1):
+            outcome = screen(raw, validator, screen_settings)
+            if isinstance(outcome, Rejected):
+                continue
+            appeal = rules.appeal_from_screened(outcome.event)
+            if settings.links(rules.judge(appeal).verdict.status):
+                index.link(appeal)
+            watermark_seconds = max(watermark_seconds, appeal.occurred_at_seconds)
+            if number % 500 == 0:
+                index.purge(watermark_seconds)
+                bench.reporter.note(f"{number}/{len(lines)} appeals")
+        index.purge(watermark_seconds)
+        elapsed_seconds = time.perf_counter() - started
+        gc.collect()
+        held_bytes = tracemalloc.get_traced_memory()[0] - before_bytes
+    finally:
+        tracemalloc.stop()
+    return {
+        "days": DEDUPE_DAYS,
+        "appeals": len(lines),
+        "index_entries": index.size,
+        "bytes_per_30_days_mib": stats.mebibytes(held_bytes),
+        "bytes_per_entry": round(held_bytes / index.size) if index.size else None,
+        "seconds_under_tracemalloc": round(elapsed_seconds, 1),
+        "method": "tracemalloc: Python allocations still held after feeding 30 simulated days of appeal.received "
+        "through screen -> judge -> CaseIndex.link with purges by event-time watermark (horizon "
+        f"{settings.horizon_seconds / 86400:.0f} days), in the bench process, not in a worker",
+    }

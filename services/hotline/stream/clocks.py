@@ -1,0 +1,149 @@
+"""Clocks one stage promises the next, and the ordered merges that use them.
+
+A stage whose output is re-keyed (screen → dedupe, orders → escalate) stamps each item
+with a merge time and promises, per upstream partition, a clock: nothing it sends later
+is stamped earlier. The promises travel on the same topic as the items, to every
+downstream partition, so a promise never overtakes the items it covers. Downstream, an
+`OrderedMerge` per partition (hotline.core.ordering) releases the items in event-time
+order, whatever the interleaving — the same at full replay speed as live.
+
+Promises are sent by a timer (twice a second) rather than per event: how often they go
+out changes only how long items wait, never their order.
+
+Wire format on the internal topics (JSON): an item is `MergeItem.to_dict()`
+({"at_seconds", "key", "payload"}); a promise is {"clock_of": "<stage>/<partition>",
+"at_seconds"}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import faust
+
+from hotline.contract import codec, topics
+from hotline.core.ordering import MergeItem, OrderedMerge
+from hotline.stream import metrics
+from hotline.stream.app import app
+
+PROMISE_INTERVAL_SECONDS = 0.5
+
+
+def upstream_sources(stage: str) -> list[str]:
+    """The clock sources of a stage: one per partition it reads."""
+    return [f"{stage}/{partition}" for partition in range(topics.DEFAULT_PARTITIONS)]
+
+
+def is_promise(value: Mapping[str, Any]) -> bool:
+    return "clock_of" in value
+
+
+class ClockPromises:
+    """The clocks this worker promises for the upstream partitions it owns."""
+
+    def __init__(self, stage: str, *downstream: faust.TopicT):
+        self.stage = stage
+        self.downstream = downstream
+        self.promised: dict[int, float] = {}
+        self.sent: dict[int, float] = {}
+
+    def promise(self, partition: int, at_seconds: float | None) -> None:
+        if at_seconds is not None:
+            self.promised[partition] = at_seconds
+
+    def forget(self) -> None:
+        """After a rebalance: promise again only for the partitions still owned."""
+        self.promised.clear()
+        self.sent.clear()
+
+    async def publish(self) -> None:
+        for partition, at_seconds in sorted(self.promised.items()):
+            if self.sent.get(partition) == at_seconds:
+                continue
+            value = codec.encode({"clock_of": f"{self.stage}/{partition}", "at_seconds": at_seconds})
+            for topic in self.downstream:
+                for downstream_partition in range(topics.DEFAULT_PARTITIONS):
+                    await topic.send(key=b"clock", value=value, partition=downstream_partition)
+            self.sent[partition] = at_seconds
+
+
+class MergeTables:
+    """One `OrderedMerge` per partition of a stage's input, kept in a table.
+
+    Keys: "<partition>|clocks" → the sources' clocks; "<partition>|<item storage key>" →
+    a held item. Values carry their partition, as every table here does, so the merges
+    are rebuilt after a restart or rebalance without knowing the key layout.
+    """
+
+    def __init__(self, stage: str, upstream_stages: tuple[str, ...], table: faust.TableT):
+        self.stage = stage
+        self.sources = [source for upstream in upstream_stages for source in upstream_sources(upstream)]
+        self.table = table
+        self.merges: dict[int, OrderedMerge] = {}
+        self.stale = True
+
+    def rebuild(self) -> None:
+        clocks: dict[int, dict[str, float]] = {}
+        items: dict[int, list[MergeItem]] = {}
+        for key, value in self.table.items():
+            if key.endswith("|clocks"):
+                clocks[value["partition"]] = value["clocks"]
+            else:
+                items.setdefault(value["partition"], []).append(MergeItem.from_dict(value["item"]))
+        partitions = set(clocks) | set(items)
+        self.merges = {p: OrderedMerge(self.sources, clocks.get(p), items.get(p, ())) for p in partitions}
+        self.stale = False
+        self._gauge()
+
+    def merge(self, partition: int) -> OrderedMerge:
+        if self.stale:
+            self.rebuild()
+        if partition not in self.merges:
+            self.merges[partition] = OrderedMerge(self.sources)
+        return self.merges[partition]
+
+    def accept(self, partition: int, value: Mapping[str, Any]) -> list[MergeItem]:
+        """One message of the internal topic (item or promise) → the items now released."""
+        merge = self.merge(partition)
+        if is_promise(value):
+            if merge.advance(value["clock_of"], float(value["at_seconds"])):
+                self.table[f"{partition}|clocks"] = {"clocks": dict(merge.clocks), "partition": partition}
+        else:
+            item = MergeItem.from_dict(value)
+            if merge.offer(item):
+                self.table[f"{partition}|{item.storage_key}"] = {"item": item.to_dict(), "partition": partition}
+        released = merge.release()
+        for item in released:
+            self.table.pop(f"{partition}|{item.storage_key}", None)
+        self._gauge()
+        return released
+
+    def frontier_seconds(self, partition: int) -> float | None:
+        return self.merge(partition).frontier_seconds
+
+    def _gauge(self) -> None:
+        metrics.MERGE_PENDING.labels(stage=self.stage).set(sum(len(merge) for merge in self.merges.values()))
+
+
+def merge_item(at_seconds: float, key: str, payload: Mapping[str, Any]) -> bytes:
+    return codec.encode(MergeItem(at_seconds, key, dict(payload)).to_dict())
+
+
+_promisers: list[ClockPromises] = []
+
+
+def register(promises: ClockPromises) -> ClockPromises:
+    _promisers.append(promises)
+    return promises
+
+
+@app.timer(interval=PROMISE_INTERVAL_SECONDS)
+async def publish_clock_promises() -> None:
+    for promises in _promisers:
+        await promises.publish()
+
+
+@app.on_partitions_assigned.connect
+async def forget_promises_after_rebalance(sender, assigned, **kwargs) -> None:
+    for promises in _promisers:
+        promises.forget()

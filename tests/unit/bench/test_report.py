@@ -1,0 +1,90 @@
+"""The benchmark report: ratios to the baselines, the goals, the JSON shape and the table rows."""
+
+from __future__ import annotations
+
+from hotline.bench import report
+from hotline.contract import codec
+
+MACHINE = {"cpu_count": 2, "shared_by": "the broker and the workers"}
+SETUP = {"events": 50_000, "simulated_days": 9.1, "orders": {"orders": 9000, "closed": 6000, "open": 3000}}
+BASELINES = {
+    "kafka_consumer": {"events_per_second": 80_000.0},
+    "aiokafka_passthrough": {"events_per_second": 16_000.0},
+    "faust_forward": {"events_per_second": 1_000.0},
+}
+
+
+def _latency_run(rate: int, kept_up: bool, p99_ms: float) -> dict:
+    summary = {"count": 100, "p50_ms": 50.0, "p95_ms": 90.0, "p99_ms": p99_ms, "max_ms": p99_ms}
+    return {
+        "offered_events_per_second": rate,
+        "sent_events_per_second": float(rate),
+        "screened_events_per_second_second_half": float(rate),
+        "input_lag_at_window_end": 0,
+        "input_lag_growth_per_second": 0.0,
+        "kept_up": kept_up,
+        "latency_ms": {
+            "hotline.screened.v1": summary if kept_up else None,
+            "hotline.cases.v1": {**summary, "p99_ms": p99_ms + 100} if kept_up else None,
+        },
+    }
+
+
+def _report(latency: list[dict] | None = None, errors: dict | None = None) -> dict:
+    return report.build_report(
+        MACHINE,
+        "hotline bench --events 50000",
+        SETUP,
+        BASELINES,
+        {"events_per_second": 400.0},
+        {"events_per_second": 600.0},
+        latency,
+        {"worker": None},
+        errors or {},
+    )
+
+
+def test_ratios_divide_the_pipeline_by_each_baseline_and_two_workers_by_one():
+    ratios = _report()["ratios"]
+    assert ratios == {
+        "pipeline_to_aiokafka_passthrough": 0.025,
+        "pipeline_to_faust_forward": 0.4,
+        "faust_forward_to_aiokafka_passthrough": 0.062,
+        "aiokafka_passthrough_to_kafka_consumer": 0.2,
+        "two_workers_to_one_worker": 1.5,
+    }
+
+
+def test_a_missing_baseline_leaves_its_ratios_empty_instead_of_failing():
+    ratios = report.ratios({"kafka_consumer": None, "aiokafka_passthrough": None, "faust_forward": None}, {"events_per_second": 400.0}, None)
+    assert set(ratios.values()) == {None}
+
+
+def test_goals_are_judged_against_the_measured_figures():
+    goals = _report([_latency_run(2000, True, 300.0)])["goals"]
+    assert [(goal["measured"], goal["met"]) for goal in goals] == [(400.0, False), (0.025, False), (400.0, True)]
+
+
+def test_latency_goal_is_not_met_when_the_pipeline_did_not_keep_up():
+    goals = _report([_latency_run(500, True, 100.0), _latency_run(2000, False, 0.0)])["goals"]
+    assert (goals[2]["measured"], goals[2]["met"]) == ("did not keep up", False)
+
+
+def test_latency_goal_is_unmeasured_without_a_run_at_its_rate():
+    assert _report([_latency_run(500, True, 100.0)])["goals"][2]["met"] is None
+
+
+def test_report_is_json_with_every_section():
+    document = codec.decode(codec.encode(_report()))
+    assert sorted(document) == [
+        "baselines", "command", "errors", "goals", "latency", "machine", "memory",
+        "pipeline_one_worker", "pipeline_two_workers", "ratios", "setup",
+    ]  # fmt: skip
+
+
+def test_table_names_the_core_count_first_and_shows_latency_and_errors():
+    rows = report.table_rows(_report([_latency_run(2000, True, 300.0)], errors={"faust_forward": "RuntimeError: exited"}))
+    assert rows[0] == ("machine", "cores (os.cpu_count)", "2")
+    assert ("latency", "2000/s offered: hotline.screened.v1", "p50 50 / p95 90 / p99 300 ms (n=100)") in rows
+    assert ("throughput", "(b) aiokafka consume->produce events/s", "16,000") in rows
+    assert rows[-1] == ("error", "faust_forward", "RuntimeError: exited")
