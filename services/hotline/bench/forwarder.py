@@ -2,7 +2,7 @@
 
 Consumes HOTLINE_BENCH_SOURCE (raw bytes, as the pipeline's screen agent reads them) and
 produces the same key and value on HOTLINE_BENCH_SINK, with the pipeline's producer
-settings (acks=-1, `await topic.send` per message). Run it as its own worker process:
+settings (acks=-1, 10 ms linger, `await topic.send` per message). Run it as its own worker process:
 
     python -m hotline.bench.forwarder worker -l warning
 
@@ -29,6 +29,8 @@ app = faust.App(
     topic_partitions=DEFAULT_PARTITIONS,
     topic_replication_factor=1,
     producer_acks=-1,
+    producer_linger=0.010,
+    producer_max_batch_size=256 * 1024,
     consumer_auto_offset_reset="earliest",
 )
 
