@@ -32,6 +32,8 @@ HOTLINE = str(Path(sys.executable).with_name("hotline"))
 DAYS = int(os.environ.get("HOTLINE_REPLAY_DAYS", "1"))
 SPEEDUP = float(os.environ.get("HOTLINE_REPLAY_SPEEDUP", "1000"))
 APPEALS_PER_DAY = int(os.environ.get("HOTLINE_REPLAY_APPEALS_PER_DAY", "800"))
+# The paced replay takes DAYS / SPEEDUP real days; the module's fixture holds both runs.
+pytestmark = pytest.mark.timeout(int(2 * DAYS * 86400 / SPEEDUP) + 1800)
 COMPARED = (topics.SCREENED, topics.CASES, topics.DEADLINES, topics.ESCALATIONS, topics.PRESSURE, topics.ALERTS, topics.DEADLETTER)
 APP_ID = "hotline-speed"
 
