@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: system-deps help install demo test test-unit test-reliability test-replay-speed bench kafka-fetch kafka-up kafka-down topics clean
+.PHONY: system-deps help install demo test test-unit test-reliability test-replay-speed soak bench kafka-fetch kafka-up kafka-down topics clean
 
 help:
 	@echo "make demo        run the processor on a bundled sample, start to finish"
 	@echo "make test        unit + integration + e2e tests against a throwaway local Kafka"
 	@echo "make test-reliability  poisoned input, crash recovery and rebuild runs (several minutes; not in make test)"
 	@echo "make test-replay-speed a simulated week at full speed and at 100x: identical topics (about 2 hours)"
+	@echo "make soak        one million simulated events through one worker, RSS sampled every 10 s (HOTLINE_SOAK_EVENTS=N for a trial)"
 	@echo "make bench       throughput, latency, scale-out and memory against raw Kafka baselines (docs/BENCHMARKS.md)"
 	@echo "make kafka-up    start the development broker on 127.0.0.1:9092 and create the topics"
 	@echo "make kafka-down  stop the development broker"
@@ -54,6 +55,9 @@ test-reliability: system-deps install kafka-fetch
 # The issue's long form of tests/e2e/test_replay_speed.py (make test runs one day at 1000x).
 test-replay-speed: system-deps install kafka-fetch
 	@HOTLINE_REPLAY_DAYS=7 HOTLINE_REPLAY_SPEEDUP=100 scripts/with-test-broker.sh $(BIN)/python -m pytest tests/e2e/test_replay_speed.py -s $(PYTEST_ARGS)
+
+soak: system-deps install kafka-fetch
+	@HOTLINE_RELIABILITY=1 HOTLINE_SOAK=1 scripts/with-test-broker.sh $(BIN)/python -m pytest tests/reliability/test_soak.py -s $(PYTEST_ARGS)
 
 bench: system-deps install kafka-fetch
 	@$(BIN)/hotline bench $(BENCH_ARGS)

@@ -29,6 +29,7 @@ class Settings:
     data_dir: str = "/tmp/hotline-worker"
     max_event_bytes: int = 64 * 1024
     idle_advance_seconds: int = 0
+    closed_order_retention_days: int = 14
     max_future_seconds: int = 86400
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -100,6 +101,7 @@ class Settings:
             max_event_bytes=integer("HOTLINE_MAX_EVENT_BYTES", defaults.max_event_bytes, 1024, 900 * 1024),
             max_future_seconds=integer("HOTLINE_MAX_FUTURE_SECONDS", defaults.max_future_seconds, 0, 10 * 365 * 86400),
             idle_advance_seconds=integer("HOTLINE_IDLE_ADVANCE_SECONDS", defaults.idle_advance_seconds, 0, 86400),
+            closed_order_retention_days=integer("HOTLINE_CLOSED_ORDER_RETENTION_DAYS", defaults.closed_order_retention_days, 1, 3660),
             security_protocol=choice(
                 "HOTLINE_KAFKA_SECURITY_PROTOCOL",
                 defaults.security_protocol,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from hotline.contract import topics
-from support.reliability import DERIVED, ORDER_DEPENDENT_REASON, DerivedMessages, ReliabilityPipeline
+from support.reliability import assert_same_event_ids, DERIVED, DerivedMessages, ReliabilityPipeline
 
 # Whole runs: the module's fixture replays thousands of events through a real worker.
 pytestmark = pytest.mark.timeout(1800)
@@ -78,24 +78,29 @@ def test_print_duplicates_per_topic_and_recovery_times(crashed, reference_run):
     assert len(crashed.recovery_seconds) == KILLS
 
 
-ORDER_DEPENDENT = pytest.mark.xfail(strict=True, reason=ORDER_DEPENDENT_REASON)
 # Alerts are left out of the id comparison: the clean runs of this stream raise none, and
 # whether one fires follows the order-dependent pressure snapshots.
 COMPARED = [
     topics.SCREENED,
     topics.DEADLINES,
-    pytest.param(topics.CASES, marks=ORDER_DEPENDENT),
-    pytest.param(topics.ESCALATIONS, marks=ORDER_DEPENDENT),
-    pytest.param(topics.PRESSURE, marks=ORDER_DEPENDENT),
+    pytest.param(
+        topics.CASES,
+        marks=pytest.mark.xfail(
+            strict=False,  # whether a link is lost depends on when the kill lands
+            reason="product: at least once, not exactly once: after kill -9 the dedupe tables' changelog "
+            "and the committed input offsets are not written together, so a redelivered appeal whose "
+            "first link was lost is linked again against an index that may already hold later appeals "
+            "(2 of 2 781 appeals linked differently in the recorded run)",
+        ),
+    ),
+    topics.ESCALATIONS,
+    topics.PRESSURE,
 ]
 
 
 @pytest.mark.parametrize("spec", COMPARED, ids=lambda spec: spec.name)
 def test_distinct_derived_event_ids_equal_an_uninterrupted_run(crashed, reference_run, spec):
-    crashed_ids = crashed.derived.event_ids(spec.name)
-    clean_ids = reference_run.event_ids(spec.name)
-    assert clean_ids, spec.name
-    assert (sorted(crashed_ids - clean_ids)[:5], sorted(clean_ids - crashed_ids)[:5]) == ([], [])
+    assert_same_event_ids(crashed.derived, reference_run, spec.name)
 
 
 REDELIVERED = [
@@ -103,15 +108,7 @@ REDELIVERED = [
     topics.CASES,
     topics.DEADLINES,
     topics.ESCALATIONS,
-    pytest.param(
-        topics.PRESSURE,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="product: a pressure snapshot recomputed after a crash keeps its event_id "
-            "(uuid5 of office and hour bucket) but counts the facts that arrived by then, so the "
-            "copy differs from the first delivery and a consumer that drops copies loses it",
-        ),
-    ),
+    topics.PRESSURE,
     topics.ALERTS,
 ]
 

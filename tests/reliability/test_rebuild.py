@@ -11,13 +11,11 @@ import json
 import random
 import shutil
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from support.reliability import SimulatedStream
+from support.reliability import json_view, SimulatedStream
 
 # Whole runs: the module's fixture replays thousands of events through a real worker.
 pytestmark = pytest.mark.timeout(1800)
@@ -28,18 +26,8 @@ SEED = 20260709
 ORDERS_SAMPLED = 60
 
 
-def _view(worker, path: str) -> dict | None:
-    try:
-        with urllib.request.urlopen(worker.url + path, timeout=10) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return {"status": error.code}
-    except (urllib.error.URLError, ConnectionError):
-        return None
-
-
 def _views(worker, paths: list[str]) -> dict[str, dict | None]:
-    return {path: _view(worker, path) for path in paths}
+    return {path: json_view(worker, path) for path in paths}
 
 
 @pytest.fixture(scope="module")

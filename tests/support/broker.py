@@ -2,7 +2,9 @@
 
 Each e2e module replays data whose event times must not mix with another module's (the
 deadline stage keeps an event-time watermark per partition), so each gets a broker with
-its own ports and data directory, started and stopped by the project's kafka.sh.
+its own ports and data directory, started and stopped by the project's kafka.sh. A
+reliability test may halt it and resume it on the same ports and data, as a broker
+restart.
 """
 
 from __future__ import annotations
@@ -40,6 +42,15 @@ class ThrowawayBroker:
         subprocess.run([str(KAFKA_SH), "up"], env=self.env, check=True, timeout=180, capture_output=True)
         hotline = Path(sys.executable).with_name("hotline")
         subprocess.run([str(hotline), "topics", "create"], env={**self.env, "HOTLINE_APP_ID": app_id}, check=True, timeout=120, capture_output=True)
+
+    def halt(self) -> None:
+        """Stop the broker process (SIGTERM, a clean shutdown) and keep its data dir and ports
+        for `resume`; clients connected to it see the broker go away."""
+        subprocess.run([str(KAFKA_SH), "down"], env=self.env, timeout=120, capture_output=True, check=True)
+
+    def resume(self) -> None:
+        """Start the halted broker again on the same ports and data dir; returns once it answers."""
+        subprocess.run([str(KAFKA_SH), "up"], env=self.env, check=True, timeout=180, capture_output=True)
 
     def stop(self) -> None:
         subprocess.run([str(KAFKA_SH), "down"], env=self.env, timeout=120, capture_output=True)

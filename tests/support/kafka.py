@@ -38,18 +38,29 @@ def end_offsets(topic: str, servers: str | None = None) -> dict[int, int]:
         consumer.close()
 
 
-def read_all(topic: str, idle_timeout_ms: int = 1500, servers: str | None = None) -> list:
-    """Every message now on the topic (from the beginning), as kafka-python records."""
+def read_all(topic: str, idle_timeout_ms: int = 1500, servers: str | None = None, timeout_seconds: float = 300.0) -> list:
+    """Every message now on the topic (from the beginning up to its current end offsets),
+    as kafka-python records, partition by partition. Reads to the end offsets rather than
+    until the topic is quiet, so a slow broker cannot make it return early."""
     consumer = KafkaConsumer(
-        topic,
         bootstrap_servers=servers or bootstrap(),
-        auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
-        consumer_timeout_ms=idle_timeout_ms,
+        fetch_max_wait_ms=min(idle_timeout_ms, 500),
     )
     try:
-        return list(consumer)
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        records: dict[int, list] = {tp.partition: [] for tp in partitions}
+        deadline = time.monotonic() + timeout_seconds
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end offsets {end} in {timeout_seconds}s")
+            for tp, batch in consumer.poll(timeout_ms=500).items():
+                records[tp.partition].extend(record for record in batch if record.offset < end[tp])
+        return [record for partition in sorted(records) for record in records[partition]]
     finally:
         consumer.close()
 

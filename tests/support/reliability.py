@@ -1,6 +1,8 @@
 """Whole pipelines for the reliability tests: a throwaway broker and one real `hotline
 worker` at a time on it, which a test can feed raw messages, kill with SIGKILL, restart
-with the same app id and data dir, or replace with one whose data dir is empty.
+with the same app id and data dir, or replace with one whose data dir is empty; the
+broker itself can be halted and resumed under the running worker, and peer workers can
+join the worker's group.
 
 Consumes a simulated stream (JSON lines and an office registry, from `hotline simulate`).
 Produces the derived messages of a run (`DerivedMessages`: per topic, event ids and the
@@ -9,10 +11,13 @@ exact bytes of every message, redeliveries included).
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
+import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +33,6 @@ from support.worker import WorkerProcess
 HOTLINE = str(Path(sys.executable).with_name("hotline"))
 # Topics whose messages the stages derive from the input, compared between runs.
 DERIVED = (topics.SCREENED, topics.CASES, topics.DEADLINES, topics.ESCALATIONS, topics.PRESSURE, topics.ALERTS)
-# Two uninterrupted runs of the same stream in fresh brokers already differ on these:
-# the dedupe stage links appeals in the order the input partitions interleave (65 of
-# 2 781 appeals of the 3-day seeded stream were linked in one run and opened a case in
-# the other, at different event times, not ties), escalations for repeated appeals follow
-# the links, and pressure snapshots are cut when facts arrive.
-ORDER_DEPENDENT_REASON = (
-    "product: derived results depend on partition interleaving, not only on the log: two clean "
-    "runs of the same stream differ (dedupe case.linked vs case.opened for the same appeal, "
-    "escalations for repeated appeals, pressure snapshots)"
-)
 
 
 @dataclass(frozen=True)
@@ -85,6 +80,8 @@ class ReliabilityPipeline:
         self.broker = ThrowawayBroker()
         self.worker: WorkerProcess | None = None
         self.incarnations = 0
+        self.peers: list[WorkerProcess] = []
+        self.clock_end: Path | None = None
 
     @property
     def servers(self) -> str:
@@ -105,6 +102,34 @@ class ReliabilityPipeline:
         self.worker.wait_ready()
         return self.worker
 
+    def start_peer(self) -> WorkerProcess:
+        """Another worker in the same group (same app id), with a web port and data dir of its own."""
+        peer = WorkerProcess(
+            self.directory / f"peer-{len(self.peers) + 1}.log",
+            self.directory / f"peer-data-{len(self.peers) + 1}",
+            app_id=self.app_id,
+            extra_env={"HOTLINE_BROKER": self.servers, **self.worker_env},
+        )
+        self.peers.append(peer)
+        peer.wait_ready()
+        return peer
+
+    def restart_broker(self, down_seconds: float) -> float:
+        """Halt the broker, leave it down `down_seconds`, start it again on the same ports and
+        data; the time.monotonic() at which it answers again."""
+        self.broker.halt()
+        time.sleep(down_seconds)
+        self.broker.resume()
+        return time.monotonic()
+
+    def wait_for_input_progress(self, total: int, fraction: float, timeout_seconds: float = 600.0) -> None:
+        """Until the group has committed `fraction` of the `total` messages of the input topic."""
+        deadline = time.monotonic() + timeout_seconds
+        while self.input_lag() > total * (1 - fraction):
+            assert time.monotonic() < deadline, f"input never reached {fraction:.0%}"
+            assert self.worker.process.poll() is None, self.worker.log_text()[-3000:]
+            time.sleep(0.2)
+
     def kill_worker(self) -> None:
         """SIGKILL: no shutdown hook runs, nothing is flushed or committed."""
         self.worker.process.send_signal(signal.SIGKILL)
@@ -112,17 +137,25 @@ class ReliabilityPipeline:
         self.worker.stop()
 
     def stop(self) -> None:
+        for peer in self.peers:
+            peer.stop()
         if self.worker is not None:
             self.worker.stop()
         self.broker.stop()
 
     def hotline(self, *args: str) -> subprocess.CompletedProcess:
         env = {**self.broker.env, "HOTLINE_APP_ID": self.app_id}
-        return subprocess.run([HOTLINE, *args], env=env, capture_output=True, timeout=600, check=True)
+        return subprocess.run([HOTLINE, *args], env=env, capture_output=True, timeout=3600, check=True)
 
     def feed(self, stream: SimulatedStream) -> None:
         self.hotline("offices", "load", str(stream.offices_path))
         self.hotline("replay", "--quiet", str(stream.events_path))
+        self.ends_with(stream)
+
+    def ends_with(self, stream: SimulatedStream) -> None:
+        """`drain` ends the replay as a replay of history ends: event time moves one second
+        past the stream's last event (`hotline clock advance`), releasing what stages hold."""
+        self.clock_end = stream.events_path
 
     def produce(self, messages: list[tuple[bytes | None, bytes | None]]) -> list[tuple[int, int]]:
         """Send raw messages in order, as `hotline replay` would; their (partition, offset)s."""
@@ -140,6 +173,9 @@ class ReliabilityPipeline:
 
     def drain(self, timeout_seconds: float = 900.0) -> None:
         wait_until_drained(self.app_id, self.consumed_topics(), self.servers, timeout_seconds)
+        if self.clock_end is not None:
+            self.hotline("clock", "advance", "--to-end-of", str(self.clock_end), "--timeout", str(timeout_seconds))
+            wait_until_drained(self.app_id, self.consumed_topics(), self.servers, timeout_seconds)
 
     def input_lag(self) -> int:
         return group_lag(self.app_id, [topics.EVENTS.name], self.servers)
@@ -158,6 +194,25 @@ class ReliabilityPipeline:
             records = read_all(spec.name, idle_timeout_ms=3000, servers=self.servers)
             by_topic[spec.name] = [(orjson.loads(record.value)["event_id"], record.value) for record in records]
         return DerivedMessages(by_topic)
+
+
+def assert_same_event_ids(derived: DerivedMessages, reference: DerivedMessages, topic: str) -> None:
+    """The distinct event ids a run derived on `topic` are the reference run's."""
+    run_ids = derived.event_ids(topic)
+    clean_ids = reference.event_ids(topic)
+    assert clean_ids, topic
+    assert (sorted(run_ids - clean_ids)[:5], sorted(clean_ids - run_ids)[:5]) == ([], [])
+
+
+def json_view(worker: WorkerProcess, path: str) -> dict | None:
+    """A JSON view of the worker's web server; {"status": code} for an HTTP error, None when it does not answer."""
+    try:
+        with urllib.request.urlopen(worker.url + path, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return {"status": error.code}
+    except (urllib.error.URLError, ConnectionError):
+        return None
 
 
 def metric(samples: dict, name: str, **labels: str) -> float:

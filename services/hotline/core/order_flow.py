@@ -25,7 +25,7 @@ the order reported before it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from hotline.core import escalation, orders
@@ -34,6 +34,11 @@ from hotline.core.office_facts import OfficeMarks, office_facts
 from hotline.core.pressure import OfficeFact
 from hotline.core.timeutil import format_utc, parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
+
+
+# An order in one of these is done; anything later for it (a late reopening after the
+# retention) starts a fresh record.
+FINISHED_STATUSES = frozenset({"closed", "answered"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,14 @@ class OrderRecord:
     @property
     def waiting_for_link(self) -> bool:
         return self.link_wait_since is not None
+
+    def forget_at(self, retention: timedelta) -> datetime | None:
+        """When the orders table may drop a finished order: `retention` after its last
+        event, once it is closed (or answered directly) and waits for nothing."""
+        order = self.order
+        if order.status not in FINISHED_STATUSES or self.waiting_for_link or order.last_event_at is None:
+            return None
+        return order.last_event_at + retention
 
     @property
     def next_check_at(self) -> datetime | None:

@@ -27,6 +27,7 @@ async def send_dead_letter_at(position: SourcePosition, original: bytes, stage: 
         error=rejected.detail,
         input_event_id=rejected.input_event_id,
         max_original_bytes=settings.max_event_bytes,
+        pseudonym_key=settings.pseudonym_key,
     )
     await deadletter_topic.send(key=position.label.encode(), value=codec.encode(record))
     metrics.MESSAGES_DEADLETTERED.labels(stage=stage, reason=rejected.reason).inc()

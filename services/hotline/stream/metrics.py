@@ -87,6 +87,10 @@ MERGE_PENDING = Gauge(
     "Items a stage holds until every upstream partition's clock has passed them (event-time order).",
     ["stage"],
 )
+ORDERS_FORGOTTEN = Counter(
+    "hotline_orders_forgotten_total",
+    "Finished orders dropped from the orders table HOTLINE_CLOSED_ORDER_RETENTION_DAYS after their last event.",
+)
 ORDERS_WAITING_FOR_LINK = Gauge(
     "hotline_orders_waiting_for_case_link",
     "Orders whose appeal waits for the dedupe stage's case link before anything else happens to them.",

@@ -113,3 +113,16 @@ def test_the_waiting_state_survives_the_table_round_trip():
     restored = order_flow.OrderRecord.from_dict(held.record.to_dict())
     assert restored == held.record
     assert restored.held[0].position == ("hotline.screened.v1", 2, 41)
+
+
+def test_only_a_finished_order_is_forgotten_and_only_after_its_retention():
+    _, open_record = link_right_after_appeal()
+    retention = timedelta(days=14)
+    assert open_record.forget_at(retention) is None
+    closed_at = START + timedelta(days=3)
+    closing = screened("in-9", "order.closed", 72, office_id="c-1")
+    closed = order_flow.on_screened_event(open_record, closing, LATER, RULES).record
+    assert closed.order.status == "closed"
+    assert closed.forget_at(retention) == closed_at + retention
+    waiting = order_flow.on_screened_event(None, APPEAL, None, RULES, awaits_link=True).record
+    assert waiting.forget_at(retention) is None

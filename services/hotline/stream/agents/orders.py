@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hotline.contract import codec, topics
 from hotline.core import dedupe, order_flow
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 tracker = DeadlineTracker(load_deadline_policy())
 escalation_policy = load_escalation_policy()
 dedupe_settings = dedupe.load_dedupe_settings()
+# Finished orders leave the table after this much event time, so its size follows the
+# open orders and the recent past, not the whole history.
+CLOSED_ORDER_RETENTION = timedelta(days=settings.closed_order_retention_days)
 orders_table = json_table("orders", "Per order: state fold, deadline clocks, escalations, office marks")
 WATERMARK_KEY = "__watermark__/{partition}"
 
@@ -59,6 +62,7 @@ class PartitionClocks:
     def __init__(self) -> None:
         self.watermarks: dict[int, datetime] = {}
         self.due: dict[int, DueIndex] = defaultdict(DueIndex)
+        self.forget: dict[int, DueIndex] = defaultdict(DueIndex)  # finished orders by when to drop them
         self.waiting: dict[int, dict[str, datetime]] = defaultdict(dict)  # orders waiting for their link
         self.promises = register(ClockPromises(STAGE, escalation_proposals_topic, office_facts_topic))
         self.stale = True
@@ -66,6 +70,7 @@ class PartitionClocks:
     def rebuild(self) -> None:
         self.watermarks.clear()
         self.due.clear()
+        self.forget.clear()
         self.waiting.clear()
         for key, value in orders_table.items():
             if key.startswith("__watermark__/"):
@@ -73,6 +78,8 @@ class PartitionClocks:
                 continue
             if value.get("next_check_at"):
                 self.due[value["partition"]].schedule(key, parse_rfc3339(value["next_check_at"]))
+            if value.get("forget_at"):
+                self.forget[value["partition"]].schedule(key, parse_rfc3339(value["forget_at"]))
             if value.get("link_wait_since"):
                 self.waiting[value["partition"]][key] = parse_rfc3339(value["link_wait_since"])
         self.stale = False
@@ -112,13 +119,16 @@ def _load(order_id: str) -> order_flow.OrderRecord | None:
 
 def _store(order_id: str, partition: int, record: order_flow.OrderRecord) -> None:
     next_check_at = record.next_check_at
+    forget_at = record.forget_at(CLOSED_ORDER_RETENTION)
     orders_table[order_id] = {
         "record": record.to_dict(),
         "partition": partition,
         "next_check_at": None if next_check_at is None else next_check_at.isoformat(),
         "link_wait_since": None if record.link_wait_since is None else record.link_wait_since.isoformat(),
+        "forget_at": None if forget_at is None else forget_at.isoformat(),
     }
     clocks.due[partition].schedule(order_id, next_check_at)
+    clocks.forget[partition].schedule(order_id, forget_at)
     waiting = clocks.waiting[partition]
     if record.link_wait_since is not None:
         waiting[order_id] = record.link_wait_since
@@ -145,8 +155,17 @@ async def _publish(step: order_flow.OrderStep) -> None:
         await send_dead_letter_at(position, codec.encode(held.event), STAGE, Rejected(reason, detail, held.event.get("caused_by")))
 
 
+def _forget_finished(partition: int, watermark: datetime) -> None:
+    for order_id in clocks.forget[partition].pop_due(watermark):
+        orders_table.pop(order_id, None)
+        clocks.due[partition].schedule(order_id, None)
+        metrics.ORDERS_FORGOTTEN.inc()
+
+
 async def _check_due(partition: int, watermark: datetime) -> None:
-    """Warnings and breaches for every order of the partition whose check instant passed."""
+    """Warnings and breaches for every order of the partition whose check instant passed;
+    finished orders past their retention leave the table."""
+    _forget_finished(partition, watermark)
     for order_id in clocks.due[partition].pop_due(watermark):
         record = _load(order_id)
         if record is None:
