@@ -288,6 +288,19 @@ def _pipeline(layout: _Layout) -> None:
         _timeseries("Workers up", [_target('sum(up{job="hotline"})', "workers")], "none", "Workers Prometheus can scrape."),
         8, 8,
     )
+    layout.panel(
+        _timeseries(
+            "Held for event-time order",
+            [
+                _target("sum by (stage) (hotline_merge_pending_items)", "{{stage}} items"),
+                _target("sum(hotline_orders_waiting_for_case_link)", "orders waiting for their case link", ref="B"),
+            ],
+            "none",
+            "Items the dedupe, escalate and pressure stages hold until every upstream partition's "
+            "clock has passed them. Growing: a partition's clock does not move (runbook, HotlineProcessorStalled).",
+        ),
+        8, 8,
+    )
 
 
 def build_dashboard() -> dict[str, Any]:
