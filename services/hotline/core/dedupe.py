@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from hotline.configfiles import check, default_config_dir, load_toml, require
@@ -216,7 +217,7 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
 # Decisions and entries
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseDecision:
     """The outcome for one appeal: it opened a case, or it repeats an earlier order."""
 
@@ -256,7 +257,7 @@ def format_utc_seconds(seconds: float) -> str:
     return format_utc(datetime.fromtimestamp(seconds, tz=timezone.utc))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One remembered appeal: what matching needs, and the decision it got."""
 
@@ -330,26 +331,32 @@ class IndexEntry:
 # Text and place similarity
 
 
-def shingles(content: str, ngram_sizes: Iterable[int]) -> frozenset[int]:
+def shingles(content: str, ngram_sizes: Iterable[int]) -> np.ndarray:
     """Character n-grams of the content as 32-bit hashes (crc32: deterministic across
-    processes, unlike Python's salted hash). A text shorter than n is one n-gram."""
+    processes, unlike Python's salted hash), sorted and unique. A text shorter than n is
+    one n-gram. An array, not a set: the index keeps one per remembered appeal, and 4
+    bytes a gram is a tenth of what a set of Python ints holds."""
     grams: set[int] = set()
     encoded = content.encode("utf-8")
     if not encoded:
-        return frozenset()
+        return np.empty(0, dtype=np.uint32)
     for size in ngram_sizes:
         if len(content) <= size:
             grams.add(zlib.crc32(encoded))
             continue
         grams.update(zlib.crc32(content[start : start + size].encode("utf-8")) for start in range(len(content) - size + 1))
-    return frozenset(grams)
+    return np.array(sorted(grams), dtype=np.uint32)
 
 
-def jaccard_ratio(left: frozenset[int], right: frozenset[int]) -> float:
-    if not left and not right:
+def jaccard_ratio(left: np.ndarray, right: np.ndarray) -> float:
+    """Jaccard ratio of two sorted, unique gram arrays (as `shingles` returns them)."""
+    if not left.size and not right.size:
         return 1.0
-    intersection = len(left & right)
-    return intersection / (len(left) + len(right) - intersection)
+    if not left.size or not right.size:
+        return 0.0
+    positions = np.searchsorted(right, left).clip(max=right.size - 1)
+    intersection = int(np.count_nonzero(right[positions] == left))
+    return intersection / (left.size + right.size - intersection)
 
 
 def _identity(value: int) -> int:
@@ -416,24 +423,105 @@ class _Match:
         return (-RELATIONS.index(self.relation), self.similarity_ratio, self.entry.occurred_at_seconds, self.entry.order_id)
 
 
+class _Buckets:
+    """A multimap from keys to order ids that keeps a lone id as itself: most keys (a
+    text, an address, an LSH band) belong to one appeal, and an empty set costs 200
+    bytes, a reference 8."""
+
+    def __init__(self) -> None:
+        self._members: dict[Any, str | set[str]] = {}
+
+    def add(self, key: Any, order_id: str) -> None:
+        members = self._members.get(key)
+        if members is None:
+            self._members[key] = order_id
+        elif isinstance(members, str):
+            if members != order_id:
+                self._members[key] = {members, order_id}
+        else:
+            members.add(order_id)
+
+    def discard(self, key: Any, order_id: str) -> None:
+        members = self._members.get(key)
+        if members is None:
+            return
+        if isinstance(members, str):
+            if members == order_id:
+                del self._members[key]
+            return
+        members.discard(order_id)
+        if len(members) == 1:
+            self._members[key] = members.pop()
+
+    def get(self, key: Any) -> Iterable[str]:
+        members = self._members.get(key)
+        if members is None:
+            return ()
+        return (members,) if isinstance(members, str) else members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+
+class _BandIndex:
+    """MinHash LSH: appeals whose signatures agree on every row of at least one band are
+    candidates. The band and row counts are datasketch's optimum for the threshold; each
+    band's rows are folded into one 64-bit key (a collision only adds a candidate, which
+    the exact Jaccard check then rejects), so an appeal costs one dict slot per band."""
+
+    def __init__(self, threshold: float, num_perm: int):
+        reference = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.rows = reference.b, reference.r
+        self._buckets = _Buckets()
+        self._keys: dict[str, np.ndarray] = {}
+        # Odd multipliers fold a band's rows into one key; fixed, so keys are stable.
+        self._fold = np.array([0x9E3779B97F4A7C15 + 2 * row for row in range(self.rows)], dtype=np.uint64)
+        self._offsets = np.arange(self.bands, dtype=np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+
+    def band_keys(self, minhash: MinHash) -> np.ndarray:
+        signature = minhash.hashvalues[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
+        with np.errstate(over="ignore"):
+            return (signature * self._fold).sum(axis=1, dtype=np.uint64) ^ self._offsets
+
+    def insert(self, order_id: str, keys: np.ndarray) -> None:
+        self._keys[order_id] = keys
+        for key in keys.tolist():
+            self._buckets.add(key, order_id)
+
+    def remove(self, order_id: str) -> None:
+        for key in self._keys.pop(order_id).tolist():
+            self._buckets.discard(key, order_id)
+
+    def query(self, keys: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for key in keys.tolist():
+            found.update(self._buckets.get(key))
+        return found
+
+    def is_empty(self) -> bool:
+        return not self._keys
+
+
 class CaseIndex:
     """Recent appeals of the place keys one worker owns, and the cases they belong to.
 
     Mutable for speed (an LSH index cannot be rebuilt per appeal); its state is exactly
     its entries (`to_entries` / `from_entries`), so a worker can restore it after a
-    restart or rebalance.
+    restart or rebalance. Compact, because a worker keeps 30 days of appeals: n-grams as
+    arrays, lone members of a bucket without a set.
     """
 
     def __init__(self, settings: DedupeSettings):
         self.settings = settings
         self._permutations = MinHash(num_perm=settings.num_perm, seed=settings.seed).permutations
         self._entries: dict[str, IndexEntry] = {}
-        self._shingles: dict[str, frozenset[int]] = {}
+        self._shingles: dict[str, np.ndarray] = {}
         self._order_by_cause: dict[str, str] = {}
-        self._lsh_by_place: dict[str, MinHashLSH] = {}
-        self._by_content: dict[tuple[str, str], set[str]] = {}
-        self._by_caller: dict[tuple[str, str], set[str]] = {}
-        self._by_address: dict[tuple[str, str], set[str]] = {}
+        self._lsh_by_place: dict[str, _BandIndex] = {}
+        self._by_content = _Buckets()
+        self._by_caller = _Buckets()
+        self._by_address = _Buckets()
+        self._entries_per_case: dict[str, int] = {}
         self._by_age: list[tuple[float, str]] = []
 
     @property
@@ -443,6 +531,10 @@ class CaseIndex:
 
     def entry(self, order_id: str) -> IndexEntry | None:
         return self._entries.get(order_id)
+
+    def has_case(self, case_id: str) -> bool:
+        """Whether an appeal of the case is still remembered, so the case can grow."""
+        return case_id in self._entries_per_case
 
     def to_entries(self) -> list[dict[str, Any]]:
         return [entry.to_json() for entry in sorted(self._entries.values(), key=lambda e: (e.occurred_at_seconds, e.order_id))]
@@ -516,7 +608,7 @@ class CaseIndex:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _minhash(self, grams: frozenset[int]) -> MinHash:
+    def _minhash(self, grams: np.ndarray) -> MinHash:
         minhash = MinHash(
             num_perm=self.settings.num_perm,
             seed=self.settings.seed,
@@ -524,26 +616,26 @@ class CaseIndex:
             permutations=self._permutations,
             scheme=_MINHASH_SCHEME,
         )
-        minhash.update_batch(sorted(grams))
+        minhash.update_batch(grams.tolist())
         return minhash
 
-    def _lsh(self, key: str) -> MinHashLSH:
+    def _lsh(self, key: str) -> _BandIndex:
         lsh = self._lsh_by_place.get(key)
         if lsh is None:
-            lsh = MinHashLSH(threshold=self.settings.lsh_threshold, num_perm=self.settings.num_perm)
+            lsh = _BandIndex(self.settings.lsh_threshold, self.settings.num_perm)
             self._lsh_by_place[key] = lsh
         return lsh
 
     def _candidates(self, probe: IndexEntry, minhash: MinHash) -> list[IndexEntry]:
         place = probe.place_key
-        order_ids: set[str] = set(self._by_content.get((place, probe.content), ()))
+        order_ids: set[str] = set(self._by_content.get((place, probe.content)))
         if probe.caller_id:
-            order_ids |= self._by_caller.get((place, probe.caller_id), set())
+            order_ids.update(self._by_caller.get((place, probe.caller_id)))
         if probe.address:
-            order_ids |= self._by_address.get((place, probe.address), set())
+            order_ids.update(self._by_address.get((place, probe.address)))
         lsh = self._lsh_by_place.get(place)
         if lsh is not None:
-            order_ids.update(lsh.query(minhash))
+            order_ids.update(lsh.query(lsh.band_keys(minhash)))
         entries = [self._entries[order_id] for order_id in order_ids]
         if len(entries) > self.settings.max_candidates:
             # In a storm thousands of appeals share words; the nearest in time matter most.
@@ -551,7 +643,7 @@ class CaseIndex:
             entries = entries[: self.settings.max_candidates]
         return entries
 
-    def _match(self, probe: IndexEntry, grams: frozenset[int], entry: IndexEntry) -> _Match | None:
+    def _match(self, probe: IndexEntry, grams: np.ndarray, entry: IndexEntry) -> _Match | None:
         # Time, caller and place are cheap to compare; text similarity is computed last.
         settings = self.settings
         gap_seconds = abs(probe.decision.occurred_at_seconds - entry.decision.occurred_at_seconds)
@@ -582,17 +674,20 @@ class CaseIndex:
         similarity = jaccard_ratio(grams, self._shingles[entry.order_id])
         return _Match(relation, similarity, entry) if similarity >= min_similarity_ratio else None
 
-    def _remember(self, entry: IndexEntry, grams: frozenset[int], minhash: MinHash) -> None:
+    def _remember(self, entry: IndexEntry, grams: np.ndarray, minhash: MinHash) -> None:
         order_id = entry.order_id
         self._entries[order_id] = entry
         self._shingles[order_id] = grams
         self._order_by_cause[entry.decision.caused_by] = order_id
-        self._lsh(entry.place_key).insert(order_id, minhash)
-        self._by_content.setdefault((entry.place_key, entry.content), set()).add(order_id)
+        lsh = self._lsh(entry.place_key)
+        lsh.insert(order_id, lsh.band_keys(minhash))
+        self._by_content.add((entry.place_key, entry.content), order_id)
         if entry.caller_id:
-            self._by_caller.setdefault((entry.place_key, entry.caller_id), set()).add(order_id)
+            self._by_caller.add((entry.place_key, entry.caller_id), order_id)
         if entry.address:
-            self._by_address.setdefault((entry.place_key, entry.address), set()).add(order_id)
+            self._by_address.add((entry.place_key, entry.address), order_id)
+        case_id = entry.decision.case_id
+        self._entries_per_case[case_id] = self._entries_per_case.get(case_id, 0) + 1
         heapq.heappush(self._by_age, (entry.occurred_at_seconds, order_id))
 
     def _forget(self, order_id: str) -> None:
@@ -603,13 +698,12 @@ class CaseIndex:
         lsh.remove(order_id)
         if lsh.is_empty():
             del self._lsh_by_place[entry.place_key]
-        for table, key in (
-            (self._by_content, (entry.place_key, entry.content)),
-            (self._by_caller, (entry.place_key, entry.caller_id)),
-            (self._by_address, (entry.place_key, entry.address)),
-        ):
-            members = table.get(key)
-            if members is not None:
-                members.discard(order_id)
-                if not members:
-                    del table[key]
+        self._by_content.discard((entry.place_key, entry.content), order_id)
+        self._by_caller.discard((entry.place_key, entry.caller_id), order_id)
+        self._by_address.discard((entry.place_key, entry.address), order_id)
+        case_id = entry.decision.case_id
+        remaining = self._entries_per_case[case_id] - 1
+        if remaining:
+            self._entries_per_case[case_id] = remaining
+        else:
+            del self._entries_per_case[case_id]
