@@ -91,6 +91,10 @@ ORDERS_FORGOTTEN = Counter(
     "hotline_orders_forgotten_total",
     "Finished orders dropped from the orders table HOTLINE_CLOSED_ORDER_RETENTION_DAYS after their last event.",
 )
+CALLERS_FORGOTTEN = Counter(
+    "hotline_callers_forgotten_total",
+    "Callers dropped from the callers table once their newest appeal left the frequent-caller window.",
+)
 ORDERS_WAITING_FOR_LINK = Gauge(
     "hotline_orders_waiting_for_case_link",
     "Orders whose appeal waits for the dedupe stage's case link before anything else happens to them.",

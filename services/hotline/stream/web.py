@@ -27,7 +27,7 @@ async def metrics_view(web, request):
 
 
 @app.page("/orders/{order_id}/")
-@app.table_route(table=orders_table, match_info="order_id")
+@app.table_route(table=orders_table.table, match_info="order_id")
 async def order_view(web, request, order_id):
     stored = orders_table.get(order_id)
     if stored is None or order_id.startswith("__"):

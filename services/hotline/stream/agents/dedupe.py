@@ -20,7 +20,7 @@ from hotline.contract import codec, topics
 from hotline.core import dedupe, screen_rules
 from hotline.core.screening import Rejected
 from hotline.stream import clocks, metrics
-from hotline.stream.app import app, appeals_by_place_topic, cases_topic, json_table
+from hotline.stream.app import CompactJsonTable, app, appeals_by_place_topic, cases_topic, json_table
 from hotline.stream.deadletters import send_dead_letter
 
 STAGE = "dedupe"
@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 rules = screen_rules.load_screening_rules()
 settings = dedupe.load_dedupe_settings()
-entries_table = json_table("dedupe-entries", "Per order: its dedupe index entry (rebuilds the in-memory index)")
-cases_table = json_table("cases", "Per case id: how many appeals repeated it")
+entries_table = CompactJsonTable("dedupe-entries", "Per order: its dedupe index entry (rebuilds the in-memory index)")
+cases_table = CompactJsonTable("cases", "Per case id with an appeal still in the dedupe index: how many appeals repeated it")
 merges = clocks.MergeTables(STAGE, ("screen",), json_table("dedupe-pending", "Per partition: appeals held for event-time order, and the screen clocks"))
 
 
@@ -80,7 +80,10 @@ async def _link(partition: int, value: dict) -> None:
     if appeal.occurred_at_seconds > partitions.watermarks.get(partition, float("-inf")):
         partitions.watermarks[partition] = appeal.occurred_at_seconds
         for order_id in index.purge(appeal.occurred_at_seconds):
-            entries_table.pop(order_id, None)
+            forgotten = entries_table.pop(order_id)
+            # A case no remembered appeal belongs to can never be linked again.
+            if forgotten is not None and not index.has_case(forgotten["entry"]["case_id"]):
+                cases_table.pop(forgotten["entry"]["case_id"])
 
 
 @app.agent(appeals_by_place_topic, name="dedupe")

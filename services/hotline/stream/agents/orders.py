@@ -31,11 +31,11 @@ from hotline.core.workcalendar import CalendarRangeError
 from hotline.stream import metrics
 from hotline.stream.clocks import ClockPromises, merge_item, register
 from hotline.stream.app import (
+    CompactJsonTable,
     app,
     clock_ticks_topic,
     deadlines_topic,
     escalation_proposals_topic,
-    json_table,
     office_facts_topic,
     raw_topics,
     settings,
@@ -52,7 +52,7 @@ dedupe_settings = dedupe.load_dedupe_settings()
 # Finished orders leave the table after this much event time, so its size follows the
 # open orders and the recent past, not the whole history.
 CLOSED_ORDER_RETENTION = timedelta(days=settings.closed_order_retention_days)
-orders_table = json_table("orders", "Per order: state fold, deadline clocks, escalations, office marks")
+orders_table = CompactJsonTable("orders", "Per order: state fold, deadline clocks, escalations, office marks")
 WATERMARK_KEY = "__watermark__/{partition}"
 
 

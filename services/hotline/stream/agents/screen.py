@@ -13,19 +13,25 @@ always reaches it before the order's later lifecycle events, at any replay speed
 
 The frequent-caller rule needs each caller's recent appeals: they live in a table keyed
 by the caller's pseudonym. Appeals arrive keyed by order, so with several workers each
-sees the history of the callers of its own partitions (see README, "Scaling out").
+sees the history of the callers of its own partitions (see README, "Scaling out"). A
+caller whose newest appeal has left the window on every partition's clock can no longer
+change a verdict and leaves the table, so it holds the window's callers, not every
+caller ever heard.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 
 from hotline.contract import codec, schemas, topics
 from hotline.core import dedupe, screen_rules
+from hotline.core.deadlines import DueIndex
 from hotline.core.screening import Rejected, ScreenSettings, screen
 from hotline.stream import clocks, metrics
 from hotline.stream.app import (
+    CompactJsonTable,
     app,
     appeals_by_place_topic,
     clock_ticks_topic,
@@ -47,7 +53,7 @@ screen_settings = ScreenSettings(
 )
 rules = screen_rules.load_screening_rules()
 dedupe_settings = dedupe.load_dedupe_settings()
-callers_table = json_table("callers", "Per caller pseudonym: recent appeals, for the frequent-caller rule")
+callers_table = CompactJsonTable("callers", "Per caller pseudonym: recent appeals, for the frequent-caller rule")
 clocks_table = json_table("screen-clocks", "Per events partition: the clock promised to the dedupe stage")
 # Writing the clock on every event would double the changelog traffic; the promise only
 # ever uses the stored value, so storing it at most this often just delays the promise.
@@ -86,12 +92,52 @@ class PartitionClocks:
 partition_clocks = PartitionClocks()
 
 
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+class QuietCallers:
+    """Callers by when their newest appeal leaves the frequent-caller window."""
+
+    def __init__(self) -> None:
+        self.due = DueIndex()
+        self.stale = True
+
+    def rebuild(self) -> None:
+        self.due = DueIndex()
+        for caller_id, value in callers_table.items():
+            self.schedule(caller_id, screen_rules.CallerHistory.from_json(value))
+        self.stale = False
+
+    def schedule(self, caller_id: str, history: screen_rules.CallerHistory) -> None:
+        if history.appeals:
+            newest_seconds = max(appeal.occurred_at_seconds for appeal in history.appeals)
+            self.due.schedule(caller_id, _utc(newest_seconds + rules.frequent_caller.window_seconds))
+
+    def forget(self) -> None:
+        """Drop the callers that are quiet on every partition's clock: an appeal still to
+        come on the slowest partition could otherwise miss a history it should count."""
+        if not partition_clocks.current:
+            return
+        frontier = _utc(min(partition_clocks.current.values()))
+        for caller_id in self.due.pop_due(frontier):
+            callers_table.pop(caller_id)
+            metrics.CALLERS_FORGOTTEN.inc()
+
+
+quiet_callers = QuietCallers()
+
+
 async def _judge_appeal(screened: dict, merge_at_seconds: float) -> None:
     appeal = rules.appeal_from_screened(screened)
     history = screen_rules.CallerHistory.from_json(callers_table.get(appeal.caller_id)) if appeal.caller_id else None
     judgement = rules.judge(appeal, history)
     if appeal.caller_id:
+        if quiet_callers.stale:
+            quiet_callers.rebuild()
         callers_table[appeal.caller_id] = judgement.caller_history.to_json()
+        quiet_callers.schedule(appeal.caller_id, judgement.caller_history)
+        quiet_callers.forget()
     verdict = judgement.verdict
     judged = screen_rules.judged_appeal(screened, appeal, verdict)
     await screened_topic.send(key=appeal.order_id.encode(), value=codec.encode(judged))
@@ -143,3 +189,4 @@ async def screen_events(stream):
 @app.on_partitions_assigned.connect
 async def reload_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
     partition_clocks.stale = True
+    quiet_callers.stale = True
