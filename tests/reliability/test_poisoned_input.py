@@ -1,4 +1,4 @@
-"""Poisoned input: a seeded fuzzer mixes 2 000+ malformed or awkward messages of 18 kinds
+"""Poisoned input: a seeded fuzzer mixes 11 000 malformed or awkward messages of 18 kinds
 into the simulated stream; the worker must keep going, dead-letter what the contract says
 with the expected reason, count every message, and give the valid events exactly the
 results of a clean run of the valid stream alone (the `reference_run`, its own broker).
@@ -17,6 +17,13 @@ What the contract says per kind (KINDS below):
 Every fold-handled kind uses order ids of its own (prefix FUZZ-), except re-deliveries,
 which repeat valid events byte for byte; so the valid orders' derived messages can be
 told apart by order id and must equal the reference run's.
+
+Fold-handled poison is delivered after it happened, as a message can be: its occurred_at
+is no later than the valid events already in the stream where it is inserted (late by up
+to a few hundred events), and a re-delivery comes after its original. An event stamped
+ahead of everything seen so far is not poison but the clock (DESIGN §4: the watermark is
+the highest event time seen); stamped more than HOTLINE_MAX_FUTURE_SECONDS ahead of the
+wall clock, it is the far_future kind and dead-lettered.
 """
 
 from __future__ import annotations
@@ -39,20 +46,12 @@ SEED = 20260707
 MAX_EVENT_BYTES = 65536  # the worker's default HOTLINE_MAX_EVENT_BYTES
 FUZZ_PREFIX = "FUZZ-"
 UNKNOWN_OFFICE = "no-such-office"
-EARLY_EVENT_REASON = (
-    "product: the watermark is the highest occurred_at seen on a partition, with no allowed "
-    "lateness; a fuzzed event of another order that arrives early with a later occurred_at "
-    "(FUZZ- orders inserted at random positions) moves it ahead, so deadline checks of valid "
-    "orders run earlier than in the clean run (far-future events are dead-lettered as "
-    "occurred_in_future since HOTLINE_MAX_FUTURE_SECONDS, so they no longer cause this); the screen "
-    "stage's clock moves ahead the same way, so valid appeals after it are stamped later for the "
-    "dedupe stage's event-time merge and some link differently"
-)
+LATENESS_EVENTS = 300  # how far back in the stream a late poison event may have happened
 COMPARED = [
     topics.SCREENED,
-    pytest.param(topics.CASES, marks=pytest.mark.xfail(strict=True, reason=EARLY_EVENT_REASON)),
-    pytest.param(topics.DEADLINES, marks=pytest.mark.xfail(strict=True, reason=EARLY_EVENT_REASON)),
-    pytest.param(topics.ESCALATIONS, marks=pytest.mark.xfail(strict=True, reason=EARLY_EVENT_REASON)),
+    topics.CASES,
+    topics.DEADLINES,
+    topics.ESCALATIONS,
 ]
 
 
@@ -65,25 +64,28 @@ class Expectation:
 
 
 KINDS: dict[str, Expectation] = {
-    "not_json": Expectation(130, "invalid_json"),
-    "truncated_json": Expectation(130, "invalid_json"),
-    "wrong_encoding": Expectation(130, "invalid_encoding"),
-    "huge_payload": Expectation(60, "too_large"),
-    "not_an_object": Expectation(100, "not_an_object"),
-    "wrong_type": Expectation(150, "wrong_type"),
-    "missing_field": Expectation(150, "missing_field"),
-    "unexpected_field": Expectation(100, "unexpected_field"),
-    "invalid_value": Expectation(120, "invalid_value"),
-    "unknown_type": Expectation(120, "unknown_type"),
-    "unsupported_schema_version": Expectation(80, "unsupported_schema_version"),
-    "tombstone": Expectation(60, "empty_message"),
-    "unknown_order": Expectation(150, None),
-    "unknown_office": Expectation(100, None),
-    "duplicate_event_id": Expectation(200, None),
-    "out_of_order_lifecycle": Expectation(60, None),  # orders; 5 events each
-    "far_future": Expectation(60, "occurred_in_future"),
-    "far_past": Expectation(60, None),
+    "not_json": Expectation(650, "invalid_json"),
+    "truncated_json": Expectation(650, "invalid_json"),
+    "wrong_encoding": Expectation(650, "invalid_encoding"),
+    "huge_payload": Expectation(300, "too_large"),
+    "not_an_object": Expectation(500, "not_an_object"),
+    "wrong_type": Expectation(750, "wrong_type"),
+    "missing_field": Expectation(750, "missing_field"),
+    "unexpected_field": Expectation(500, "unexpected_field"),
+    "invalid_value": Expectation(600, "invalid_value"),
+    "unknown_type": Expectation(600, "unknown_type"),
+    "unsupported_schema_version": Expectation(400, "unsupported_schema_version"),
+    "tombstone": Expectation(300, "empty_message"),
+    "unknown_order": Expectation(750, None),
+    "unknown_office": Expectation(500, None),
+    "duplicate_event_id": Expectation(1000, None),
+    "out_of_order_lifecycle": Expectation(300, None),  # orders; MESSAGES_PER_POISON events each
+    "far_future": Expectation(300, "occurred_in_future"),
+    "far_past": Expectation(300, None),
 }
+
+
+MESSAGES_PER_POISON = {"out_of_order_lifecycle": 5}
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Fuzzer:
         self.lines = lines
         self.offices = sorted({e["data"]["office_id"] for e in valid if e["type"] == "order.dispatched"})
         self.fuzz_orders = 0
+        self.delivered_after = 1  # valid lines already in the stream where the poison goes
 
     def _event(self) -> dict:
         return dict(self.rng.choice(self.valid))
@@ -111,7 +114,10 @@ class Fuzzer:
         return f"{FUZZ_PREFIX}{self.fuzz_orders:05d}"
 
     def _instant(self) -> datetime:
-        return datetime.fromisoformat(self.rng.choice(self.valid)["occurred_at"])
+        """When a poison event happened: at or before one of the valid events just before
+        it in the stream (delivered late, never ahead of the stream)."""
+        recent = self.valid[max(0, self.delivered_after - LATENESS_EVENTS) : self.delivered_after]
+        return datetime.fromisoformat(self.rng.choice(recent)["occurred_at"])
 
     @staticmethod
     def _encode(event: dict) -> bytes:
@@ -138,7 +144,8 @@ class Fuzzer:
             "data": self._data(event_type, office_id),
         }
 
-    def messages(self, kind: str) -> list[Poison]:
+    def messages(self, kind: str, delivered_after: int) -> list[Poison]:
+        self.delivered_after = delivered_after
         make = getattr(self, f"_{kind}")
         made = make()
         return [Poison(kind, key, value) for key, value in (made if isinstance(made, list) else [made])]
@@ -214,12 +221,12 @@ class Fuzzer:
         return order_id.encode(), self._encode(event)
 
     def _duplicate_event_id(self):
-        line = self.rng.choice(self.lines)
+        line = self.rng.choice(self.lines[: self.delivered_after])  # a re-delivery follows its original
         return orjson.loads(line)["order_id"].encode(), line
 
     def _out_of_order_lifecycle(self):
         order_id = self._order_id()
-        start = self._instant()
+        start = self._instant() - timedelta(minutes=40)
         office = self.rng.choice(self.offices)
         steps = ["order.dispatched", "order.signed", "order.replied", "order.resolved", "order.closed"]
         events = [self._lifecycle_event(order_id, t, start + timedelta(minutes=10 * i), office) for i, t in enumerate(steps)]
@@ -244,18 +251,30 @@ class Fuzzer:
 
 def poisoned_stream(stream: SimulatedStream, seed: int) -> list[tuple[bytes | None, bytes | None, str | None]]:
     """The valid lines (keyed by order id, in file order) with every poison inserted at a
-    seeded random position; each message with the poison kind that made it (None: valid)."""
+    seeded random position; each message with the poison kind that made it (None: valid).
+
+    A poison of several messages (an out-of-order lifecycle) has them spread over the
+    stream; all of it happened before the first of its positions."""
     lines = stream.lines()
     fuzzer = Fuzzer(seed, stream.events(), lines)
-    poisons = [p for kind, expected in KINDS.items() for _ in range(expected.count) for p in fuzzer.messages(kind)]
+    groups = [kind for kind, expected in KINDS.items() for _ in range(expected.count)]
+    slots = [(group, part) for group, kind in enumerate(groups) for part in range(MESSAGES_PER_POISON.get(kind, 1))]
     valid = [(orjson.loads(line)["order_id"].encode(), line, None) for line in lines]
-    # Positions are drawn so every valid line keeps its place relative to the others.
-    positions = sorted(fuzzer.rng.randrange(len(valid) + 1) for _ in poisons)
-    fuzzer.rng.shuffle(poisons)
+    # Positions are drawn so every valid line keeps its place relative to the others; a
+    # poison goes after at least one valid line, so it can be late relative to it.
+    positions = sorted(fuzzer.rng.randrange(1, len(valid) + 1) for _ in slots)
+    fuzzer.rng.shuffle(slots)
+    first_position: dict[int, int] = {}
+    for position, (group, _) in zip(positions, slots):
+        first_position.setdefault(group, position)
+    made = {group: fuzzer.messages(kind, first_position[group]) for group, kind in enumerate(groups)}
+    delivered: dict[int, int] = {}
     mixed: list[tuple[bytes | None, bytes | None, str | None]] = []
     previous = 0
-    for position, poison in zip(positions, poisons):
+    for position, (group, _) in zip(positions, slots):
         mixed.extend(valid[previous:position])
+        poison = made[group][delivered.get(group, 0)]
+        delivered[group] = delivered.get(group, 0) + 1
         mixed.append((poison.key, poison.value, poison.kind))
         previous = position
     mixed.extend(valid[previous:])
@@ -291,7 +310,7 @@ def poisoned(reference_run, simulated_stream, pipeline_factory) -> PoisonedRun:
 def test_the_fuzzer_mixes_enough_poison_of_every_kind_into_the_stream(poisoned, simulated_stream):
     kinds = Counter(kind for _, _, kind in poisoned.sent if kind is not None)
     assert set(kinds) == set(KINDS)
-    assert sum(kinds.values()) >= 2000
+    assert sum(kinds.values()) >= 10_000
     assert len(poisoned.sent) - sum(kinds.values()) == len(simulated_stream.lines())
     assert any(value is not None and len(value) > MAX_EVENT_BYTES for _, value, kind in poisoned.sent if kind == "huge_payload")
 
