@@ -2,7 +2,9 @@
 
 Consumes nothing but free ports and a temporary directory; produces a broker on
 127.0.0.1:<port> that `stop` shuts down and deletes. Also locates the broker's jars, which
-the consumer-throughput baseline (Kafka's ConsumerPerformance) runs from.
+the consumer-throughput baseline (Kafka's ConsumerPerformance) runs from, and the broker's
+process id (kafka.sh writes it to broker.pid in the data directory), whose CPU time the
+scale-out figures read.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ class ThrowawayBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The broker JVM's process id, None before `start` or if kafka.sh wrote none."""
+        try:
+            return int((self.data_dir / "broker.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def start(self) -> None:
         result = subprocess.run([str(KAFKA_SH), "up"], env=self.env, timeout=180, capture_output=True, text=True)

@@ -4,6 +4,8 @@ Consumes a `Bench` (broker address, work directory, the pre-produced simulated e
 where they start on hotline.events.v1) and produces one plain dict of figures per phase:
 Kafka's own consumer, a raw aiokafka passthrough, a forward-only Faust agent, the full
 pipeline with one and two workers, end-to-end latency at offered rates, and memory.
+Alongside, the cores each party kept busy: the producer of the input and the broker
+while it took the input, the workers and the broker during each drain.
 
 Every consumer group is fresh (its name carries the run id) and is given its start
 offsets before it starts: the input where the pre-produced events begin, and the end of
@@ -32,7 +34,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from hotline.bench import stats
 from hotline.bench.broker import kafka_libs_dir
 from hotline.bench.kafka_io import Probe, commit_offsets, create_topics, produce_events
-from hotline.bench.processes import ManagedProcess, cpu_seconds, free_port, status_bytes
+from hotline.bench.processes import ManagedProcess, cpu_seconds, free_port, own_cpu_seconds, status_bytes
 from hotline.contract import codec, topics
 from hotline.sim import SimulationSpec, encode_lines, simulate
 
@@ -46,6 +48,13 @@ LATENCY_TOPICS = (topics.SCREENED.name, topics.CASES.name, topics.DEADLINES.name
 POLL_SECONDS = 0.2
 SIMULATED_EVENTS_PER_DAY = 4000  # a lower bound at the default 800 appeals per working day
 DEDUPE_DAYS = 30
+# The orders-table city: two days of a large city, read at the end of the second day,
+# when the orders received in those two days and not yet closed are open. About 230 000
+# events and 43 000 open orders at 24 000 appeals per working day: a 75 s replay here.
+ORDERS_MEMORY_DAYS = 2
+ORDERS_MEMORY_APPEALS_PER_DAY = 24_000
+ORDERS_MEMORY_START = date(2026, 1, 5)
+EXTERNAL_BROKER = "the broker was given with --broker: its process is not the bench's to read"
 
 
 class Reporter(Protocol):
@@ -68,6 +77,19 @@ class Bench:
     input_start: dict[TopicPartition, int] = field(default_factory=dict)
     probe: Probe | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
+    broker_pid: int | None = None
+    broker_pid_missing_reason: str = EXTERNAL_BROKER
+
+    def broker_cpu_seconds(self) -> float | None:
+        return None if self.broker_pid is None else cpu_seconds(self.broker_pid)
+
+    def broker_unmeasured_reason(self, *readings: float | None) -> str | None:
+        """Why the broker's CPU figures are null, None when every reading succeeded."""
+        if self.broker_pid is None:
+            return self.broker_pid_missing_reason
+        if any(reading is None for reading in readings):
+            return f"/proc/{self.broker_pid}/stat of the broker could not be read"
+        return None
 
     @property
     def env(self) -> dict[str, str]:
@@ -114,12 +136,29 @@ def prepare(bench: Bench, events: int, latency_events: int, seed: int) -> dict:
     bench.probe = Probe(bench.bootstrap)
     bench.input_start = bench.probe.end_offsets([topics.EVENTS.name])
     reporter.step("pre-producing the input events", total=events)
+    broker_cpu_before = bench.broker_cpu_seconds()
+    producer_cpu_before = own_cpu_seconds()
+    produce_started = time.monotonic()
     produce_seconds = produce_events(bench.bootstrap, topics.EVENTS.name, bench.input_events, reporter.advance)
+    producer_wall_seconds = time.monotonic() - produce_started
+    producer_cpu_seconds = own_cpu_seconds() - producer_cpu_before
+    broker_cpu_after = bench.broker_cpu_seconds()
+    broker_cpu_seconds = stats.cpu_seconds_between(broker_cpu_before, broker_cpu_after)
     return {
         "events": events,
         "simulated_days": _days_spanned(bench.input_events),
         "simulate_seconds": round(simulate_seconds, 2),
         "produce_events_per_second": round(events / produce_seconds, 1),
+        "producer_wall_seconds": round(producer_wall_seconds, 2),
+        "producer_cpu_seconds": round(producer_cpu_seconds, 2),
+        "producer_cores": _rounded(stats.cores(producer_cpu_seconds, producer_wall_seconds)),
+        "broker_cpu_seconds_during_produce": _rounded(broker_cpu_seconds),
+        "broker_cores_during_produce": _rounded(stats.cores(broker_cpu_seconds, producer_wall_seconds)),
+        "broker_cpu_unmeasured_reason": bench.broker_unmeasured_reason(broker_cpu_before, broker_cpu_after),
+        "producer_method": "the bench process itself produces (kafka-python, encoding each event with the contract codec): "
+        "its user + system CPU time (os.times, all threads, its progress display included) over the wall time "
+        "from creating the producer to the broker acknowledging every event; the broker's utime + stime from "
+        "/proc/<pid>/stat over the same window",
         "offices": len(bench.offices),
         "orders": stats_orders(bench.input_events),
     }
@@ -250,6 +289,8 @@ class Drain:
     rss_at_lag_zero: dict[int, int] = field(default_factory=dict)
     peak_rss: dict[int, int] = field(default_factory=dict)
     cpu_seconds_during_drain: dict[int, float] = field(default_factory=dict)
+    broker_cpu_seconds_during_drain: float | None = None
+    broker_cpu_unmeasured_reason: str | None = None
 
     def events_per_second(self, events: int) -> float | None:
         if self.first_output_seconds is None or self.lag_zero_seconds is None:
@@ -258,6 +299,9 @@ class Drain:
 
     def to_dict(self, events: int) -> dict:
         rate = self.events_per_second(events)
+        # Cores are CPU seconds over the same window as the rate: first output to input lag 0.
+        drain_seconds = _difference(self.lag_zero_seconds, self.first_output_seconds)
+        worker_cpu_seconds = sum(self.cpu_seconds_during_drain.values()) if self.cpu_seconds_during_drain else None
         return {
             "events": events,
             "events_per_second": None if rate is None else round(rate, 1),
@@ -265,9 +309,17 @@ class Drain:
             "first_output_to_input_lag_zero_seconds": _rounded(_difference(self.lag_zero_seconds, self.first_output_seconds)),
             "first_output_to_all_outputs_seconds": _rounded(_difference(self.outputs_complete_seconds, self.first_output_seconds)),
             "first_output_to_all_stages_drained_seconds": _rounded(_difference(self.all_stages_drained_seconds, self.first_output_seconds)),
-            "cpu_seconds_per_1000_events": _rounded(
-                sum(self.cpu_seconds_during_drain.values()) / events * 1000 if self.cpu_seconds_during_drain else None
-            ),
+            "cpu_seconds_per_1000_events": _rounded(None if worker_cpu_seconds is None else worker_cpu_seconds / events * 1000),
+            "drain_wall_seconds": _rounded(drain_seconds),
+            "worker_cpu_seconds_during_drain": _rounded(worker_cpu_seconds),
+            "worker_cores_during_drain": _rounded(stats.cores(worker_cpu_seconds, drain_seconds)),
+            "worker_cores_during_drain_each": [_rounded(stats.cores(seconds, drain_seconds)) for seconds in self.cpu_seconds_during_drain.values()],
+            "broker_cpu_seconds_during_drain": _rounded(self.broker_cpu_seconds_during_drain),
+            "broker_cores_during_drain": _rounded(stats.cores(self.broker_cpu_seconds_during_drain, drain_seconds)),
+            "broker_cpu_unmeasured_reason": self.broker_cpu_unmeasured_reason,
+            "cores_method": "utime + stime (/proc/<pid>/stat, all threads) of each worker and of the throwaway "
+            "broker's JVM, read at the first output and when the input lag reached 0, divided by that wall time; "
+            "the broker also serves the bench's lag probe (5 polls a second) meanwhile",
         }
 
 
@@ -297,6 +349,7 @@ def measure_drain(
     started = time.monotonic()
     drain = Drain()
     cpu_at_first: dict[int, float] = {}
+    broker_cpu_at_first: float | None = None
     deadline = started + 1800
     while drain.lag_zero_seconds is None:
         for process in processes:
@@ -309,6 +362,7 @@ def measure_drain(
             drain.first_output_seconds = now
             drain.rss_at_first_output = {p.pid: status_bytes(p.pid, "VmRSS") or 0 for p in processes}
             cpu_at_first = {p.pid: cpu_seconds(p.pid) or 0.0 for p in processes}
+            broker_cpu_at_first = bench.broker_cpu_seconds()
             if on_first_output is not None:
                 on_first_output()
         if drain.outputs_complete_seconds is None and produced >= expected:
@@ -320,6 +374,9 @@ def measure_drain(
                 drain.lag_zero_seconds = now
                 drain.rss_at_lag_zero = {p.pid: status_bytes(p.pid, "VmRSS") or 0 for p in processes}
                 drain.cpu_seconds_during_drain = {p.pid: (cpu_seconds(p.pid) or 0.0) - cpu_at_first[p.pid] for p in processes}
+                broker_cpu_at_lag_zero = bench.broker_cpu_seconds()
+                drain.broker_cpu_seconds_during_drain = stats.cpu_seconds_between(broker_cpu_at_first, broker_cpu_at_lag_zero)
+                drain.broker_cpu_unmeasured_reason = bench.broker_unmeasured_reason(broker_cpu_at_first, broker_cpu_at_lag_zero)
         time.sleep(POLL_SECONDS)
     full_deadline = time.monotonic() + full_drain_cap_seconds
     while time.monotonic() < full_deadline:
@@ -399,22 +456,17 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
     return figures, drain
 
 
-def worker_memory(drain: Drain, orders: dict[str, int]) -> dict:
-    """Resident memory of the one worker: growth over the drain per 100 000 open orders,
-    extrapolated linearly (the growth holds every stage's state, not only orders)."""
+def worker_memory(drain: Drain) -> dict:
+    """Resident memory of the one worker over its drain, as read: the per-order figure
+    comes from `orders_table_memory`, since a drain this small holds too few open orders
+    for its growth to say anything per 100 000."""
     (pid,) = drain.rss_at_first_output
-    grown_bytes = drain.rss_at_lag_zero[pid] - drain.rss_at_first_output[pid]
     return {
         "rss_at_first_output_mib": stats.mebibytes(drain.rss_at_first_output[pid]),
         "rss_at_input_drained_mib": stats.mebibytes(drain.rss_at_lag_zero[pid]),
         "peak_rss_mib": stats.mebibytes(drain.peak_rss.get(pid)),
-        "rss_growth_mib": stats.mebibytes(grown_bytes),
-        "open_orders_at_end": orders["open"],
-        "orders_seen": orders["orders"],
-        "rss_growth_per_100k_open_orders_mib": stats.mebibytes(stats.per_unit_bytes(grown_bytes, orders["open"], 100_000)),
-        "rss_growth_per_100k_orders_seen_mib": stats.mebibytes(stats.per_unit_bytes(grown_bytes, orders["orders"], 100_000)),
-        "method": "VmRSS of /proc/<pid>/status at the first output and when the input lag reached 0; "
-        "the growth over the run divided by the orders, extrapolated linearly to 100 000",
+        "rss_growth_mib": stats.mebibytes(drain.rss_at_lag_zero[pid] - drain.rss_at_first_output[pid]),
+        "method": "VmRSS of /proc/<pid>/status at the first output and when the input lag reached 0, VmHWM at the end",
     }
 
 
@@ -534,6 +586,99 @@ def _wait_for_log(process: ManagedProcess, text: str, timeout_seconds: float) ->
             return
         time.sleep(0.3)
     raise RuntimeError(f"{process.name} did not log {text!r} within {timeout_seconds}s:\n{process.log_tail()}")
+
+
+# --- orders table memory -----------------------------------------------------------------
+
+
+def orders_table_memory(bench: Bench, seed: int, appeals_per_day: int) -> dict:
+    """Resident set per 100 000 open orders of the orders table, built from a large
+    simulated city in child processes (hotline.bench.order_memory), once per stored form."""
+    from hotline.bench.order_memory import STORED_FORMS
+
+    reporter = bench.reporter
+    spec = {
+        "days": ORDERS_MEMORY_DAYS,
+        "seed": seed,
+        "scenario": "steady",
+        "start": ORDERS_MEMORY_START.isoformat(),
+        "appeals_per_day": appeals_per_day,
+    }
+    reporter.step(f"orders table: simulating {appeals_per_day:,} appeals/day for {ORDERS_MEMORY_DAYS} days")
+    table_path = bench.work_dir / "open-orders-table.tsv"
+    try:
+        summary = _build_open_orders_table(bench, spec, table_path)
+        open_orders = summary["open_orders"]
+        forms = {}
+        for form in STORED_FORMS:
+            reporter.step(f"orders table: {open_orders:,} open orders held as {form}")
+            measured = _order_memory_child(bench, f"orders-table-{form}", ["measure", form, str(table_path)])
+            if measured["entries"] != open_orders:
+                raise RuntimeError(f"the {form} table holds {measured['entries']} orders, the build wrote {open_orders}")
+            grown_bytes = measured["rss_after_bytes"] - measured["rss_before_bytes"]
+            per_order_bytes = stats.per_unit_bytes(grown_bytes, open_orders, 1)
+            forms[form] = {
+                "rss_before_mib": stats.mebibytes(measured["rss_before_bytes"]),
+                "rss_after_mib": stats.mebibytes(measured["rss_after_bytes"]),
+                "rss_growth_mib": stats.mebibytes(grown_bytes),
+                "bytes_per_open_order": None if per_order_bytes is None else round(per_order_bytes),
+                "rss_per_100k_open_orders_mib": stats.mebibytes(stats.per_unit_bytes(grown_bytes, open_orders, 100_000)),
+            }
+    finally:
+        table_path.unlink(missing_ok=True)
+    return {
+        "city": {**spec, "simulated_events": summary["simulated_events"], "orders": summary["orders"]},
+        "state_at": summary["last_event_at"],
+        "orders_by_status": summary["orders_by_status"],
+        "open_orders": open_orders,
+        "encoded_value_bytes_mean": summary["encoded_value_bytes_mean"],
+        "simulate_seconds": summary["simulate_seconds"],
+        "replay_seconds": summary["replay_seconds"],
+        "stored_forms": forms,
+        "method": f"{ORDERS_MEMORY_DAYS} simulated days of a city of {appeals_per_day} appeals per working day are "
+        "replayed offline through the orders stage a worker runs (hotline.evaluation.orders_pipeline.replay_orders: "
+        "screen -> order_flow), and the orders neither closed nor answered at the end of the simulated period are "
+        "put, as the orders agent's _store writes them, into a dict keyed by order id in a fresh child process per "
+        "stored form (decoded dicts as today; the codec's orjson bytes as with a raw value serializer), whose VmRSS "
+        "growth is divided by the open orders and scaled to 100 000 (the table only: not the due index, the "
+        "changelog or finished orders kept for their retention)",
+    }
+
+
+def _order_memory_child(bench: Bench, name: str, arguments: list[str], on_message: Callable[[dict], None] | None = None) -> dict:
+    """Run `python -m hotline.bench.order_memory ARGUMENTS` (its stderr in `name`.log),
+    hand each JSON line it prints to `on_message`, and return the last one."""
+    log_path = bench.work_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hotline.bench.order_memory", *arguments], stdout=subprocess.PIPE, stderr=log
+        )
+        last: dict | None = None
+        try:
+            for line in child.stdout:
+                last = codec.decode(line)
+                if on_message is not None:
+                    on_message(last)
+            child.wait(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.terminate()
+                child.wait(timeout=30)
+    if child.returncode != 0 or last is None:
+        raise RuntimeError(f"{name} exited with {child.returncode}; log {log_path}:\n{log_path.read_text()[-3000:]}")
+    return last
+
+
+def _build_open_orders_table(bench: Bench, spec: dict, table_path: Path) -> dict:
+    reporter = bench.reporter
+
+    def show(message: dict) -> None:
+        if "events" in message:
+            reporter.step(f"orders table: replaying {message['events']:,} simulated events through the orders stage", total=message["events"])
+        elif "replayed" in message:
+            reporter.advance(message["replayed"])
+
+    return _order_memory_child(bench, "orders-table-build", ["build", codec.encode(spec).decode(), str(table_path)], show)["summary"]
 
 
 # --- dedupe index memory -----------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Consumes a command line and environment; produces a running process with its log file,
 its resident set size (VmRSS / VmHWM of /proc/<pid>/status) and its CPU seconds
-(utime + stime of /proc/<pid>/stat). psutil is not installed, so /proc is read directly.
+(utime + stime of /proc/<pid>/stat), and the CPU seconds of this process itself.
+psutil is not installed, so /proc is read directly.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def status_bytes(pid: int, field: str) -> int | None:
-    """A kB field of /proc/<pid>/status (VmRSS, VmHWM) in bytes, None once the process is gone."""
+def status_bytes(pid: int | str, field: str) -> int | None:
+    """A kB field of /proc/<pid>/status (VmRSS, VmHWM) in bytes, None once the process is
+    gone; pid "self" reads this process."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -42,6 +44,13 @@ def cpu_seconds(pid: int) -> float | None:
     # The command name (field 2) may hold spaces; the fields after its closing ')' do not.
     fields = raw[raw.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_SECOND
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU time this process has used so far, all its threads together
+    (a client library's background sender thread included)."""
+    times = os.times()
+    return times.user + times.system
 
 
 class ManagedProcess:

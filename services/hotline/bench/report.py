@@ -111,6 +111,18 @@ def _text(value: Any, unit: str = "") -> str:
     return str(value)
 
 
+def _cores_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _seconds_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f} s"
+
+
+def _with_reason(text: str, reason: str | None) -> str:
+    return text if reason is None else f"{text}; broker not measured: {reason}"
+
+
 def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(section, figure, value) rows in reading order."""
     machine = report["machine"]
@@ -121,6 +133,10 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("input", "pre-produced events", _text(report["setup"].get("events"))),
         ("input", "simulated days / orders (open)", f"{report['setup'].get('simulated_days')} / {_text(report['setup'].get('orders', {}).get('orders'))} ({_text(report['setup'].get('orders', {}).get('open'))})"),
     ]
+    setup = report["setup"]
+    if "producer_cores" in setup:
+        produced = f"{_cores_text(setup['producer_cores'])} / {_cores_text(setup['broker_cores_during_produce'])} (over {_seconds_text(setup['producer_wall_seconds'])})"
+        rows.append(("input", "pre-producing: cores of the producer / the broker", _with_reason(produced, setup["broker_cpu_unmeasured_reason"])))
     names = {
         "kafka_consumer": "(a) Kafka ConsumerPerformance",
         "aiokafka_passthrough": "(b) aiokafka consume->produce",
@@ -134,6 +150,9 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         if section is not None:
             rows.append(("throughput", f"{label}: CPU s per 1000 events", _text(section.get("cpu_seconds_per_1000_events"))))
             rows.append(("throughput", f"{label}: all stages drained after", _text(section.get("first_output_to_all_stages_drained_seconds"), " s")))
+            if "worker_cores_during_drain" in section:
+                drained = f"{_cores_text(section['worker_cores_during_drain'])} / {_cores_text(section['broker_cores_during_drain'])} (over {_seconds_text(section['drain_wall_seconds'])})"
+                rows.append(("throughput", f"{label}: cores of the workers / the broker while draining", _with_reason(drained, section["broker_cpu_unmeasured_reason"])))
     for key, value in report["ratios"].items():
         rows.append(("ratio", key.replace("_", " "), _text(value)))
     for run in report["latency"] or ():
@@ -147,7 +166,12 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     worker = memory.get("worker")
     if worker:
         rows.append(("memory", "worker RSS at first output / input drained", f"{_text(worker['rss_at_first_output_mib'])} / {_text(worker['rss_at_input_drained_mib'])} MiB"))
-        rows.append(("memory", "worker RSS growth per 100k open orders (extrapolated)", _text(worker["rss_growth_per_100k_open_orders_mib"], " MiB")))
+    orders_table = memory.get("orders_table")
+    if orders_table:
+        city = orders_table["city"]
+        held = f"{_text(orders_table['open_orders'])} open orders, {city['days']} simulated days at {_text(city['appeals_per_day'])} appeals/day"
+        for form, figures in orders_table["stored_forms"].items():
+            rows.append(("memory", f"orders table RSS per 100k open orders, stored as {form}", f"{_text(figures['rss_per_100k_open_orders_mib'])} MiB ({held})"))
     dedupe = memory.get("dedupe_index")
     if dedupe:
         rows.append(("memory", f"dedupe index per {dedupe['days']} days (tracemalloc)", f"{_text(dedupe['bytes_per_30_days_mib'])} MiB, {_text(dedupe['index_entries'])} entries"))

@@ -1,4 +1,5 @@
-"""Pure arithmetic of the benchmark: percentiles, rates, ratios, lag trends, memory per unit.
+"""Pure arithmetic of the benchmark: percentiles, rates, ratios, lag trends, memory per
+unit, cores used.
 
 Consumes plain numbers (seconds, counts, bytes) measured by the I/O phases; produces the
 figures the report prints. Nothing here reads a clock or talks to a broker.
@@ -118,3 +119,19 @@ def per_unit_bytes(grown_bytes: int, units: int, per_units: int) -> float | None
 
 def mebibytes(amount_bytes: float | None) -> float | None:
     return None if amount_bytes is None else round(amount_bytes / (1024 * 1024), 1)
+
+
+def cpu_seconds_between(before: float | None, after: float | None) -> float | None:
+    """CPU seconds a process used between two readings; None when either reading failed
+    (the process was gone or never known)."""
+    if before is None or after is None:
+        return None
+    return after - before
+
+
+def cores(cpu_seconds: float | None, wall_seconds: float | None) -> float | None:
+    """How many cores a process kept busy on average: CPU seconds per wall-clock second."""
+    if cpu_seconds is None or wall_seconds is None or wall_seconds <= 0:
+        return None
+    return cpu_seconds / wall_seconds
+

@@ -77,7 +77,14 @@ def _terminate_gracefully(signum, frame) -> None:
 @click.option("--grace-seconds", type=click.FloatRange(min=1), default=10.0, show_default=True, help="Wait after the last send of a latency run before judging it.")
 @click.option("--skip-latency", is_flag=True)
 @click.option("--skip-scaleout", is_flag=True)
-@click.option("--skip-memory", is_flag=True, help="Skip the dedupe index measurement (the worker's RSS is read anyway).")
+@click.option("--skip-memory", is_flag=True, help="Skip the orders table and dedupe index measurements (the worker's RSS is read anyway).")
+@click.option(
+    "--city-appeals-per-day",
+    type=click.IntRange(min=100),
+    default=phases.ORDERS_MEMORY_APPEALS_PER_DAY,
+    show_default=True,
+    help=f"Appeals per working day of the simulated city ({phases.ORDERS_MEMORY_DAYS} days) whose open orders the orders-table memory phase holds.",
+)
 @click.option("--broker", help="host:port of an existing broker (default: start a throwaway one).")
 @click.option("--output", type=click.Path(dir_okay=False), default="bench-results.json", show_default=True)
 @click.option("--profile", "profile_path", type=click.Path(dir_okay=False), help="Record the one-worker drain with py-spy (speedscope JSON) here; slows that worker.")
@@ -90,6 +97,7 @@ def bench_command(
     skip_latency: bool,
     skip_scaleout: bool,
     skip_memory: bool,
+    city_appeals_per_day: int,
     broker: str | None,
     output: str,
     profile_path: str | None,
@@ -128,6 +136,9 @@ def bench_command(
                 run_id=f"bench-{uuid.uuid4().hex[:8]}",
                 reporter=reporter,
             )
+            if throwaway is not None:
+                bench.broker_pid = throwaway.pid
+                bench.broker_pid_missing_reason = f"kafka.sh wrote no broker.pid in {throwaway.data_dir}"
             latency_events = int(sum(rate * latency_seconds for rate in offered_rates) * 1.05) + 1000
             results["setup"] = phases.prepare(bench, events, latency_events, seed)
 
@@ -148,7 +159,7 @@ def bench_command(
             one_worker = run("pipeline_one_worker", lambda: phases.full_pipeline(bench, 1, Path(profile_path) if profile_path else None))
             if one_worker is not None:
                 results["pipeline"], drain = one_worker
-                results["memory"]["worker"] = phases.worker_memory(drain, results["setup"]["orders"])
+                results["memory"]["worker"] = phases.worker_memory(drain)
             if not skip_scaleout:
                 two_workers = run("pipeline_two_workers", lambda: phases.full_pipeline(bench, 2))
                 results["scaleout"] = None if two_workers is None else two_workers[0]
@@ -162,6 +173,7 @@ def bench_command(
                     if outcome is not None:
                         results["latency"].append(outcome)
             if not skip_memory:
+                results["memory"]["orders_table"] = run("orders_table", lambda: phases.orders_table_memory(bench, seed, city_appeals_per_day))
                 results["memory"]["dedupe_index"] = run("dedupe_index", lambda: phases.dedupe_index_memory(bench, seed))
             reporter.step("done")
     except KeyboardInterrupt:

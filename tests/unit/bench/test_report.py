@@ -88,3 +88,55 @@ def test_table_names_the_core_count_first_and_shows_latency_and_errors():
     assert ("latency", "2000/s offered: hotline.screened.v1", "p50 50 / p95 90 / p99 300 ms (n=100)") in rows
     assert ("throughput", "(b) aiokafka consume->produce events/s", "16,000") in rows
     assert rows[-1] == ("error", "faust_forward", "RuntimeError: exited")
+
+
+def _drain_cores(workers: float, broker: float | None, reason: str | None = None) -> dict:
+    return {
+        "events_per_second": 400.0,
+        "drain_wall_seconds": 60.0,
+        "worker_cores_during_drain": workers,
+        "broker_cores_during_drain": broker,
+        "broker_cpu_unmeasured_reason": reason,
+    }
+
+
+def test_table_says_how_many_cores_the_producer_the_workers_and_the_broker_took():
+    # given a run on a throwaway broker whose process was read
+    setup = {
+        **SETUP,
+        "producer_wall_seconds": 4.0,
+        "producer_cores": 0.9,
+        "broker_cores_during_produce": 0.35,
+        "broker_cpu_unmeasured_reason": None,
+    }
+    document = report.build_report(MACHINE, "hotline bench", setup, BASELINES, _drain_cores(0.95, 0.4), _drain_cores(1.5, 0.42), None, None, {})
+    # then the rows show each party's cores over the window they were measured in
+    rows = report.table_rows(document)
+    assert ("input", "pre-producing: cores of the producer / the broker", "0.90 / 0.35 (over 4.0 s)") in rows
+    assert ("throughput", "full pipeline, 1 worker: cores of the workers / the broker while draining", "0.95 / 0.40 (over 60.0 s)") in rows
+    assert ("throughput", "full pipeline, 2 workers: cores of the workers / the broker while draining", "1.50 / 0.42 (over 60.0 s)") in rows
+
+
+def test_table_gives_the_reason_when_the_broker_was_not_measured():
+    reason = "the broker was given with --broker: its process is not the bench's to read"
+    document = report.build_report(MACHINE, "hotline bench", SETUP, BASELINES, _drain_cores(0.95, None, reason), None, None, None, {})
+    rows = report.table_rows(document)
+    assert (
+        "throughput",
+        "full pipeline, 1 worker: cores of the workers / the broker while draining",
+        f"0.95 / - (over 60.0 s); broker not measured: {reason}",
+    ) in rows
+
+
+def test_table_shows_the_orders_table_memory_per_stored_form():
+    orders_table = {
+        "city": {"days": 2, "appeals_per_day": 24_000},
+        "open_orders": 43_413,
+        "stored_forms": {"dict": {"rss_per_100k_open_orders_mib": 1_623.4}, "orjson": {"rss_per_100k_open_orders_mib": 443.2}},
+    }
+    document = report.build_report(MACHINE, "hotline bench", SETUP, BASELINES, None, None, None, {"orders_table": orders_table}, {})
+    rows = [row for row in report.table_rows(document) if row[0] == "memory"]
+    assert rows == [
+        ("memory", "orders table RSS per 100k open orders, stored as dict", "1,623 MiB (43,413 open orders, 2 simulated days at 24,000 appeals/day)"),
+        ("memory", "orders table RSS per 100k open orders, stored as orjson", "443 MiB (43,413 open orders, 2 simulated days at 24,000 appeals/day)"),
+    ]

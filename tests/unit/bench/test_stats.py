@@ -70,3 +70,19 @@ def test_memory_per_unit_is_extrapolated_linearly():
     assert stats.per_unit_bytes(1024, 0, 100_000) is None
     assert stats.mebibytes(200 * 1024 * 1024) == 200.0
     assert stats.mebibytes(None) is None
+
+
+def test_cpu_seconds_between_readings_is_missing_when_a_reading_failed():
+    assert stats.cpu_seconds_between(12.5, 20.0) == 7.5
+    assert stats.cpu_seconds_between(None, 20.0) is None
+    assert stats.cpu_seconds_between(12.5, None) is None
+
+
+def test_cores_are_cpu_seconds_per_wall_second():
+    # given a broker that used 30 CPU s while the workers drained for 60 s
+    assert stats.cores(30.0, 60.0) == 0.5
+    # two busy workers on two cores
+    assert stats.cores(118.0, 59.0) == 2.0
+    assert stats.cores(None, 60.0) is None
+    assert stats.cores(30.0, None) is None
+    assert stats.cores(30.0, 0.0) is None

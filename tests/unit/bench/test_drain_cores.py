@@ -1,0 +1,49 @@
+"""Cores of the workers and the broker over a drain, and why the broker's may be missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotline.bench import phases
+
+
+def test_an_external_broker_is_not_read_and_says_why():
+    # given a bench on a broker given with --broker (no process id)
+    bench = phases.Bench(bootstrap="broker.example:9092", work_dir=Path("/tmp"), run_id="r", reporter=None)
+    # then its CPU is unknown and the reason is the external broker
+    assert bench.broker_cpu_seconds() is None
+    assert bench.broker_unmeasured_reason(None, None) == phases.EXTERNAL_BROKER
+
+
+def test_a_failed_reading_of_a_known_broker_names_its_proc_file():
+    bench = phases.Bench(bootstrap="127.0.0.1:9092", work_dir=Path("/tmp"), run_id="r", reporter=None, broker_pid=4242)
+    assert bench.broker_unmeasured_reason(10.0, None) == "/proc/4242/stat of the broker could not be read"
+    assert bench.broker_unmeasured_reason(10.0, 12.0) is None
+
+
+def test_drain_cores_are_cpu_seconds_over_first_output_to_input_lag_zero():
+    # given two workers that used 30 and 20 CPU s and a broker 10 s over a 50 s drain
+    drain = phases.Drain(
+        first_output_seconds=5.0,
+        lag_zero_seconds=55.0,
+        cpu_seconds_during_drain={101: 30.0, 102: 20.0},
+        broker_cpu_seconds_during_drain=10.0,
+    )
+    figures = drain.to_dict(10_000)
+    assert (figures["drain_wall_seconds"], figures["worker_cpu_seconds_during_drain"]) == (50.0, 50.0)
+    assert figures["worker_cores_during_drain"] == 1.0
+    assert figures["worker_cores_during_drain_each"] == [0.6, 0.4]
+    assert (figures["broker_cores_during_drain"], figures["broker_cpu_unmeasured_reason"]) == (0.2, None)
+    assert figures["cpu_seconds_per_1000_events"] == 5.0
+
+
+def test_drain_without_broker_readings_keeps_the_worker_figures_and_the_reason():
+    drain = phases.Drain(
+        first_output_seconds=5.0,
+        lag_zero_seconds=55.0,
+        cpu_seconds_during_drain={101: 30.0},
+        broker_cpu_unmeasured_reason=phases.EXTERNAL_BROKER,
+    )
+    figures = drain.to_dict(10_000)
+    assert (figures["worker_cores_during_drain"], figures["broker_cores_during_drain"]) == (0.6, None)
+    assert figures["broker_cpu_unmeasured_reason"] == phases.EXTERNAL_BROKER
