@@ -123,7 +123,9 @@ class CompactJsonTable:
         return codec.decode(self.table[key])
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.table[key] = codec.encode(value)
+        # orjson's result keeps the capacity of its write buffer (4 KiB at the least, a
+        # 100-byte caller history included); a copy holds only the bytes.
+        self.table[key] = bytes(memoryview(codec.encode(value)))
 
     def pop(self, key: str, default: Any = None) -> Any:
         encoded = self.table.pop(key, None)

@@ -6,9 +6,13 @@
   /offices/?top=N          this worker's offices, highest pressure first (as of each
                            office's newest event time)
   /alerts/                 alerts firing on this worker's offices
+  /debug/memory/?top=N     where this worker's Python heap is held: the top allocation
+                           sites (a worker started with PYTHONTRACEMALLOC=<frames>)
 """
 
 from __future__ import annotations
+
+import tracemalloc
 
 from prometheus_client import REGISTRY, generate_latest
 
@@ -77,3 +81,22 @@ async def alerts_view(web, request):
         for alert in sorted(AlertBook.from_dict(stored["alerts"]).firing_alerts()):
             firing.append({"alert": alert, "office_id": office_id})
     return web.json({"firing": firing})
+
+
+@app.page("/debug/memory/")
+async def memory_view(web, request):
+    if not tracemalloc.is_tracing():
+        return web.json({"error": "start the worker with PYTHONTRACEMALLOC=<frames> to trace its allocations"}, status=404)
+    try:
+        top = max(1, min(int(request.query.get("top", "25")), 1000))
+    except ValueError:
+        return web.json({"error": "top must be an integer"}, status=400)
+    traced_bytes, peak_bytes = tracemalloc.get_traced_memory()
+    statistics = tracemalloc.take_snapshot().statistics("traceback")[:top]
+    return web.json(
+        {
+            "traced_bytes": traced_bytes,
+            "peak_traced_bytes": peak_bytes,
+            "top": [{"bytes": stat.size, "blocks": stat.count, "traceback": stat.traceback.format()} for stat in statistics],
+        }
+    )
