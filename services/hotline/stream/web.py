@@ -8,10 +8,14 @@
   /alerts/                 alerts firing on this worker's offices
   /debug/memory/?top=N     where this worker's Python heap is held: the top allocation
                            sites (a worker started with PYTHONTRACEMALLOC=<frames>)
+  /debug/tasks/            what each asyncio task of this worker is waiting on (a stalled
+                           stage shows where)
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import tracemalloc
 
 from prometheus_client import REGISTRY, generate_latest
@@ -100,3 +104,14 @@ async def memory_view(web, request):
             "top": [{"bytes": stat.size, "blocks": stat.count, "traceback": stat.traceback.format()} for stat in statistics],
         }
     )
+
+
+@app.page("/debug/tasks/")
+async def tasks_view(web, request):
+    tasks = []
+    for task in asyncio.all_tasks():
+        stack = io.StringIO()
+        task.print_stack(limit=15, file=stack)
+        tasks.append({"name": task.get_name(), "stack": stack.getvalue().splitlines()})
+    tasks.sort(key=lambda task: task["name"])
+    return web.json({"tasks": tasks})
