@@ -54,6 +54,7 @@ DEDUPE_DAYS = 30
 ORDERS_MEMORY_DAYS = 2
 ORDERS_MEMORY_APPEALS_PER_DAY = 24_000
 ORDERS_MEMORY_START = date(2026, 1, 5)
+ASSIGNMENT_DONE = "[^---Recovery]: Worker ready"  # a Faust worker's log line after each assignment
 EXTERNAL_BROKER = "the broker was given with --broker: its process is not the bench's to read"
 
 
@@ -427,11 +428,39 @@ def _start_pipeline_workers(bench: Bench, app_id: str, workers: int, input_start
     return processes
 
 
+def _wait_until_group_settled(processes: Sequence[ManagedProcess], quiet_seconds: float = 5.0, timeout_seconds: float = 180.0) -> None:
+    """Until every worker has finished an assignment and none has started another for
+    `quiet_seconds`: the group's rebalances are over."""
+    deadline = time.monotonic() + timeout_seconds
+    last_counts: list[int] = []
+    settled_since = time.monotonic()
+    while time.monotonic() < deadline:
+        for process in processes:
+            process.check_alive()
+        counts = [process.log_path.read_text(errors="replace").count(ASSIGNMENT_DONE) for process in processes]
+        if counts != last_counts:
+            last_counts, settled_since = counts, time.monotonic()
+        elif all(counts) and time.monotonic() - settled_since >= quiet_seconds:
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"the group did not settle within {timeout_seconds:.0f}s")
+
+
 def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) -> tuple[dict, Drain]:
-    """`hotline worker` x `workers` (one app id) draining the pre-produced events."""
+    """`hotline worker` x `workers` (one app id) draining a copy of the simulated events.
+
+    The workers join the group before their input arrives: a rebalance that lands on a
+    worker busy with a backlog (the second worker joining) can leave Faust unable to
+    commit a partition again (docs/BENCHMARKS.md), and the drain would never end. So the
+    group starts at the end of the input, and once it has settled the events are
+    produced again; the pipeline drains far slower than they are produced."""
     bench.reporter.step(f"full pipeline, {workers} worker{'s' if workers > 1 else ''}", total=len(bench.input_events))
     app_id = f"{bench.run_id}-pipeline-{workers}w"
-    processes = _start_pipeline_workers(bench, app_id, workers, bench.input_start)
+    processes = _start_pipeline_workers(bench, app_id, workers, bench.probe.end_offsets([topics.EVENTS.name]))
+    _wait_until_group_settled(processes)
+    # Produced while the drain is watched, so the drain's clock sees the first output.
+    producer = threading.Thread(target=produce_events, args=(bench.bootstrap, topics.EVENTS.name, bench.input_events), daemon=True)
+    producer.start()
     profiler: list[subprocess.Popen] = []
 
     def start_profiler() -> None:
@@ -442,6 +471,7 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
 
     try:
         drain = measure_drain(bench, app_id, processes, SCREEN_OUTPUTS, full_drain_cap_seconds=180, on_first_output=start_profiler)
+        producer.join()
     finally:
         for recorder in profiler:
             recorder.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import tracemalloc
 
 from prometheus_client import REGISTRY, generate_latest
@@ -106,12 +105,19 @@ async def memory_view(web, request):
     )
 
 
+def _awaiting(awaitable: object) -> list[str]:
+    """The chain of coroutines (and async generators) a task is suspended in, outermost first."""
+    chain: list[str] = []
+    while awaitable is not None and len(chain) < 40:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None) or getattr(awaitable, "gi_frame", None)
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "ag_await", None) or getattr(awaitable, "gi_yieldfrom", None)
+    return chain
+
+
 @app.page("/debug/tasks/")
 async def tasks_view(web, request):
-    tasks = []
-    for task in asyncio.all_tasks():
-        stack = io.StringIO()
-        task.print_stack(limit=15, file=stack)
-        tasks.append({"name": task.get_name(), "stack": stack.getvalue().splitlines()})
+    tasks = [{"name": task.get_name(), "awaiting": _awaiting(task.get_coro())} for task in asyncio.all_tasks()]
     tasks.sort(key=lambda task: task["name"])
     return web.json({"tasks": tasks})
