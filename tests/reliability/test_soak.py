@@ -36,10 +36,13 @@ EVENTS_PER_SIMULATED_DAY = 4000  # the steady city makes about 4 600; a day more
 # dedupe index and the frequent-caller history 30 days (about 140 000 events).
 WARMUP_EVENTS = min(150_000, EVENTS // 2)
 STALL_SECONDS = 300.0
-# The bound: a worker whose state is all window-bounded holds, after the warm-up, the
-# windows' content at most (a 50 000-event trial reached 395 MiB with the 30-day windows
-# not yet full), so it stays under a GiB; what may still grow is what is kept per order
-# for good, a few hundred bytes per order (about 21 orders per 100 events), plus noise.
+# The bound: every table and index of a worker is bounded by an event-time window (the
+# dedupe index and the callers 30 days, pressure buckets 7 days, escalation budgets their
+# closed-day retention, a finished order HOTLINE_CLOSED_ORDER_RETENTION_DAYS after its last
+# event, a case while an appeal of it is remembered), so after the warm-up the worker holds
+# the windows' content, about 520 MiB for this city, and the stages' lag in a replay as
+# fast as possible (held items, Faust's stream buffers): under a GiB. What may still grow
+# is the allocator's fragmentation and that lag: less than 25 MiB per 100 000 events.
 RSS_CEILING_MIB = 1024.0
 RSS_SLOPE_MIB_PER_100K_EVENTS = 25.0
 
