@@ -213,6 +213,19 @@ def test_purge_forgets_appeals_older_than_the_longest_window():
     assert index.link(appeal("GD-3", BARBECUE, at=T0 + 31 * DAY)).case_id == "GD-3"
 
 
+def test_a_case_is_open_to_links_until_its_last_remembered_appeal_is_purged():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE, at=T0))
+    repeat = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + 5 * DAY))
+    assert repeat.case_id == "GD-1"
+    # when the opener leaves the window, its later repeat keeps the case
+    assert index.purge(T0 + 30 * DAY + 1) == ("GD-1",)
+    assert index.has_case("GD-1")
+    # and once the repeat leaves too, nothing can join the case again
+    assert index.purge(T0 + 35 * DAY + 1) == ("GD-2",)
+    assert not index.has_case("GD-1")
+
+
 def test_purge_keeps_at_most_max_entries_dropping_the_oldest():
     settings = dedupe_settings_from_table({**SETTINGS_TABLE, "index": {**SETTINGS_TABLE["index"], "max_entries": 2}}, "t.toml")
     index = CaseIndex(settings)
