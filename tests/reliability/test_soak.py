@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from hotline.contract import topics
+from support.kafka import group_lag
 from support.reliability import HOTLINE, SimulatedStream, metric
 
 pytestmark = [
@@ -36,6 +37,7 @@ EVENTS_PER_SIMULATED_DAY = 4000  # the steady city makes about 4 600; a day more
 # dedupe index and the frequent-caller history 30 days (about 140 000 events).
 WARMUP_EVENTS = min(150_000, EVENTS // 2)
 STALL_SECONDS = 300.0
+DRAIN_SECONDS = 3600.0
 # The bound: every table and index of a worker is bounded by an event-time window (the
 # dedupe index and the callers 30 days, pressure buckets 7 days, escalation budgets their
 # closed-day retention, a finished order HOTLINE_CLOSED_ORDER_RETENTION_DAYS after its last
@@ -111,9 +113,21 @@ def soak(tmp_path_factory, pipeline_factory) -> list[Sample]:
             assert sample.elapsed_seconds - progressed_at < STALL_SECONDS, f"no input consumed for {STALL_SECONDS:.0f}s at {consumed} events"
             time.sleep(SAMPLE_SECONDS)
     assert replay.wait(timeout=600) == 0, replay.stderr.read().decode(errors="replace")
+    # The later stages lag the input (in the recorded run they were 300 000 messages behind
+    # when it was consumed): memory is sampled while they catch up too.
+    drain_started = time.monotonic()
+    with csv_path.open("a", newline="") as file:
+        writer = csv.writer(file)
+        while group_lag(pipeline.app_id, pipeline.consumed_topics(), pipeline.servers) > 0:
+            assert pipeline.worker.process.poll() is None, pipeline.worker.log_text()[-3000:]
+            assert time.monotonic() - drain_started < DRAIN_SECONDS, f"the later stages did not catch up within {DRAIN_SECONDS:.0f}s"
+            sample = Sample(round(time.monotonic() - started, 1), EVENTS, round(_rss_mib(pipeline.worker.process.pid), 1))
+            samples.append(sample)
+            writer.writerow([sample.elapsed_seconds, sample.input_events_consumed, sample.rss_mib])
+            file.flush()
+            time.sleep(SAMPLE_SECONDS)
     pipeline.ends_with(stream)
     pipeline.drain()
-    # the later stages lag the input: the last sample is taken once they are done too
     drained = Sample(round(time.monotonic() - started, 1), EVENTS, round(_rss_mib(pipeline.worker.process.pid), 1))
     samples.append(drained)
     with csv_path.open("a", newline="") as file:
