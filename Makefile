@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: system-deps help install demo test test-unit test-reliability test-replay-speed soak bench kafka-fetch kafka-up kafka-down topics clean
+.PHONY: system-deps help install demo test test-fast test-unit test-reliability test-replay-speed soak bench kafka-fetch kafka-up kafka-down topics clean
 
 help:
 	@echo "make demo        run the processor on a bundled sample, start to finish"
-	@echo "make test        unit + integration + e2e tests against a throwaway local Kafka"
-	@echo "make test-reliability  poisoned input, crash recovery and rebuild runs (several minutes; not in make test)"
+	@echo "make test        everything CI runs: make test-fast, then make test-reliability (about 50 minutes)"
+	@echo "make test-fast   unit + integration + e2e tests against a throwaway local Kafka (about 8 minutes)"
+	@echo "make test-reliability  crashes, broker restart, two workers, poisoned input, rebuild, privacy (about 40 minutes)"
 	@echo "make test-replay-speed a simulated week at full speed and at 100x: identical topics (about 2 hours)"
 	@echo "make soak        one million simulated events through one worker, RSS sampled every 10 s (HOTLINE_SOAK_EVENTS=N for a trial)"
 	@echo "make bench       throughput, latency, scale-out and memory against raw Kafka baselines (docs/BENCHMARKS.md)"
@@ -44,7 +45,9 @@ kafka-down:
 demo: system-deps install kafka-fetch
 	@scripts/demo.sh
 
-test: system-deps install kafka-fetch
+test: test-fast test-reliability
+
+test-fast: system-deps install kafka-fetch
 	@scripts/with-test-broker.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Each module starts brokers of its own, one at a time; the test broker is there for the

@@ -19,32 +19,12 @@ from dataclasses import dataclass
 import pytest
 
 from hotline.contract import topics
-from support.reliability import assert_same_event_ids, DerivedMessages, ReliabilityPipeline, SimulatedStream, json_view
+from support.reliability import assert_same_event_ids, differences, differing_fields, DerivedMessages, ReliabilityPipeline, Views
 
 # Whole runs: each fixture replays thousands of events through real workers.
 pytestmark = pytest.mark.timeout(1800)
 
 STOP_AT_FRACTION = 0.4
-ALL_OFFICES = "/offices/?top=1000"
-
-
-@dataclass(frozen=True)
-class Views:
-    orders: dict[str, dict | None]
-    offices: dict[str, dict]
-
-    def order_parts(self, *parts: str) -> dict[str, dict]:
-        return {order_id: {part: view.get(part) for part in parts} if view else view for order_id, view in self.orders.items()}
-
-    def order_fields(self, *fields: str, leaving_out: bool = False) -> dict[str, dict]:
-        """Per order, these fields of its folded state (or all but these, `leaving_out`)."""
-        return {
-            order_id: {key: value for key, value in view["order"].items() if (key in fields) != leaving_out} if view and view.get("order") else view
-            for order_id, view in self.orders.items()
-        }
-
-    def office_fields(self, *fields: str) -> dict[str, dict]:
-        return {office_id: {field: document["snapshot"][field] for field in fields} for office_id, document in self.offices.items()}
 
 
 @dataclass(frozen=True)
@@ -56,18 +36,6 @@ class TakeoverRun:
     drained_seconds: float
 
 
-def _views(worker, order_ids: list[str]) -> Views:
-    offices = json_view(worker, ALL_OFFICES)
-    return Views(
-        orders={order_id: json_view(worker, f"/orders/{order_id}/") for order_id in order_ids},
-        offices={document["office_id"]: document for document in offices["offices"]},
-    )
-
-
-def _order_ids(stream: SimulatedStream) -> list[str]:
-    return sorted({event["order_id"] for event in stream.events()})
-
-
 @pytest.fixture(scope="module")
 def single_worker_views(simulated_stream, tmp_path_factory) -> Views:
     """One worker alone on the stream: the views the two-worker runs must end with."""
@@ -76,7 +44,7 @@ def single_worker_views(simulated_stream, tmp_path_factory) -> Views:
         pipeline.start()
         pipeline.feed(simulated_stream)
         pipeline.drain()
-        return _views(pipeline.worker, _order_ids(simulated_stream))
+        return Views.of(pipeline.worker, simulated_stream.order_ids())
     finally:
         pipeline.stop()
 
@@ -102,7 +70,7 @@ def takeover(request, reference_run, single_worker_views, simulated_stream, tmp_
         print(f"\n{stop_signal.name} to the second worker at {STOP_AT_FRACTION:.0%} of the input committed: " f"the survivor drained everything {drained_seconds:.0f}s later")
         return TakeoverRun(
             derived=pipeline.derived(),
-            views=_views(pipeline.worker, _order_ids(simulated_stream)),
+            views=Views.of(pipeline.worker, simulated_stream.order_ids()),
             survivor_alive=pipeline.worker.process.poll() is None,
             input_lag_after=pipeline.input_lag(),
             drained_seconds=drained_seconds,
@@ -147,39 +115,26 @@ def test_nothing_was_dead_lettered(takeover):
     assert takeover.derived.values(topics.DEADLETTER.name) == []
 
 
-def _differences(after: dict, before: dict) -> dict:
-    return {key: (after.get(key), value) for key, value in before.items() if after.get(key) != value}
-
-
-def _differing_fields(after: dict, before: dict) -> dict[str, list[str]]:
-    """Per order whose view differs, the names of the fields that differ."""
-    return {
-        order_id: sorted(key for key in set(view or {}) | set(after.get(order_id) or {}) if (view or {}).get(key) != (after.get(order_id) or {}).get(key))
-        for order_id, view in before.items()
-        if after.get(order_id) != view
-    }
-
-
 def test_every_order_view_has_the_state_and_deadlines_of_a_single_worker_run(takeover, single_worker_views):
     # given every order of the stream, served by the survivor and by a worker that was alone
     assert all(view is not None and view["order"] is not None for view in single_worker_views.orders.values())
     # then each order's folded state (but the verdict) and deadline clocks are the same
     before = single_worker_views.order_fields(*VERDICT_FIELDS, leaving_out=True)
-    differing = _differing_fields(takeover.views.order_fields(*VERDICT_FIELDS, leaving_out=True), before)
+    differing = differing_fields(takeover.views.order_fields(*VERDICT_FIELDS, leaving_out=True), before)
     assert (len(differing), list(differing.items())[:5]) == (0, [])
-    differing = _differences(takeover.views.order_parts("deadlines"), single_worker_views.order_parts("deadlines"))
+    differing = differences(takeover.views.order_parts("deadlines"), single_worker_views.order_parts("deadlines"))
     assert (len(differing), sorted(differing)[:5]) == (0, [])
 
 
 @SPLIT_CALLER_HISTORY
 def test_every_order_view_has_the_verdict_of_a_single_worker_run(takeover, single_worker_views):
-    differing = _differing_fields(takeover.views.order_fields(*VERDICT_FIELDS), single_worker_views.order_fields(*VERDICT_FIELDS))
+    differing = differing_fields(takeover.views.order_fields(*VERDICT_FIELDS), single_worker_views.order_fields(*VERDICT_FIELDS))
     assert (len(differing), list(differing.items())[:5]) == (0, [])
 
 
 def test_every_order_view_has_the_repeats_and_escalations_of_a_single_worker_run(takeover, single_worker_views):
     before = single_worker_views.order_parts("repeat_count", "escalations")
-    differing = _differences(takeover.views.order_parts("repeat_count", "escalations"), before)
+    differing = differences(takeover.views.order_parts("repeat_count", "escalations"), before)
     assert (len(differing), list(differing.items())[:2]) == (0, [])
 
 
@@ -192,10 +147,10 @@ def test_the_survivor_serves_every_office_with_the_backlog_of_a_single_worker_ru
     # orders as of the same event time (an office that only escalations reach may come on
     # top: escalations are order-dependent, see the whole-document test below)
     assert len(before) > 50
-    assert _differences(after, before) == {}
+    assert differences(after, before) == {}
 
 
 @SPLIT_CALLER_HISTORY
 def test_the_survivor_serves_every_office_document_of_a_single_worker_run(takeover, single_worker_views):
-    differing = _differences(takeover.views.offices, single_worker_views.offices)
+    differing = differences(takeover.views.offices, single_worker_views.offices)
     assert (len(differing), sorted(differing)[:5]) == (0, [])

@@ -46,6 +46,9 @@ class SimulatedStream:
     def events(self) -> list[dict]:
         return [orjson.loads(line) for line in self.lines()]
 
+    def order_ids(self) -> list[str]:
+        return sorted({event["order_id"] for event in self.events()})
+
 
 @dataclass(frozen=True)
 class DerivedMessages:
@@ -220,3 +223,50 @@ def metric(samples: dict, name: str, **labels: str) -> float:
     return sum(v for (n, l), v in samples.items() if n == name and all(dict(l).get(k) == x for k, x in labels.items()))
 
 
+
+
+ALL_OFFICES = "/offices/?top=1000"
+
+
+@dataclass(frozen=True)
+class Views:
+    """A worker's derived state as its JSON views serve it: every order's `/orders/{id}/`
+    (folded state, deadline clocks, escalations, repeat count) and every office's document."""
+
+    orders: dict[str, dict | None]
+    offices: dict[str, dict]
+
+    @classmethod
+    def of(cls, worker: WorkerProcess, order_ids: list[str]) -> "Views":
+        offices = json_view(worker, ALL_OFFICES)
+        return cls(
+            orders={order_id: json_view(worker, f"/orders/{order_id}/") for order_id in order_ids},
+            offices={document["office_id"]: document for document in offices["offices"]},
+        )
+
+    def order_parts(self, *parts: str) -> dict[str, dict]:
+        return {order_id: {part: view.get(part) for part in parts} if view else view for order_id, view in self.orders.items()}
+
+    def order_fields(self, *fields: str, leaving_out: bool = False) -> dict[str, dict]:
+        """Per order, these fields of its folded state (or all but these, `leaving_out`)."""
+        return {
+            order_id: {key: value for key, value in view["order"].items() if (key in fields) != leaving_out} if view and view.get("order") else view
+            for order_id, view in self.orders.items()
+        }
+
+    def office_fields(self, *fields: str) -> dict[str, dict]:
+        return {office_id: {field: document["snapshot"][field] for field in fields} for office_id, document in self.offices.items()}
+
+
+def differences(after: dict, before: dict) -> dict:
+    """Per key of `before` whose value differs in `after`: (after, before)."""
+    return {key: (after.get(key), value) for key, value in before.items() if after.get(key) != value}
+
+
+def differing_fields(after: dict, before: dict) -> dict[str, list[str]]:
+    """Per order whose view differs, the names of the fields that differ."""
+    return {
+        order_id: sorted(key for key in set(view or {}) | set(after.get(order_id) or {}) if (view or {}).get(key) != (after.get(order_id) or {}).get(key))
+        for order_id, view in before.items()
+        if after.get(order_id) != view
+    }

@@ -102,3 +102,36 @@ class OrderedMerge:
 
     def pending(self) -> list[MergeItem]:
         return sorted(self._pending.values(), key=lambda item: (item.at_seconds, item.key))
+
+
+class StampClock:
+    """Merge-time stamps for the items one upstream partition sends, and its clock.
+
+    An item's stamp is the highest event time of the partition's input up to and including
+    it, so stamps never go back and the clock (the highest stamp) is a promise the stage can
+    keep. The clock is stored with `covered_offset`, the input offset it covers, because
+    after a crash the input after the last committed offset is read again while the stored
+    clock may already cover some of it: stamped with that clock, an appeal whose first
+    copy was lost would be merged later than the first time, behind appeals of other
+    partitions. Input at or before `covered_offset` is therefore stamped from what is read
+    again since the restart (for input in time order, its own event time — the stamp it got
+    the first time), and only newer input moves the clock.
+    """
+
+    def __init__(self, clock_seconds: float | None = None, covered_offset: int = -1):
+        self.clock_seconds = clock_seconds
+        self.covered_offset = covered_offset
+        self._reread_seconds: float | None = None
+
+    def stamp(self, offset: int, at_seconds: float) -> float:
+        """The stamp for the input message at `offset` with event time `at_seconds`."""
+        if offset <= self.covered_offset:
+            self._reread_seconds = at_seconds if self._reread_seconds is None else max(self._reread_seconds, at_seconds)
+            return self._reread_seconds
+        self.covered_offset = offset
+        return self.advance(at_seconds)
+
+    def advance(self, at_seconds: float) -> float:
+        """Event time moves on without input (a clock tick); returns the clock."""
+        self.clock_seconds = at_seconds if self.clock_seconds is None else max(self.clock_seconds, at_seconds)
+        return self.clock_seconds

@@ -3,7 +3,7 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from hotline.core.ordering import MergeItem, OrderedMerge
+from hotline.core.ordering import MergeItem, OrderedMerge, StampClock
 
 
 def test_nothing_is_released_until_every_source_has_a_clock():
@@ -96,3 +96,37 @@ def test_any_interleaving_of_the_sources_releases_the_same_sequence(seed, interl
         ((at, key) for steps in streams.values() for kind, at, key in steps if kind == "item"),
     )
     assert round_robin == shuffled == [key for _, key in expected]
+
+
+def test_stamps_are_the_highest_event_time_so_far_and_move_the_clock():
+    clock = StampClock()
+    assert [clock.stamp(offset, at) for offset, at in enumerate([10.0, 12.0, 11.0, 15.0])] == [10.0, 12.0, 12.0, 15.0]
+    assert (clock.clock_seconds, clock.covered_offset) == (15.0, 3)
+
+
+def test_a_tick_moves_the_clock_but_covers_no_input():
+    clock = StampClock(20.0, covered_offset=7)
+    assert clock.advance(30.0) == 30.0
+    assert clock.advance(25.0) == 30.0
+    assert (clock.clock_seconds, clock.covered_offset) == (30.0, 7)
+    assert clock.stamp(8, 26.0) == 30.0
+
+
+def test_input_read_again_after_a_restart_gets_the_stamps_of_its_first_reading():
+    # given a partition whose input is in time order, stamped once in full
+    times = [100.0, 101.0, 101.0, 104.0, 107.0, 109.0, 110.0]
+    first = StampClock()
+    first_stamps = [first.stamp(offset, at) for offset, at in enumerate(times)]
+    # and a clock restored as stored after offset 5, the input re-read from offset 2
+    restored = StampClock(first_stamps[5], covered_offset=5)
+    again = [restored.stamp(offset, times[offset]) for offset in range(2, len(times))]
+    # then every message keeps its first stamp and the clock only moves with new input
+    assert again == first_stamps[2:]
+    assert (restored.clock_seconds, restored.covered_offset) == (110.0, 6)
+
+
+def test_input_read_again_is_never_stamped_past_the_restored_clock():
+    restored = StampClock(50.0, covered_offset=3)
+    assert [restored.stamp(offset, at) for offset, at in [(1, 40.0), (2, 45.0), (3, 42.0)]] == [40.0, 45.0, 45.0]
+    assert restored.clock_seconds == 50.0
+    assert restored.stamp(4, 48.0) == 50.0

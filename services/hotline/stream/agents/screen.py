@@ -6,7 +6,9 @@ Each partition keeps a clock, the highest occurred_at of its valid events (clock
 move it in live mode and at the end of a replay). Appeals for the dedupe stage are
 stamped with it and the clock is promised to the dedupe stage (hotline.stream.clocks),
 which then links appeals in event-time order at any replay speed. The clock is kept in
-a table so a restarted or new owner of the partition never promises less than before.
+a table, with the input offset it covers, so a restarted or new owner of the partition
+never promises less than before, and input read again after a crash is stamped as the
+first time (hotline.core.ordering.StampClock).
 
 Every event of an order takes this one path to the orders stage, so an order's appeal
 always reaches it before the order's later lifecycle events, at any replay speed.
@@ -28,6 +30,7 @@ from datetime import datetime, timezone
 from hotline.contract import codec, schemas, topics
 from hotline.core import dedupe, screen_rules
 from hotline.core.deadlines import DueIndex
+from hotline.core.ordering import StampClock
 from hotline.core.screening import Rejected, ScreenSettings, screen
 from hotline.stream import clocks, metrics
 from hotline.stream.app import (
@@ -61,32 +64,43 @@ CLOCK_STORE_INTERVAL_SECONDS = 0.5
 
 
 class PartitionClocks:
-    """Per events partition: the highest event time seen, and what is stored of it."""
+    """Per events partition: the stamp clock (hotline.core.ordering), and what is stored of it."""
 
     def __init__(self) -> None:
-        self.current: dict[int, float] = {}
+        self.clocks: dict[int, StampClock] = {}
         self.stored_at_wall: dict[int, float] = {}
         self.promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_place_topic))
         self.stale = True
 
+    @property
+    def current(self) -> dict[int, float]:
+        return {partition: clock.clock_seconds for partition, clock in self.clocks.items() if clock.clock_seconds is not None}
+
     def rebuild(self) -> None:
-        self.current = {value["partition"]: value["at_seconds"] for value in clocks_table.values()}
-        for partition, at_seconds in self.current.items():
-            self.promises.promise(partition, at_seconds)
+        self.clocks = {value["partition"]: StampClock(value["at_seconds"], value.get("offset", -1)) for value in clocks_table.values()}
+        for partition, clock in self.clocks.items():
+            self.promises.promise(partition, clock.clock_seconds)
         self.stale = False
 
-    def advance(self, partition: int, at_seconds: float, store_now: bool = False) -> float:
-        """Move the partition's clock forward (never back); return it."""
+    def stamp(self, partition: int, offset: int, at_seconds: float) -> float:
+        """The merge time for the input message at `offset` of the partition."""
+        return self._clock(partition, lambda clock: clock.stamp(offset, at_seconds))
+
+    def advance(self, partition: int, at_seconds: float) -> None:
+        """A clock tick: event time moves on without input; stored and promised at once."""
+        self._clock(partition, lambda clock: clock.advance(at_seconds), store_now=True)
+
+    def _clock(self, partition: int, step, store_now: bool = False) -> float:
         if self.stale:
             self.rebuild()
-        current = max(self.current.get(partition, at_seconds), at_seconds)
-        self.current[partition] = current
+        clock = self.clocks.setdefault(partition, StampClock())
+        stamped = step(clock)
         now = time.monotonic()
         if store_now or now - self.stored_at_wall.get(partition, 0.0) >= CLOCK_STORE_INTERVAL_SECONDS:
-            clocks_table[f"screen/{partition}"] = {"at_seconds": current, "partition": partition}
+            clocks_table[f"screen/{partition}"] = {"at_seconds": clock.clock_seconds, "offset": clock.covered_offset, "partition": partition}
             self.stored_at_wall[partition] = now
-            self.promises.promise(partition, current)
-        return current
+            self.promises.promise(partition, clock.clock_seconds)
+        return stamped
 
 
 partition_clocks = PartitionClocks()
@@ -152,7 +166,7 @@ async def _judge_appeal(screened: dict, merge_at_seconds: float) -> None:
 def _on_tick(message) -> None:
     """Live mode (idle partitions) and the end of a replay: event time moves on."""
     tick = codec.decode(message.value)
-    partition_clocks.advance(message.partition, float(tick["now_seconds"]), store_now=True)
+    partition_clocks.advance(message.partition, float(tick["now_seconds"]))
 
 
 @app.agent(raw_topics(topics.EVENTS.name, clock_ticks_topic.get_topic_name()), name="screen")
@@ -170,9 +184,9 @@ async def screen_events(stream):
         try:
             outcome = screen(message.value, validator, screen_settings, now_seconds=time.time())
             if not isinstance(outcome, Rejected):
-                clock = partition_clocks.advance(message.partition, outcome.occurred_at_seconds)
+                merge_at_seconds = partition_clocks.stamp(message.partition, message.offset, outcome.occurred_at_seconds)
                 if outcome.event["type"] == "appeal.received":
-                    await _judge_appeal(outcome.event, clock)
+                    await _judge_appeal(outcome.event, merge_at_seconds)
                 else:
                     await screened_topic.send(key=outcome.order_id.encode(), value=codec.encode(outcome.event))
         except Exception as error:  # a bug must not stop the worker: dead-letter and go on
