@@ -36,6 +36,9 @@ class Settings:
     sasl_username: str | None = None
     sasl_password: str | None = None
     ssl_cafile: str | None = None
+    # Static group membership (Kafka's group.instance.id): a worker restarted under the
+    # same id takes its partitions back at once instead of after the session timeout.
+    group_instance_id: str | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -111,6 +114,7 @@ class Settings:
             sasl_username=text("HOTLINE_KAFKA_SASL_USERNAME", None),
             sasl_password=text("HOTLINE_KAFKA_SASL_PASSWORD", None),
             ssl_cafile=text("HOTLINE_KAFKA_SSL_CAFILE", None),
+            group_instance_id=text("HOTLINE_GROUP_INSTANCE_ID", None),
         )
 
     def aiokafka_options(self) -> dict[str, object]:

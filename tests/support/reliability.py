@@ -95,12 +95,16 @@ class ReliabilityPipeline:
         self.start_worker()
 
     def start_worker(self) -> WorkerProcess:
+        """The worker, or a restart of it; a static group member (HOTLINE_GROUP_INSTANCE_ID)
+        comes back at the same web address, as it would in a deployment (Faust checks it)."""
         self.incarnations += 1
+        static = "HOTLINE_GROUP_INSTANCE_ID" in self.worker_env
         self.worker = WorkerProcess(
             self.directory / f"worker-{self.incarnations}.log",
             self.data_dir,
             app_id=self.app_id,
             extra_env={"HOTLINE_BROKER": self.servers, **self.worker_env},
+            web_port=self.worker.web_port if static and self.worker is not None else None,
         )
         self.worker.wait_ready()
         return self.worker

@@ -21,8 +21,8 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, data_dir: Path, app_id: str = "hotline-e2e", extra_env: dict | None = None):
-        self.web_port = free_port()
+    def __init__(self, log_path: Path, data_dir: Path, app_id: str = "hotline-e2e", extra_env: dict | None = None, web_port: int | None = None):
+        self.web_port = web_port or free_port()
         self.log_path = log_path
         env = dict(os.environ)
         env.update(

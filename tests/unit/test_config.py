@@ -40,3 +40,8 @@ def test_bad_setting_names_the_variable(environ, message):
 def test_production_mode_takes_the_configured_pseudonym_key():
     settings = Settings.from_env({"HOTLINE_MODE": "production", "HOTLINE_PSEUDONYM_KEY": "s" * 32})
     assert settings.pseudonym_key == b"s" * 32
+
+
+def test_static_group_membership_is_off_unless_an_instance_id_is_given():
+    assert Settings.from_env({}).group_instance_id is None
+    assert Settings.from_env({"HOTLINE_GROUP_INSTANCE_ID": "hotline-worker-0"}).group_instance_id == "hotline-worker-0"

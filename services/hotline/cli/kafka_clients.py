@@ -6,9 +6,11 @@ they use kafka-python with the same connection settings.
 
 from __future__ import annotations
 
+import time
+
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
 from hotline.config import Settings
 from hotline.contract.topics import TopicSpec
@@ -37,8 +39,9 @@ def consumer(settings: Settings, **overrides) -> KafkaConsumer:
     return KafkaConsumer(**settings.kafka_client_options(), **options)
 
 
-def create_topics(settings: Settings, specs: tuple[TopicSpec, ...]) -> list[tuple[str, str]]:
-    """Create the topics that do not exist yet; return (name, 'created' | 'exists') pairs."""
+def create_topics(settings: Settings, specs: tuple[TopicSpec, ...], wait_seconds: float = 0.0) -> list[tuple[str, str]]:
+    """Create the topics that do not exist yet; return (name, 'created' | 'exists') pairs.
+    With `wait_seconds`, also wait until the broker describes every one with all its partitions."""
     client = admin(settings)
     try:
         existing = set(client.list_topics())
@@ -55,6 +58,21 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...]) -> list[tupl
                 client.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass  # another process created it between the listing and the request
+        if wait_seconds > 0:
+            _wait_until_described(client, specs, wait_seconds)
         return outcome
     finally:
         client.close()
+
+
+def _wait_until_described(client: KafkaAdminClient, specs: tuple[TopicSpec, ...], wait_seconds: float) -> None:
+    expected = {spec.name: spec.partitions for spec in specs}
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        described = {topic["name"]: len(topic["partitions"]) for topic in client.describe_topics(list(expected)) if topic["error_code"] == 0}
+        missing = sorted(name for name, partitions in expected.items() if described.get(name, 0) < partitions)
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"topics not described with all their partitions after {wait_seconds:.0f}s: {', '.join(missing)}")
+        time.sleep(0.2)

@@ -9,11 +9,16 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
+from kafka.errors import KafkaError
 
 from hotline.config import ConfigError, Settings
+from hotline.contract import topics
+
+log = logging.getLogger(__name__)
 
 
 def load_settings() -> Settings:
@@ -54,12 +59,33 @@ def cli() -> None:
 @click.argument("faust_args", nargs=-1, type=click.UNPROCESSED)
 def worker(faust_args: tuple[str, ...]) -> None:
     """Run a worker; options are Faust's own (`hotline worker --help`)."""
-    load_settings()
+    settings = load_settings()
     check_rule_files()
     from hotline.stream.worker import app
 
+    if not {"-h", "--help"} & set(faust_args):
+        _create_app_topics(settings)
     sys.argv = ["hotline", "worker", *faust_args]
     app.main()
+
+
+def _create_app_topics(settings: Settings) -> None:
+    """Create every topic the worker reads or writes before it joins its group.
+
+    Faust creates its tables' changelog topics itself, just before the consumer joins; on
+    a loaded broker the join could see a brand-new changelog with no partitions yet, and
+    until the next metadata refresh (minutes) every table write failed with
+    PartitionsMismatch. Created and described beforehand, they are there from the start.
+    """
+    from hotline.cli import kafka_clients
+    from hotline.stream.app import changelog_topic_specs
+
+    specs = topics.ALL_TOPICS + topics.internal_topics(settings.app_id) + changelog_topic_specs()
+    try:
+        kafka_clients.create_topics(settings, specs, wait_seconds=60)
+    except KafkaError as error:
+        # No broker yet: Faust waits for it and creates the topics itself.
+        log.warning("could not create the app's topics before start-up (%s); Faust creates them once the broker answers", error)
 
 
 from hotline.cli import (  # noqa: E402

@@ -52,10 +52,25 @@ app = faust.App(
     producer_linger=0.010,
     producer_max_batch_size=256 * 1024,
     consumer_auto_offset_reset="earliest",
+    consumer_group_instance_id=settings.group_instance_id,
     # One worker's agents are restarted by Faust if they crash; a poisoned message is
     # dead-lettered by the agents themselves and never reaches this point.
     web_enabled=True,
 )
+
+
+def changelog_topic_specs() -> tuple[topics.TopicSpec, ...]:
+    """The changelog topics of the app's tables, as Faust would create them (compacted)."""
+    return tuple(
+        topics.TopicSpec(
+            table.changelog_topic.get_topic_name(),
+            key="table key",
+            description=f"internal: changelog of table {name}",
+            compacted=True,
+            partitions=table.partitions or topics.DEFAULT_PARTITIONS,
+        )
+        for name, table in app.tables.items()
+    )
 
 
 def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
