@@ -14,11 +14,11 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import commit_flush
+from hotline.stream import write_order
 
 settings = Settings.from_env()
-# Before the app makes its producer: commits wait for the table writes they cover.
-commit_flush.install()
+# Before the app makes its producer: table writes follow the sends they record, commits the writes.
+write_order.install()
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -54,7 +54,7 @@ app = faust.App(
     # request each, which tripled throughput in `hotline bench` (docs/BENCHMARKS.md).
     producer_linger=0.010,
     producer_max_batch_size=256 * 1024,
-    producer_threaded=False,  # commit_flush counts the buffer's own queue
+    producer_threaded=False,  # write_order counts the buffer's own queue
     consumer_auto_offset_reset="earliest",
     consumer_group_instance_id=settings.group_instance_id,
     # One worker's agents are restarted by Faust if they crash; a poisoned message is

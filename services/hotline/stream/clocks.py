@@ -68,24 +68,38 @@ class ClockPromises:
 
 
 class MergeTables:
-    """One `OrderedMerge` per partition of a stage's input, kept in a table.
+    """One `OrderedMerge` per partition of a stage's input, kept in the stage's own table.
 
-    Keys: "<partition>|clocks" → the sources' clocks; "<partition>|<item storage key>" →
-    a held item. Values carry their partition, as every table here does, so the merges
-    are rebuilt after a restart or rebalance without knowing the key layout.
+    Keys: "merge|<partition>|clocks" → the sources' clocks; "merge|<partition>|<item
+    storage key>" → a held item. They share the table with the stage's state, so what one
+    input message changes reaches a single changelog partition, in the order it was
+    written: the stage writes its state for the items it handled, then `handled()` drops
+    them, and after a crash an item is either still held (released again; the stage
+    recognises what it did already) or gone together with the state it led to. Values
+    carry their partition, as every table here does, so the merges are rebuilt after a
+    restart or rebalance without knowing the key layout.
     """
 
-    def __init__(self, stage: str, upstream_stages: tuple[str, ...], table: faust.TableT):
+    PREFIX = "merge|"
+
+    def __init__(self, stage: str, upstream_stages: tuple[str, ...], table):
         self.stage = stage
         self.sources = [source for upstream in upstream_stages for source in upstream_sources(upstream)]
         self.table = table
         self.merges: dict[int, OrderedMerge] = {}
         self.stale = True
 
+    @classmethod
+    def owns(cls, key: str) -> bool:
+        """Whether a key of the shared table is the merge's (the stage skips those)."""
+        return key.startswith(cls.PREFIX)
+
     def rebuild(self) -> None:
         clocks: dict[int, dict[str, float]] = {}
         items: dict[int, list[MergeItem]] = {}
         for key, value in self.table.items():
+            if not self.owns(key):
+                continue
             if key.endswith("|clocks"):
                 clocks[value["partition"]] = value["clocks"]
             else:
@@ -103,20 +117,24 @@ class MergeTables:
         return self.merges[partition]
 
     def accept(self, partition: int, value: Mapping[str, Any]) -> list[MergeItem]:
-        """One message of the internal topic (item or promise) → the items now released."""
+        """One message of the internal topic (item or promise) → the items now released,
+        which stay in the table until `handled()`."""
         merge = self.merge(partition)
         if is_promise(value):
             if merge.advance(value["clock_of"], float(value["at_seconds"])):
-                self.table[f"{partition}|clocks"] = {"clocks": dict(merge.clocks), "partition": partition}
+                self.table[f"{self.PREFIX}{partition}|clocks"] = {"clocks": dict(merge.clocks), "partition": partition}
         else:
             item = MergeItem.from_dict(value)
             if merge.offer(item):
-                self.table[f"{partition}|{item.storage_key}"] = {"item": item.to_dict(), "partition": partition}
+                self.table[f"{self.PREFIX}{partition}|{item.storage_key}"] = {"item": item.to_dict(), "partition": partition}
         released = merge.release()
-        for item in released:
-            self.table.pop(f"{partition}|{item.storage_key}", None)
         self._gauge()
         return released
+
+    def handled(self, partition: int, released: list[MergeItem]) -> None:
+        """The stage has sent and stored what the released items led to."""
+        for item in released:
+            self.table.pop(f"{self.PREFIX}{partition}|{item.storage_key}", None)
 
     def frontier_seconds(self, partition: int) -> float | None:
         return self.merge(partition).frontier_seconds

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from hotline.core.alerts import AlertBook
 from hotline.stream.agents.orders import orders_table
-from hotline.stream.agents.pressure import current_snapshot, office_table
+from hotline.stream.agents.pressure import current_snapshot, office_items, office_stored, office_table
 from hotline.stream.app import app
 
 # aiohttp refuses a charset inside content_type, so it is passed as its own argument.
@@ -45,7 +45,7 @@ async def order_view(web, request, order_id):
 
 
 def _office_document(office_id: str, snapshot: dict | None) -> dict:
-    stored = office_table.get(office_id)
+    stored = office_stored(office_id)
     alerts = AlertBook.from_dict(stored["alerts"]) if stored is not None else None
     return {
         "office_id": office_id,
@@ -57,7 +57,7 @@ def _office_document(office_id: str, snapshot: dict | None) -> dict:
 @app.page("/offices/{office_id}/")
 @app.table_route(table=office_table, match_info="office_id")
 async def office_view(web, request, office_id):
-    if office_table.get(office_id) is None:
+    if office_stored(office_id) is None:
         return web.json({"error": f"no pressure recorded for office {office_id}"}, status=404)
     return web.json(_office_document(office_id, current_snapshot(office_id)))
 
@@ -72,7 +72,7 @@ async def top_offices_view(web, request):
         top = max(1, min(int(request.query.get("top", "10")), 1000))
     except ValueError:
         return web.json({"error": "top must be an integer"}, status=400)
-    snapshots = [current_snapshot(office_id) for office_id, _ in office_table.items()]
+    snapshots = [current_snapshot(office_id) for office_id, _ in office_items()]
     ranked = sorted((s for s in snapshots if s is not None), key=lambda s: (-_pressure(s), s["office_id"]))[:top]
     return web.json({"offices": [_office_document(s["office_id"], s) for s in ranked]})
 
@@ -80,7 +80,7 @@ async def top_offices_view(web, request):
 @app.page("/alerts/")
 async def alerts_view(web, request):
     firing = []
-    for office_id, stored in sorted(office_table.items()):
+    for office_id, stored in sorted(office_items()):
         for alert in sorted(AlertBook.from_dict(stored["alerts"]).firing_alerts()):
             firing.append({"alert": alert, "office_id": office_id})
     return web.json({"firing": firing})

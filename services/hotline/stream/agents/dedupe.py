@@ -9,6 +9,10 @@ Which appeal of a case comes first decides the links, and appeals reach a partit
 from every screen partition at once, so they are linked in event-time order: each
 partition holds them in an ordered merge (hotline.stream.clocks) until every screen
 partition's clock has passed them.
+
+Index entries, case repeat counts and held appeals share one table, so what one message
+changes reaches one changelog partition in the order written; links are sent before
+the entries that record them are stored (hotline.stream.write_order).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from hotline.contract import codec, topics
 from hotline.core import dedupe, screen_rules
 from hotline.core.screening import Rejected
 from hotline.stream import clocks, metrics
-from hotline.stream.app import CompactJsonTable, app, appeals_by_place_topic, cases_topic, json_table
+from hotline.stream.app import CompactJsonTable, app, appeals_by_place_topic, cases_topic
 from hotline.stream.deadletters import send_dead_letter
 
 STAGE = "dedupe"
@@ -28,9 +32,20 @@ log = logging.getLogger(__name__)
 
 rules = screen_rules.load_screening_rules()
 settings = dedupe.load_dedupe_settings()
-entries_table = CompactJsonTable("dedupe-entries", "Per order: its dedupe index entry (rebuilds the in-memory index)")
-cases_table = CompactJsonTable("cases", "Per case id with an appeal still in the dedupe index: how many appeals repeated it")
-merges = clocks.MergeTables(STAGE, ("screen",), json_table("dedupe-pending", "Per partition: appeals held for event-time order, and the screen clocks"))
+state_table = CompactJsonTable(
+    "dedupe",
+    "entry|<order id>: an appeal's dedupe index entry (rebuilds the in-memory index); case|<case id>: how many "
+    "appeals repeated a case still in the index; merge|...: appeals held for event-time order, and the screen clocks",
+)
+merges = clocks.MergeTables(STAGE, ("screen",), state_table)
+
+
+def entry_key(order_id: str) -> str:
+    return f"entry|{order_id}"
+
+
+def case_key(case_id: str) -> str:
+    return f"case|{case_id}"
 
 
 class PartitionIndexes:
@@ -41,8 +56,9 @@ class PartitionIndexes:
 
     def rebuild(self) -> None:
         by_partition: dict[int, list] = defaultdict(list)
-        for order_id, value in entries_table.items():
-            by_partition[value["partition"]].append(value["entry"])
+        for key, value in state_table.items():
+            if key.startswith("entry|"):
+                by_partition[value["partition"]].append(value["entry"])
         self.indexes = {p: dedupe.CaseIndex.from_entries(settings, entries) for p, entries in by_partition.items()}
         self.stale = False
         metrics.DEDUPE_INDEX_ENTRIES.set(sum(index.size for index in self.indexes.values()))
@@ -59,31 +75,33 @@ partitions = PartitionIndexes()
 async def _link(partition: int, value: dict) -> None:
     appeal = rules.appeal_from_screened(value)
     index = partitions.index(partition)
-    known = entries_table.get(appeal.order_id) is not None
+    stored = state_table.get(entry_key(appeal.order_id))
     decision = index.link(appeal)
-    if known:
-        # Redelivery: publish exactly what was published the first time.
-        repeat_count = entries_table[appeal.order_id]["repeat_count"]
+    if stored is not None:
+        # Released again after a crash: publish exactly what was published the first time.
+        repeat_count = stored["repeat_count"]
+    elif decision.relation is not None:
+        repeat_count = (state_table.get(case_key(decision.case_id)) or {"repeat_count": 0})["repeat_count"] + 1
     else:
         repeat_count = 0
+    await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count)))
+    metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
+    if stored is None:
         if decision.relation is not None:
-            repeat_count = (cases_table.get(decision.case_id) or {"repeat_count": 0})["repeat_count"] + 1
-            cases_table[decision.case_id] = {"repeat_count": repeat_count}
+            state_table[case_key(decision.case_id)] = {"repeat_count": repeat_count, "partition": partition}
             metrics.REPEATS.labels(relation=decision.relation).inc()
-        entries_table[appeal.order_id] = {
+        state_table[entry_key(appeal.order_id)] = {
             "entry": index.entry(appeal.order_id).to_json(),
             "partition": partition,
             "repeat_count": repeat_count,
         }
-    await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count)))
-    metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
     if appeal.occurred_at_seconds > partitions.watermarks.get(partition, float("-inf")):
         partitions.watermarks[partition] = appeal.occurred_at_seconds
         for order_id in index.purge(appeal.occurred_at_seconds):
-            forgotten = entries_table.pop(order_id)
+            forgotten = state_table.pop(entry_key(order_id))
             # A case no remembered appeal belongs to can never be linked again.
             if forgotten is not None and not index.has_case(forgotten["entry"]["case_id"]):
-                cases_table.pop(forgotten["entry"]["case_id"])
+                state_table.pop(case_key(forgotten["entry"]["case_id"]))
 
 
 @app.agent(appeals_by_place_topic, name="dedupe")
@@ -105,6 +123,7 @@ async def link_cases(stream):
                 log.exception("dedupe failed on an appeal released by %s/%s/%s", message.topic, message.partition, message.offset)
                 rejected = Rejected("internal_error", f"{type(error).__name__}: {error}", item.payload.get("caused_by"))
                 await send_dead_letter(message, STAGE, rejected, original=codec.encode(item.payload))
+        merges.handled(message.partition, released)
         metrics.DEDUPE_INDEX_ENTRIES.set(sum(index.size for index in partitions.indexes.values()))
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
 

@@ -30,9 +30,13 @@ STAGE = "escalate"
 log = logging.getLogger(__name__)
 
 policy = escalation.load_escalation_policy()
-budgets_table = json_table("escalation-budgets", "Per receiving office: escalations raised and held back per day")
+# Budgets and the merge's held proposals share a table (see clocks.MergeTables).
+budgets_table = json_table(
+    "escalation-budgets",
+    "Per receiving office: escalations raised and held back per day; merge|...: proposals held for event-time order, and the orders clocks",
+)
 promises = clocks.register(clocks.ClockPromises(STAGE, office_facts_topic))
-merges = clocks.MergeTables(STAGE, ("orders",), json_table("escalate-pending", "Per partition: proposals held for event-time order, and the orders clocks"))
+merges = clocks.MergeTables(STAGE, ("orders",), budgets_table)
 
 
 class BudgetPartitions:
@@ -47,7 +51,8 @@ class BudgetPartitions:
         self.offices.clear()
         self.closed_through.clear()
         for office_id, value in budgets_table.items():
-            self.offices[value["partition"]].add(office_id)
+            if not merges.owns(office_id):
+                self.offices[value["partition"]].add(office_id)
         self.stale = False
 
 
@@ -85,16 +90,18 @@ async def _close_days(partition: int, watermark: datetime) -> None:
         if budget is None or budget.next_close_at is None or budget.next_close_at > watermark:
             continue
         summaries, budget = escalation.close_days(budget, watermark, policy, registry.offices)
-        _store(office_id, partition, budget)
         for summary in summaries:
             await _publish(summary)
+        _store(office_id, partition, budget)
 
 
 async def _admit(partition: int, proposal: escalation.Proposal, merge_at_seconds: float) -> None:
     raised, budget = escalation.admit(proposal, _load(proposal.to_office_id), policy)
-    _store(proposal.to_office_id, partition, budget)
     for item in raised:
         await _publish(item, merge_at_seconds)
+    # Stored after what it raised was sent (hotline.stream.write_order): a proposal the
+    # budget has seen was fully published, so admitting it again rightly does nothing.
+    _store(proposal.to_office_id, partition, budget)
 
 
 def _instant(at_seconds: float) -> datetime:
@@ -121,6 +128,7 @@ async def escalate(stream):
             # Days that ended before this proposal are closed before it is admitted.
             await _close_days(message.partition, _instant(item.at_seconds))
             await _admit(message.partition, escalation.Proposal.from_dict(item.payload), item.at_seconds)
+        merges.handled(message.partition, released)
         frontier = merges.frontier_seconds(message.partition)
         if frontier is not None and frontier > partitions.closed_through.get(message.partition, float("-inf")):
             partitions.closed_through[message.partition] = frontier

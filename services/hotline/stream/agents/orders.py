@@ -3,6 +3,8 @@ events on hotline.deadlines.v1, escalation proposals for the escalate agent, off
 facts for the pressure agent.
 
 Everything arrives keyed by order_id, so an order's table value lives in one partition.
+An order is stored after what its step sent (hotline.stream.write_order): after a crash,
+an event the table already holds was fully published.
 Each partition keeps an event-time watermark (the highest occurred_at seen on it) and a
 due index of the instants its orders must be checked at, so a watermark advance touches
 only orders that are due. Both are rebuilt from the table after a rebalance.
@@ -95,14 +97,16 @@ class PartitionClocks:
         if candidates:
             self.promises.promise(partition, min(candidates).timestamp())
 
-    def advance(self, partition: int, instant: datetime) -> datetime | None:
-        """Move the partition's watermark forward; return it if it moved."""
+    def advance(self, partition: int, instant: datetime) -> bool:
+        """Move the partition's watermark forward (in memory; `store_watermark` keeps it)."""
         current = self.watermarks.get(partition)
         if current is not None and instant <= current:
-            return None
+            return False
         self.watermarks[partition] = instant
-        orders_table[WATERMARK_KEY.format(partition=partition)] = {"at": instant.isoformat()}
-        return instant
+        return True
+
+    def store_watermark(self, partition: int) -> None:
+        orders_table[WATERMARK_KEY.format(partition=partition)] = {"at": self.watermarks[partition].isoformat()}
 
 
 clocks = PartitionClocks()
@@ -171,8 +175,16 @@ async def _check_due(partition: int, watermark: datetime) -> None:
         if record is None:
             continue
         step = order_flow.on_watermark(record, watermark, _rules())
-        _store(order_id, partition, step.record)
         await _publish(step)
+        _store(order_id, partition, step.record)
+
+
+async def _advance_watermark(partition: int, instant: datetime) -> None:
+    """Event time moved on: check the orders that fell due, then store the watermark, so
+    a crash before their checks were stored repeats them."""
+    if clocks.advance(partition, instant):
+        await _check_due(partition, instant)
+        clocks.store_watermark(partition)
 
 
 async def _on_screened(message) -> Rejected | None:
@@ -190,12 +202,10 @@ async def _on_screened(message) -> Rejected | None:
     if step.duplicate:
         metrics.DUPLICATE_EVENTS.labels(stage=STAGE).inc()
         return None
-    _store(order_id, message.partition, step.record)
     await _publish(step)
+    _store(order_id, message.partition, step.record)
     metrics.observe_event_time(STAGE, occurred_at.timestamp())
-    moved = clocks.advance(message.partition, occurred_at)
-    if moved is not None:
-        await _check_due(message.partition, moved)
+    await _advance_watermark(message.partition, occurred_at)
     return None
 
 
@@ -206,17 +216,14 @@ async def _on_case_link(message) -> None:
     if step.duplicate:
         metrics.DUPLICATE_EVENTS.labels(stage=STAGE).inc()
         return
-    _store(link["order_id"], message.partition, step.record)
     await _publish(step)
+    _store(link["order_id"], message.partition, step.record)
 
 
 async def _on_tick(message) -> None:
     """Live mode: a partition with no events for a while follows the wall clock."""
     tick = codec.decode(message.value)
-    now = datetime.fromtimestamp(tick["now_seconds"], tz=timezone.utc)
-    moved = clocks.advance(message.partition, now)
-    if moved is not None:
-        await _check_due(message.partition, moved)
+    await _advance_watermark(message.partition, datetime.fromtimestamp(tick["now_seconds"], tz=timezone.utc))
 
 
 @app.agent(raw_topics(topics.SCREENED.name, topics.CASES.name, clock_ticks_topic.get_topic_name()), name="orders")
