@@ -133,7 +133,14 @@ def test_every_order_has_the_state_of_an_uninterrupted_run(crashed, crash_refere
     # then the crashed and restarted worker serves the same fold, deadline clocks,
     # escalations and repeat count for each
     differing = differing_fields(crashed.views.orders, before)
-    assert (len(differing), list(differing.items())[:5]) == (0, [])
+    assert not differing, _first_difference(differing, crashed.views.orders, before)
+
+
+def _first_difference(differing: dict[str, list[str]], after: dict, before: dict) -> str:
+    """What a failure report needs: how many orders differ, and how the first one does."""
+    order_id, fields = next(iter(differing.items()))
+    shown = {field: {"crashed": (after.get(order_id) or {}).get(field), "uninterrupted": before[order_id].get(field)} for field in fields if field != "order"}
+    return f"{len(differing)} orders differ, e.g. {list(differing.items())[:5]}; {order_id}: {str(shown)[:3000]}"
 
 
 def test_every_office_has_the_pressure_and_alerts_of_an_uninterrupted_run(crashed, crash_reference_run):

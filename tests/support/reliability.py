@@ -208,7 +208,18 @@ def assert_same_event_ids(derived: DerivedMessages, reference: DerivedMessages, 
     run_ids = derived.event_ids(topic)
     clean_ids = reference.event_ids(topic)
     assert clean_ids, topic
-    assert (sorted(run_ids - clean_ids)[:5], sorted(clean_ids - run_ids)[:5]) == ([], [])
+    extra, missing = sorted(run_ids - clean_ids), sorted(clean_ids - run_ids)
+    assert (extra, missing) == ([], []), (
+        f"{topic}: {len(extra)} ids the uninterrupted run lacks, e.g. {_first_message(derived, topic, extra)}; "
+        f"{len(missing)} missing, e.g. {_first_message(reference, topic, missing)}"
+    )
+
+
+def _first_message(derived: DerivedMessages, topic: str, event_ids: list[str]) -> str:
+    if not event_ids:
+        return "none"
+    raw = next(raw for event_id, raw in derived.by_topic[topic] if event_id == event_ids[0])
+    return raw.decode(errors="replace")[:600]
 
 
 def json_view(worker: WorkerProcess, path: str) -> dict | None:
