@@ -201,10 +201,12 @@ async def _on_screened(message) -> Rejected | None:
         return Rejected("beyond_calendar", str(error), event.get("caused_by"))
     if step.duplicate:
         metrics.DUPLICATE_EVENTS.labels(stage=STAGE).inc()
-        return None
-    await _publish(step)
-    _store(order_id, message.partition, step.record)
-    metrics.observe_event_time(STAGE, occurred_at.timestamp())
+    else:
+        await _publish(step)
+        _store(order_id, message.partition, step.record)
+        metrics.observe_event_time(STAGE, occurred_at.timestamp())
+    # Also for an event read again after a crash: the checks it led to may not have been
+    # stored, and must run at the watermark they ran at the first time.
     await _advance_watermark(message.partition, occurred_at)
     return None
 
