@@ -14,11 +14,13 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import write_order
+from hotline.stream import restart_position, write_order
 
 settings = Settings.from_env()
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
 write_order.install()
+# A partition the group never committed is read from its beginning after a restart.
+restart_position.install()
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
