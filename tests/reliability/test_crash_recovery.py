@@ -181,10 +181,10 @@ def test_a_restarted_static_member_takes_its_partitions_back_without_waiting_for
 
 
 @pytest.mark.xfail(
-    strict=False,  # until the fixes have passed in CI: it passed in every run since
-    reason="product: in 1 of 4 runs before session 5 a static member restarted after kill -9 derived other "
-    "deadlines, escalations and pressure snapshots than an uninterrupted run; its likely causes (the pressure "
-    "stage's restart, checks of an event read again) are fixed, not yet confirmed in CI",
+    strict=False,  # passed in 3 of 4 runs, before and after session 5's crash fixes
+    reason="product, not yet diagnosed: a static member restarted after kill -9 derived other deadlines, "
+    "escalations and pressure snapshots than an uninterrupted run in 1 of 4 runs (screened events and case "
+    "links equal); HOTLINE_GROUP_INSTANCE_ID is documented as experimental",
 )
 @pytest.mark.parametrize("spec", COMPARED, ids=lambda spec: spec.name)
 def test_a_restarted_static_member_derives_the_events_of_an_uninterrupted_run(static_member_crashed, reference_run, spec):
