@@ -1,22 +1,34 @@
-"""Where a (re)started worker reads a partition from: its committed offset, or the
-beginning if the group never committed one. `install()` patches Faust to do so.
+"""Where a (re)started or rebalanced worker reads a partition from, and that nothing
+before it is skipped. `install()` patches Faust in two places.
 
-Faust seeks every assigned partition to its committed offset once the tables are
-recovered, through aiokafka's `seek_to_committed`, which seeks only partitions whose
-committed offset is above 0. A partition never committed (or committed at 0) keeps the
-position the fetcher already had — and Faust lets the fetcher run while it recovers the
-tables, so that position can be past records no stream ever saw. They were lost: the
-next record processed moved the commit past them. The crash test found it after a
-`kill -9` early in a replay: the case links at offset 0 of two partitions of
-hotline.cases.v1 (the first worker had not committed there yet) were skipped by the
-restarted worker, and their orders waited for them forever.
+1. **Never committed → from the beginning.** Faust seeks every assigned partition to its
+   committed offset once the tables are recovered, through aiokafka's
+   `seek_to_committed`, which seeks only partitions whose committed offset is above 0.
+   A partition never committed (or committed at 0) kept the position the fetcher already
+   had. The crash test found it: after a `kill -9` early in a replay the case links at
+   offset 0 of two partitions of hotline.cases.v1 were skipped by the restarted worker,
+   and their orders waited for them forever.
+
+2. **A record fetched before a seek is not delivered after it.** Faust resumes the
+   stream partitions and only then seeks them to the committed offsets, so the fetcher
+   may already have handed over a batch read from the old positions. Faust's drain loop
+   went on delivering that batch after the seek: the first record past the committed
+   offset made it record the offsets in between as a gap (committed as if processed), and
+   when the records were fetched again from the committed offset they were below the
+   read position and dropped. The crash test lost the first case links of a restarted
+   worker (offsets 0-3 of every hotline.cases.v1 partition) and recorded gaps of 3-4
+   records on every input topic this way. Now a record at or past the position the
+   fetcher will read next is held back: a seek moved the fetcher back to it, and it is
+   fetched, and delivered, again.
 """
 
 from __future__ import annotations
 
+from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 _original_seek_to_committed = AIOKafkaConsumerThread.seek_to_committed
+_original_getmany = Consumer.getmany
 
 
 async def _seek_to_committed_or_beginning(self: AIOKafkaConsumerThread):
@@ -29,6 +41,25 @@ async def _seek_to_committed_or_beginning(self: AIOKafkaConsumerThread):
     return committed
 
 
+def _fetch_position(consumer: Consumer, tp) -> int | None:
+    """The offset aiokafka fetches `tp` from next; None while it is being reset or the
+    partition is not assigned."""
+    kafka_consumer = consumer._thread._consumer
+    assignment = kafka_consumer._subscription.subscription.assignment if kafka_consumer and kafka_consumer._subscription.subscription else None
+    state = assignment.state_value(tp) if assignment is not None else None
+    return state.position if state is not None and state.has_valid_position else None
+
+
+async def _getmany_since_the_last_seek(self: Consumer, timeout: float):
+    async for tp, message in _original_getmany(self, timeout):
+        # A record handed over normally is behind the fetch position; one at or past it
+        # was read before a seek moved the fetcher back, and will be fetched again.
+        position = _fetch_position(self, tp)
+        if position is not None and message.offset < position:
+            yield tp, message
+
+
 def install() -> None:
-    """Patch Faust's aiokafka consumer thread (idempotent)."""
+    """Patch Faust's consumer (idempotent)."""
     AIOKafkaConsumerThread.seek_to_committed = _seek_to_committed_or_beginning
+    Consumer.getmany = _getmany_since_the_last_seek
