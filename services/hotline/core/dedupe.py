@@ -253,6 +253,26 @@ class CaseDecision:
         }
 
 
+def repeat_count_of(decision: CaseDecision, stored_entry: Mapping[str, Any] | None, case_count: Mapping[str, Any] | None) -> int:
+    """The repeat count the decision's link carries.
+
+    `stored_entry` is the appeal's stored index entry, `case_count` the stored count of
+    its case ({"repeat_count", "counted_order_id"}). An appeal released again after a crash
+    publishes what it published the first time: its entry's count, or, when the crash
+    came between storing the case's count and the entry, the case's count, which names
+    the appeal it last counted, so the appeal is not counted twice.
+    """
+    if stored_entry is not None:
+        return int(stored_entry["repeat_count"])
+    if decision.relation is None:
+        return 0
+    if case_count is None:
+        return 1
+    if case_count.get("counted_order_id") == decision.order_id:
+        return int(case_count["repeat_count"])
+    return int(case_count["repeat_count"]) + 1
+
+
 def format_utc_seconds(seconds: float) -> str:
     return format_utc(datetime.fromtimestamp(seconds, tz=timezone.utc))
 

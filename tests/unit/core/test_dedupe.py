@@ -17,6 +17,7 @@ from hotline.core.dedupe import (
     jaccard_ratio,
     load_dedupe_settings,
     place_key,
+    repeat_count_of,
     shingles,
 )
 from hotline.core.ids import derived_event_id
@@ -302,3 +303,31 @@ def test_missing_config_file_is_named(tmp_path: Path):
     with pytest.raises(ConfigFileError) as raised:
         load_dedupe_settings(tmp_path / "dedupe.toml")
     assert str(raised.value) == f"{tmp_path / 'dedupe.toml'}: (file): does not exist"
+
+
+# The repeat count a link carries, first time and when released again after a crash.
+LINK = CaseDecision("evt-9", "GD-9", "case-GD-1", 0.0, relation="duplicate", matched_order_id="GD-1")
+OPENING = CaseDecision("evt-1", "GD-1", "case-GD-1", 0.0)
+
+
+def test_an_appeal_that_opens_a_case_carries_no_repeats():
+    assert repeat_count_of(OPENING, None, None) == 0
+
+
+def test_the_first_repeat_of_a_case_counts_one():
+    assert repeat_count_of(LINK, None, None) == 1
+
+
+def test_a_repeat_counts_one_more_than_the_case_had():
+    assert repeat_count_of(LINK, None, {"repeat_count": 3, "counted_order_id": "GD-5"}) == 4
+
+
+def test_an_appeal_released_again_carries_the_count_of_its_stored_entry():
+    assert repeat_count_of(LINK, {"repeat_count": 2}, {"repeat_count": 7, "counted_order_id": "GD-12"}) == 2
+
+
+def test_an_appeal_whose_case_count_was_stored_before_a_crash_is_not_counted_twice():
+    # given the crash came after the case's count named this appeal but before its entry
+    case_count = {"repeat_count": 4, "counted_order_id": "GD-9"}
+    # then released again it carries the count it was published with
+    assert repeat_count_of(LINK, None, case_count) == 4

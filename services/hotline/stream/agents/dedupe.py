@@ -35,7 +35,7 @@ settings = dedupe.load_dedupe_settings()
 state_table = CompactJsonTable(
     "dedupe",
     "entry|<order id>: an appeal's dedupe index entry (rebuilds the in-memory index); case|<case id>: how many "
-    "appeals repeated a case still in the index; merge|...: appeals held for event-time order, and the screen clocks",
+    "appeals repeated a case still in the index, and the last one counted; merge|...: appeals held for event-time order, and the screen clocks",
 )
 merges = clocks.MergeTables(STAGE, ("screen",), state_table)
 
@@ -77,18 +77,13 @@ async def _link(partition: int, value: dict) -> None:
     index = partitions.index(partition)
     stored = state_table.get(entry_key(appeal.order_id))
     decision = index.link(appeal)
-    if stored is not None:
-        # Released again after a crash: publish exactly what was published the first time.
-        repeat_count = stored["repeat_count"]
-    elif decision.relation is not None:
-        repeat_count = (state_table.get(case_key(decision.case_id)) or {"repeat_count": 0})["repeat_count"] + 1
-    else:
-        repeat_count = 0
+    case_count = state_table.get(case_key(decision.case_id)) if decision.relation is not None else None
+    repeat_count = dedupe.repeat_count_of(decision, stored, case_count)
     await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count)))
     metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
     if stored is None:
         if decision.relation is not None:
-            state_table[case_key(decision.case_id)] = {"repeat_count": repeat_count, "partition": partition}
+            state_table[case_key(decision.case_id)] = {"repeat_count": repeat_count, "counted_order_id": appeal.order_id, "partition": partition}
             metrics.REPEATS.labels(relation=decision.relation).inc()
         state_table[entry_key(appeal.order_id)] = {
             "entry": index.entry(appeal.order_id).to_json(),
