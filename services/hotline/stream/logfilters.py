@@ -5,17 +5,26 @@ failed attempt: thousands of identical ERROR lines a second (12 MB in a 33 s out
 the broker-restart test). `RepeatLimiter` lets one line per message template through
 every `interval_seconds` and says how many it held back, so an outage still shows, with
 its duration, without filling the disk.
+
+Faust's producer does the same under load: "producer buffer full size 110" and "producer
+flush took 0.05" each time the streams wait for its buffer (hundreds a minute in a
+replay), with the number written into the message, so lines count as repeats when they
+differ only in their numbers.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Callable
 
 # aiokafka's loggers that repeat a line per retry (client: connect and metadata; the
 # fetcher and the group coordinator: requests to a node that is not ready).
 KAFKA_CLIENT_LOGGERS = ("aiokafka", "aiokafka.consumer.fetcher", "aiokafka.consumer.group_coordinator")
+# Faust's producer: the buffer-full and flush-time lines.
+FAUST_PRODUCER_LOGGER = "faust.transport.producer"
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 class RepeatLimiter(logging.Filter):
@@ -27,7 +36,7 @@ class RepeatLimiter(logging.Filter):
         self._held_back: dict[tuple[str, str], int] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg))
+        key = (record.name, _NUMBER.sub("#", str(record.msg)))
         now = self.clock()
         last = self._last_passed.get(key)
         if last is not None and now - last < self.interval_seconds:
@@ -42,5 +51,5 @@ class RepeatLimiter(logging.Filter):
 
 def limit_kafka_client_repeats(interval_seconds: float = 10.0) -> None:
     limiter = RepeatLimiter(interval_seconds)
-    for name in KAFKA_CLIENT_LOGGERS:
+    for name in (*KAFKA_CLIENT_LOGGERS, FAUST_PRODUCER_LOGGER):
         logging.getLogger(name).addFilter(limiter)
