@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
+from mode.utils.queues import FlowControlEvent
 
 from hotline.stream import restart_position
 
@@ -65,9 +66,17 @@ class FetchingConsumer:
         states = {tp: SimpleNamespace(has_valid_position=position is not None, position=position) for tp, position in positions.items()}
         assignment = SimpleNamespace(state_value=states.get)
         self._thread = SimpleNamespace(_consumer=SimpleNamespace(_subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))))
+        self._read_offset = {}
+
+    def _is_changelog_tp(self, tp):
+        return False
 
 
 def _delivered(batch, positions):
+    return _drain_with(FetchingConsumer(batch, positions))
+
+
+def _drain_with(consumer):
     async def original_getmany(self, timeout):
         for tp, offset in self.batch:
             yield tp, SimpleNamespace(offset=offset)
@@ -78,7 +87,7 @@ def _delivered(batch, positions):
     saved = restart_position._original_getmany
     restart_position._original_getmany = original_getmany
     try:
-        return asyncio.run(drain(FetchingConsumer(batch, positions)))
+        return asyncio.run(drain(consumer))
     finally:
         restart_position._original_getmany = saved
 
@@ -100,3 +109,112 @@ def test_records_a_seek_moved_the_fetcher_back_to_are_held_back():
 def test_records_of_a_partition_being_reset_or_not_assigned_are_held_back():
     batch = [(CASES_0, 0), (CASES_1, 3)]
     assert _delivered(batch, {CASES_0: None}) == []
+
+
+class SeekingConsumer:
+    """A stand-in with Faust's patched `perform_seek` and its own partition bookkeeping;
+    `log` records what happens in order."""
+
+    perform_seek = Consumer.perform_seek
+    pause_partitions = Consumer.pause_partitions
+    resume_partitions = Consumer.resume_partitions
+    _get_active_partitions = Consumer._get_active_partitions
+    _set_active_tps = Consumer._set_active_tps
+
+    def __init__(self, assigned, changelogs=()):
+        self.assigned = set(assigned)
+        self.changelogs = set(changelogs)
+        self._active_partitions = set(self.assigned)
+        self._paused_partitions = set()
+        self._buffered_partitions = set()
+        self.log = []
+        self.app = SimpleNamespace(consumer_generation_id=3, in_recovery=False, flow_control=FlowControlEvent())
+
+    def assignment(self):
+        return set(self.assigned)
+
+    def _is_changelog_tp(self, tp):
+        return tp in self.changelogs
+
+
+def _seek_then_resume(consumer, during_seek=lambda consumer: None):
+    """Faust at the end of a recovery: seek (patched), then resume the app's flow."""
+
+    async def original_perform_seek(self):
+        self.log.append(("seek", sorted(self._active_partitions)))
+        during_seek(self)
+
+    saved = restart_position._original_perform_seek
+    restart_position._original_perform_seek = original_perform_seek
+    try:
+        asyncio.run(consumer.perform_seek())
+        consumer.log.append(("after the seek", sorted(consumer._active_partitions)))
+        consumer.app.flow_control.resume()
+        consumer.log.append(("after the flow resumed", sorted(consumer._active_partitions)))
+    finally:
+        restart_position._original_perform_seek = saved
+    return consumer.log
+
+
+ORDERS_CHANGELOG_0 = TP("hotline-orders-changelog", 0)
+
+
+def test_the_stream_partitions_deliver_nothing_from_the_seek_until_the_flow_has_resumed():
+    # given a worker whose tables are recovered: its stream partitions were just resumed
+    # and a changelog partition is read for a standby table
+    consumer = SeekingConsumer([CASES_0, CASES_1, ORDERS_CHANGELOG_0], changelogs=[ORDERS_CHANGELOG_0])
+    consumer._buffered_partitions.add(CASES_1)  # under back-pressure: Faust fetches it anyway
+    # then while Faust seeks and until the flow has resumed (emptying the stream buffers)
+    # only the changelog is fetched; the stream partitions follow
+    assert _seek_then_resume(consumer) == [
+        ("seek", [ORDERS_CHANGELOG_0]),
+        ("after the seek", [ORDERS_CHANGELOG_0]),
+        ("after the flow resumed", sorted([CASES_0, CASES_1, ORDERS_CHANGELOG_0])),
+    ]
+    assert (consumer._paused_partitions, consumer._buffered_partitions) == (set(), set())
+
+
+def test_a_rebalance_during_the_seek_leaves_the_stream_partitions_to_its_own_seek():
+    consumer = SeekingConsumer([CASES_0, CASES_1])
+
+    def rebalance(consumer):
+        consumer.app.consumer_generation_id = 4
+
+    assert _seek_then_resume(consumer, during_seek=rebalance)[-1] == ("after the flow resumed", [])
+
+
+def test_a_flow_resumed_for_a_recovery_leaves_the_stream_partitions_paused():
+    consumer = SeekingConsumer([CASES_0])
+
+    def recovery_starts(consumer):
+        consumer.app.in_recovery = True
+
+    assert _seek_then_resume(consumer, during_seek=recovery_starts)[-1] == ("after the flow resumed", [])
+
+
+class ReadingConsumer(FetchingConsumer):
+    """Adds Faust's read offsets: the offset the drain loop delivered last per partition."""
+
+    def __init__(self, batch, positions, read_offsets, changelogs=()):
+        super().__init__(batch, positions)
+        self._read_offset = dict(read_offsets)
+        self.changelogs = set(changelogs)
+
+    def _is_changelog_tp(self, tp):
+        return tp in self.changelogs
+
+
+def test_a_record_fetched_again_below_the_read_offset_is_delivered_from_there():
+    # given a record that reached a stream after the seek moved the read offset to 1144,
+    # and the records from the committed offset 1141 fetched again
+    batch = [(CASES_0, 1141), (CASES_0, 1142)]
+    consumer = ReadingConsumer(batch, {CASES_0: 1150, ORDERS_CHANGELOG_0: 30}, {CASES_0: 1144})
+    # then Faust's read offset is moved back so its drain loop does not drop them
+    assert _drain_with(consumer) == batch
+    assert consumer._read_offset == {CASES_0: 1141}
+
+
+def test_the_read_offsets_of_changelogs_are_left_to_faust():
+    batch = [(ORDERS_CHANGELOG_0, 12)]
+    consumer = ReadingConsumer(batch, {ORDERS_CHANGELOG_0: 30}, {ORDERS_CHANGELOG_0: 20}, changelogs=[ORDERS_CHANGELOG_0])
+    assert (_drain_with(consumer), consumer._read_offset) == (batch, {ORDERS_CHANGELOG_0: 20})
