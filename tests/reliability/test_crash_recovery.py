@@ -182,13 +182,6 @@ def test_a_restarted_static_member_takes_its_partitions_back_without_waiting_for
     assert static_member_crashed.recovery_seconds < SESSION_TIMEOUT_SECONDS
 
 
-@pytest.mark.xfail(
-    strict=False,  # passed in every run since session 6; failed in 1 of 4 before
-    reason="product: a static member restarted after kill -9 derived other deadlines, escalations and pressure "
-    "snapshots than an uninterrupted run in 1 of 4 runs before session 6 (screened events and case links equal), "
-    "probably a record dropped at the restart (fixed in sessions 6 and 7, README 'Delivery guarantee'); "
-    "HOTLINE_GROUP_INSTANCE_ID stays documented as experimental until runs confirm it",
-)
 @pytest.mark.parametrize("spec", COMPARED, ids=lambda spec: spec.name)
 def test_a_restarted_static_member_derives_the_events_of_an_uninterrupted_run(static_member_crashed, reference_run, spec):
     assert_same_event_ids(static_member_crashed.derived, reference_run, spec.name)

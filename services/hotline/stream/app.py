@@ -14,13 +14,15 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import restart_position, write_order
+from hotline.stream import restart_position, table_partitions, write_order
 
 settings = Settings.from_env()
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
 write_order.install()
 # A partition the group never committed is read from its beginning after a restart.
 restart_position.install()
+# After a rebalance, entries of the partitions handed over leave the worker's memory.
+table_partitions.install()
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
