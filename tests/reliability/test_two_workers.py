@@ -83,18 +83,6 @@ def test_the_survivor_keeps_running_and_the_group_commits_the_whole_input(takeov
     assert (takeover.survivor_alive, takeover.input_lag_after) == (True, 0)
 
 
-# The screen stage's verdict on a frequent caller reads the caller history in a table
-# keyed by caller but written from the order's partition (README, known limits): one
-# worker holds every caller's whole history, two hold a part each, and the takeover
-# restores the parts from changelog partitions that may each hold one entry for a caller.
-VERDICT_FIELDS = ("verdict_status", "verdict_reasons")
-SPLIT_CALLER_HISTORY_REASON = (
-    "product: the frequent-caller history lives with the order's partition (README, known limits), "
-    "so verdicts on frequent callers given while two workers shared the stream differ from one worker's"
-)
-SPLIT_CALLER_HISTORY = pytest.mark.xfail(strict=True, reason=SPLIT_CALLER_HISTORY_REASON + "; the offices' flagged shares follow the verdicts")
-
-
 # As in test_crash_recovery: alerts are left out (the clean runs of this stream raise none,
 # and whether one fires follows the order-dependent pressure snapshots).
 COMPARED = [
@@ -115,21 +103,15 @@ def test_nothing_was_dead_lettered(takeover):
     assert takeover.derived.values(topics.DEADLETTER.name) == []
 
 
-def test_every_order_view_has_the_state_and_deadlines_of_a_single_worker_run(takeover, single_worker_views):
+def test_every_order_view_has_the_state_verdict_and_deadlines_of_a_single_worker_run(takeover, single_worker_views):
     # given every order of the stream, served by the survivor and by a worker that was alone
     assert all(view is not None and view["order"] is not None for view in single_worker_views.orders.values())
-    # then each order's folded state (but the verdict) and deadline clocks are the same
-    before = single_worker_views.order_fields(*VERDICT_FIELDS, leaving_out=True)
-    differing = differing_fields(takeover.views.order_fields(*VERDICT_FIELDS, leaving_out=True), before)
+    # then each order's folded state, verdict included, and deadline clocks are the same
+    # (a frequent caller's appeals were judged by whichever worker owned the caller)
+    differing = differing_fields(takeover.views.order_states(), single_worker_views.order_states())
     assert (len(differing), list(differing.items())[:5]) == (0, [])
     differing = differences(takeover.views.order_parts("deadlines"), single_worker_views.order_parts("deadlines"))
     assert (len(differing), sorted(differing)[:5]) == (0, [])
-
-
-@SPLIT_CALLER_HISTORY
-def test_every_order_view_has_the_verdict_of_a_single_worker_run(takeover, single_worker_views):
-    differing = differing_fields(takeover.views.order_fields(*VERDICT_FIELDS), single_worker_views.order_fields(*VERDICT_FIELDS))
-    assert (len(differing), list(differing.items())[:5]) == (0, [])
 
 
 def test_every_order_view_has_the_repeats_and_escalations_of_a_single_worker_run(takeover, single_worker_views):
@@ -150,7 +132,6 @@ def test_the_survivor_serves_every_office_with_the_backlog_of_a_single_worker_ru
     assert differences(after, before) == {}
 
 
-@SPLIT_CALLER_HISTORY
 def test_the_survivor_serves_every_office_document_of_a_single_worker_run(takeover, single_worker_views):
     differing = differences(takeover.views.offices, single_worker_views.offices)
     assert (len(differing), sorted(differing)[:5]) == (0, [])

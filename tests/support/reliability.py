@@ -290,6 +290,10 @@ class Views:
             for order_id, view in self.orders.items()
         }
 
+    def order_states(self) -> dict[str, dict]:
+        """Per order, its whole folded state."""
+        return self.order_fields(leaving_out=True)
+
     def office_fields(self, *fields: str) -> dict[str, dict]:
         return {office_id: {field: document["snapshot"][field] for field in fields} for office_id, document in self.offices.items()}
 

@@ -101,6 +101,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 # Stage-to-stage topics of one Faust app, named "<app id>-<suffix>" like Faust's own
 # internal topics; each re-keys messages so the next stage's state is co-partitioned.
 INTERNAL_TOPIC_SUFFIXES: tuple[str, ...] = (
+    "appeals-by-caller",
     "appeals-by-place",
     "office-facts",
     "escalation-proposals",

@@ -234,10 +234,11 @@ class CaseDecision:
     def type(self) -> str:
         return CASE_LINKED if self.relation else CASE_OPENED
 
-    def to_event(self, repeat_count: int = 0) -> dict[str, Any]:
+    def to_event(self, repeat_count: int = 0, verdict: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The hotline.cases.v1 record (key: order_id). `repeat_count` is how many
-        appeals the case has had after the one that opened it, this one included."""
-        return {
+        appeals the case has had after the one that opened it, this one included;
+        `verdict` the appeal's final verdict, if known."""
+        event = {
             "event_id": derived_event_id(self.caused_by, self.type),
             "caused_by": self.caused_by,
             "type": self.type,
@@ -251,6 +252,9 @@ class CaseDecision:
             "earlier_order_ids": list(self.earlier_order_ids),
             "repeat_count": repeat_count,
         }
+        if verdict is not None:
+            event["verdict"] = {"status": verdict["status"], "reasons": list(verdict["reasons"])}
+        return event
 
 
 def repeat_count_of(decision: CaseDecision, stored_entry: Mapping[str, Any] | None, case_count: Mapping[str, Any] | None) -> int:

@@ -7,13 +7,15 @@ publish: deadline events, escalation proposals (for the receiving office's budge
 damped escalations (counted only) and office facts.
 
 Waiting for the case link. An appeal that the dedupe stage will link arrives here
-before its link, which travels through another stage and partition: how far the order
-has moved on when the link comes depends on timing. So from its appeal until its link
-the order holds: later events of the order are kept (with the watermark they arrived
-at) and its deadline checks wait; the link is then applied as if it had come right
-after the appeal, and the kept events are applied in their order. A link that overtakes
-its appeal is kept and applied right after it. Either way the result depends only on
-the order's own event sequence, at any replay speed.
+before its link, which travels through other stages and partitions: how far the order
+has moved on when the link comes depends on timing. The link also carries the appeal's
+final verdict (the callers stage adds the frequent-caller rule to the screen stage's).
+So from its appeal until its link the order holds: the appeal and the order's later
+events are kept (with the watermark they arrived at) and its deadline checks wait; the
+appeal is then applied with the link's verdict, the link right after it, and the kept
+events in their order. A link that overtakes its appeal is kept and applied the same
+way when the appeal comes. Either way the result depends only on the order's own event
+sequence, at any replay speed.
 
 Merge times. Each proposal and office fact carries the instant the next stage orders it
 by (see hotline.core.ordering): its event time, raised to the watermark the triggering
@@ -224,6 +226,11 @@ def _is_appeal(event: Mapping[str, Any]) -> bool:
     return event["type"] == "appeal.received"
 
 
+def _with_final_verdict(appeal: Mapping[str, Any], link: Mapping[str, Any]) -> Mapping[str, Any]:
+    verdict = link.get("verdict")
+    return appeal if verdict is None else {**appeal, "verdict": dict(verdict)}
+
+
 def on_screened_event(
     record: OrderRecord | None,
     event: Mapping[str, Any],
@@ -237,15 +244,18 @@ def on_screened_event(
     dedupe stage will link, so the order waits for that link (module docstring)."""
     if record is not None and record.waiting_for_link:
         return OrderStep(replace(record, held=(*record.held, HeldEvent(event, watermark, position))))
-    step = _apply_event(record, event, watermark, rules)
-    if step.duplicate or not (awaits_link and _is_appeal(event)) or step.record.linked:
-        return step
+    if not (awaits_link and _is_appeal(event)) or (record is not None and record.linked):
+        return _apply_event(record, event, watermark, rules)
     occurred_at = parse_rfc3339(event["occurred_at"])
     since = occurred_at if watermark is None else max(watermark, occurred_at)
-    if step.record.early_link is not None:
-        linked = _apply_link(step.record, step.record.early_link, since, rules)
+    if record is not None and record.early_link is not None:
+        step = _apply_event(record, _with_final_verdict(event, record.early_link), watermark, rules)
+        if step.duplicate:
+            return step
+        linked = _apply_link(step.record, record.early_link, since, rules)
         return _chain([step, linked], linked.record)
-    return replace(step, record=replace(step.record, link_wait_since=since))
+    waiting = record if record is not None else OrderRecord(orders.OrderState(event["order_id"]))
+    return OrderStep(replace(waiting, link_wait_since=since, held=(HeldEvent(event, watermark, position),)))
 
 
 def on_watermark(record: OrderRecord, watermark: datetime, rules: OrderRules) -> OrderStep:
@@ -270,14 +280,23 @@ def on_case_link(
     is the partition's now, for the checks a waiting order missed."""
     if record is not None and record.linked:
         return OrderStep(record, duplicate=True)
+    if record is not None and record.waiting_for_link:
+        return _release_held(record, link, rules, watermark)
     if record is None or record.order.received_at is None:
         # The link overtook its appeal: apply it right after the appeal.
         return OrderStep(replace(record or OrderRecord(orders.OrderState(order_id)), early_link=dict(link)))
-    if not record.waiting_for_link:
-        return _apply_link(record, link, watermark, rules)
-    steps = [_apply_link(record, link, record.link_wait_since, rules)]
-    current = steps[0].record
-    for held in record.held:
+    return _apply_link(record, link, watermark, rules)
+
+
+def _release_held(record: OrderRecord, link: Mapping[str, Any], rules: OrderRules, watermark: datetime | None) -> OrderStep:
+    """The link of a waiting order: its appeal (the first event held) with the link's
+    verdict, the link, then the events held after the appeal."""
+    held_events = list(record.held)
+    current = replace(record, held=())
+    steps: list[OrderStep] = []
+
+    def apply(held: HeldEvent) -> None:
+        nonlocal current
         if _due_by(current, held.watermark):
             steps.append(on_watermark(current, held.watermark, rules))
             current = steps[-1].record
@@ -285,11 +304,18 @@ def on_case_link(
             step = _apply_event(current, held.event, held.watermark, rules)
         except CalendarRangeError as error:
             steps.append(OrderStep(current, rejected=((held, "beyond_calendar", str(error)),)))
-            continue
+            return
         if not step.duplicate:
             steps.append(step)
             current = step.record
-    current = replace(current, held=())
+
+    if held_events and _is_appeal(held_events[0].event):
+        appeal = held_events.pop(0)
+        apply(replace(appeal, event=_with_final_verdict(appeal.event, link)))
+    steps.append(_apply_link(current, link, record.link_wait_since, rules))
+    current = steps[-1].record
+    for held in held_events:
+        apply(held)
     if _due_by(current, watermark):
         steps.append(on_watermark(current, watermark, rules))
         current = steps[-1].record

@@ -1,11 +1,12 @@
 """Event-time ordered merge of what several upstream partitions send to one partition.
 
-A stage that re-keys its output (screen → dedupe by place, orders → escalate by office)
-makes each downstream partition read from every upstream partition at once, and how
-those streams interleave depends on timing: a full-speed replay and a live day mix them
-differently. Where the downstream result depends on order (the first appeal of a case,
-the first escalations within a daily budget), the downstream stage feeds its input
-through an `OrderedMerge` and handles items in the order it releases them.
+A stage that re-keys its output (screen → callers by caller → dedupe by place, orders →
+escalate by office) makes each downstream partition read from every upstream partition
+at once, and how those streams interleave depends on timing: a full-speed replay and a
+live day mix them differently. Where the downstream result depends on order (a caller's
+earlier appeals, the first appeal of a case, the first escalations within a daily
+budget), the downstream stage feeds its input through an `OrderedMerge` and handles
+items in the order it releases them.
 
 Consumes items, each stamped upstream with a merge time (`at_seconds`) and a tie-break
 key, and clocks: an upstream partition's promise that everything it sends from now on is

@@ -178,6 +178,9 @@ class CallerAppeal:
     order_id: str
     occurred_at_seconds: float
     issue_key: str
+    # The verdict it got: an appeal judged again (after a crash) gets the same one, even
+    # when the history has moved on since.
+    frequent: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,13 +190,13 @@ class CallerHistory:
     appeals: tuple[CallerAppeal, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"appeals": [[a.order_id, a.occurred_at_seconds, a.issue_key] for a in self.appeals]}
+        return {"appeals": [[a.order_id, a.occurred_at_seconds, a.issue_key, a.frequent] for a in self.appeals]}
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any] | None) -> "CallerHistory":
         if not value:
             return cls()
-        return cls(tuple(CallerAppeal(str(o), float(t), str(k)) for o, t, k in value.get("appeals", [])))
+        return cls(tuple(CallerAppeal(str(o), float(t), str(k), bool(rest and rest[0])) for o, t, k, *rest in value.get("appeals", [])))
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,10 @@ class ScreeningRules:
         `caller_history` is the caller's state before this appeal (None or empty for a
         new caller); callers that are not recorded (311 imports) get no history.
         """
+        return self.judge_caller(appeal, self.content_verdict(appeal), caller_history)
+
+    def content_verdict(self, appeal: Appeal) -> Verdict:
+        """The verdict on what the appeal itself says, without the caller's history."""
         searchable = normalize_text(f"{appeal.title} {appeal.text} {appeal.address}")
         reasons: list[str] = []
         if self.non_actionable.matches(content_characters(appeal.full_text)):
@@ -305,12 +312,17 @@ class ScreeningRules:
             reasons.append(OUTSIDE_JURISDICTION)
         if self.keyword_rules[ABUSIVE_CONTENT].matches(searchable):
             reasons.append(ABUSIVE_CONTENT)
-        history = None
-        if appeal.caller_id:
-            history, frequent = self._remember_caller(appeal, caller_history or CallerHistory())
-            if frequent:
-                reasons.append(FREQUENT_CALLER)
-        return Judgement(self._verdict(reasons), history)
+        return self._verdict(reasons)
+
+    def judge_caller(self, appeal: Appeal, content_verdict: Verdict, caller_history: CallerHistory | None) -> Judgement:
+        """`content_verdict` completed with the frequent-caller rule, and the caller's
+        history including this appeal (None for an appeal without a caller)."""
+        if not appeal.caller_id:
+            return Judgement(content_verdict, None)
+        history, frequent = self._remember_caller(appeal, caller_history or CallerHistory())
+        if not frequent:
+            return Judgement(content_verdict, history)
+        return Judgement(self._verdict([*content_verdict.reasons, FREQUENT_CALLER]), history)
 
     def _verdict(self, reasons: list[str]) -> Verdict:
         if any(reason in self.reject_reasons for reason in reasons):
@@ -323,13 +335,16 @@ class ScreeningRules:
         rule = self.frequent_caller
         issue_key = caller_issue_key(appeal)
         now = appeal.occurred_at_seconds
+        judged_before = [a for a in history.appeals if (a.order_id, a.occurred_at_seconds, a.issue_key) == (appeal.order_id, now, issue_key)]
+        if judged_before:
+            return history, judged_before[0].frequent
         # A re-sent appeal replaces its own earlier record instead of counting twice.
         others = [a for a in history.appeals if a.order_id != appeal.order_id]
         in_window = {a.issue_key for a in others if now - rule.window_seconds <= a.occurred_at_seconds <= now}
         frequent = len(in_window | {issue_key}) >= rule.min_distinct_issues
         newest = max([now, *(a.occurred_at_seconds for a in others)])
         kept = [a for a in others if a.occurred_at_seconds >= newest - rule.window_seconds]
-        kept.append(CallerAppeal(appeal.order_id, now, issue_key))
+        kept.append(CallerAppeal(appeal.order_id, now, issue_key, frequent))
         kept.sort(key=lambda a: (a.occurred_at_seconds, a.order_id))
         return CallerHistory(tuple(kept[-rule.max_history_entries :])), frequent
 
@@ -444,6 +459,9 @@ def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> Scree
     for code in REASON_CODES:
         listed = (code in reject) + (code in flag)
         check(listed == 1, path, "verdict", f"reason {code!r} must be listed in exactly one of reject, flag (found in {listed})")
+    # The callers stage adds it after the orders stage has decided, from the screen
+    # stage's verdict, whether the appeal's order waits for a case link.
+    check(FREQUENT_CALLER in flag, path, "verdict.flag", f"must list {FREQUENT_CALLER!r}: a frequent caller's appeal is flagged, never rejected")
 
     rules = require(table, "rules", dict, path)
     keyword_rules = {}

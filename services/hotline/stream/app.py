@@ -175,4 +175,5 @@ deadletter_topic = raw_topic(topics.DEADLETTER)
 office_facts_topic = internal_topic("office-facts")  # key: office_id
 escalation_proposals_topic = internal_topic("escalation-proposals")  # key: receiving office_id
 clock_ticks_topic = internal_topic("clock-ticks")  # wall-clock ticks for idle partitions (live mode)
+appeals_by_caller_topic = internal_topic("appeals-by-caller")  # key: caller pseudonym (order_id without one)
 appeals_by_place_topic = internal_topic("appeals-by-place")  # key: dedupe place key

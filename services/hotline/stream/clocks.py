@@ -1,6 +1,6 @@
 """Clocks one stage promises the next, and the ordered merges that use them.
 
-A stage whose output is re-keyed (screen → dedupe, orders → escalate) stamps each item
+A stage whose output is re-keyed (screen → callers → dedupe, orders → escalate) stamps each item
 with a merge time and promises, per upstream partition, a clock: nothing it sends later
 is stamped earlier. The promises travel on the same topic as the items, to every
 downstream partition, so a promise never overtakes the items it covers. Downstream, an

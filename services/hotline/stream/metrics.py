@@ -60,7 +60,7 @@ ESCALATIONS_DAMPED = Counter(
 )
 APPEALS_SCREENED = Counter(
     "hotline_appeals_screened_total",
-    "Appeals given a verdict by the screening rules.",
+    "Appeals given their final verdict (the screening rules and the caller's history).",
     ["verdict"],
 )
 APPEALS_FLAGGED = Counter(
@@ -100,7 +100,7 @@ ORDERS_WAITING_FOR_LINK = Gauge(
     "Orders whose appeal waits for the dedupe stage's case link before anything else happens to them.",
 )
 
-STAGES = ("screen", "dedupe", "orders", "escalate", "pressure")
+STAGES = ("screen", "callers", "dedupe", "orders", "escalate", "pressure")
 # Reasons the screen stage can give; pre-initialised so every series exists at 0.
 SCREEN_REASONS = (
     "empty_message",
@@ -141,7 +141,7 @@ def initialise() -> None:
     for stage in STAGES:
         MESSAGES_PROCESSED.labels(stage=stage)
         EVENT_TIME_WATERMARK.labels(stage=stage)
-    for stage in ("dedupe", "escalate", "pressure"):
+    for stage in ("callers", "dedupe", "escalate", "pressure"):
         MERGE_PENDING.labels(stage=stage)
     for reason in SCREEN_REASONS:
         MESSAGES_DEADLETTERED.labels(stage="screen", reason=reason)

@@ -112,7 +112,8 @@ def test_the_waiting_state_survives_the_table_round_trip():
     held = order_flow.on_screened_event(appeal.record, DISPATCH, START, RULES, position=("hotline.screened.v1", 2, 41))
     restored = order_flow.OrderRecord.from_dict(held.record.to_dict())
     assert restored == held.record
-    assert restored.held[0].position == ("hotline.screened.v1", 2, 41)
+    assert [held.event["type"] for held in restored.held] == ["appeal.received", "order.dispatched"]
+    assert restored.held[1].position == ("hotline.screened.v1", 2, 41)
 
 
 def test_only_a_finished_order_is_forgotten_and_only_after_its_retention():
@@ -126,3 +127,28 @@ def test_only_a_finished_order_is_forgotten_and_only_after_its_retention():
     assert closed.forget_at(retention) == closed_at + retention
     waiting = order_flow.on_screened_event(None, APPEAL, None, RULES, awaits_link=True).record
     assert waiting.forget_at(retention) is None
+
+
+OPENED = {**LINK, "type": "case.opened", "case_id": "o-1", "repeat_count": 0}
+FREQUENT_OPENED = {**OPENED, "verdict": {"status": "flagged", "reasons": ["frequent_caller"]}}
+
+
+def test_a_waiting_appeal_publishes_nothing_and_takes_the_verdict_its_link_carries():
+    appeal = order_flow.on_screened_event(None, APPEAL, None, RULES, awaits_link=True)
+    assert outputs([appeal]) == ([], [], [], []) and appeal.record.order.received_at is None
+    opened = order_flow.on_case_link(appeal.record, "o-1", FREQUENT_OPENED, RULES, watermark=START)
+    order = opened.record.order
+    assert (order.status, order.verdict_status, order.verdict_reasons) == ("received", "flagged", ("frequent_caller",))
+    # the appeal's office facts follow the final verdict: a flagged appeal that opens a
+    # case is counted apart, one the screen stage accepted and nobody flagged is not
+    dispatched = order_flow.on_screened_event(opened.record, DISPATCH, START, RULES)
+    plain = order_flow.on_case_link(appeal.record, "o-1", OPENED, RULES, watermark=START)
+    plain_dispatched = order_flow.on_screened_event(plain.record, DISPATCH, START, RULES)
+    assert [fact.kind for fact in (*opened.facts, *dispatched.facts) if fact.kind == "flagged"] == ["flagged"]
+    assert [fact.kind for fact in (*plain.facts, *plain_dispatched.facts) if fact.kind == "flagged"] == []
+
+
+def test_a_link_that_overtakes_its_appeal_brings_its_verdict_too():
+    early = order_flow.on_case_link(None, "o-1", FREQUENT_OPENED, RULES, watermark=None)
+    appeal = order_flow.on_screened_event(early.record, APPEAL, None, RULES, awaits_link=True)
+    assert (appeal.record.linked, appeal.record.order.verdict_status) == (True, "flagged")

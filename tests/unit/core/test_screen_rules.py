@@ -12,6 +12,7 @@ from hotline.configfiles import ConfigFileError, default_config_dir, load_toml
 from hotline.core.screen_rules import (
     Appeal,
     CallerHistory,
+    Judgement,
     Verdict,
     apply_verdict,
     appeal_from_screened,
@@ -142,9 +143,29 @@ def test_a_resent_appeal_is_not_counted_twice_for_its_caller():
     assert again.caller_history == history
 
 
+def test_an_appeal_judged_again_gets_its_first_verdict_though_the_history_moved_on():
+    issues = [("noise", "A社区"), ("sanitation", "A社区"), ("road", "A社区"), ("noise", "B社区"), ("traffic", "C社区"), ("housing", "D社区")]
+    _, history = _caller_appeals(issues)
+    # the fourth appeal (accepted the first time) comes again after the sixth was counted
+    fourth = appeal("门口的问题一直没人管，希望尽快处理。", caller="c_frequent", order_id="GD-3", at=T0 + 3 * DAY, category="noise", community="B社区")
+    again = RULES.judge(fourth, history)
+    assert (again.verdict, again.caller_history) == (Verdict("accepted"), history)
+    fifth = appeal("门口的问题一直没人管，希望尽快处理。", caller="c_frequent", order_id="GD-4", at=T0 + 4 * DAY, category="traffic", community="C社区")
+    assert RULES.judge(fifth, history).verdict == Verdict("flagged", ("frequent_caller",))
+
+
+def test_the_caller_rule_completes_the_content_verdict():
+    abusive = appeal("你们这帮狗官，门口的问题一直没人管", caller="c_frequent", order_id="GD-9", at=T0 + 5 * DAY, category="parking", community="E社区")
+    content = RULES.content_verdict(abusive)
+    _, history = _caller_appeals([("noise", "A社区"), ("sanitation", "A社区"), ("road", "A社区"), ("noise", "B社区")])
+    judged = RULES.judge_caller(abusive, content, history)
+    assert (content, judged.verdict) == (Verdict("flagged", ("abusive_content",)), Verdict("flagged", ("abusive_content", "frequent_caller")))
+    assert RULES.judge_caller(appeal("路灯坏了"), content, None) == Judgement(content, None)
+
+
 def test_caller_history_survives_a_json_round_trip():
     _, history = _caller_appeals([("noise", "A社区"), ("road", "B社区")])
-    assert history.to_json() == {"appeals": [["GD-0", T0, "noise@A社区"], ["GD-1", T0 + DAY, "road@B社区"]]}
+    assert history.to_json() == {"appeals": [["GD-0", T0, "noise@A社区", False], ["GD-1", T0 + DAY, "road@B社区", False]]}
     assert CallerHistory.from_json(history.to_json()) == history
 
 
@@ -202,6 +223,8 @@ def _broken(change) -> dict:
     [
         (lambda t: t["verdict"]["flag"].append("non_actionable"), "verdict", "reason 'non_actionable' must be listed in exactly one of reject, flag (found in 2)"),
         (lambda t: t["verdict"]["reject"].append("spam"), "verdict.reject[4]", "unknown reason 'spam'"),
+        (lambda t: (t["verdict"]["flag"].remove("frequent_caller"), t["verdict"]["reject"].append("frequent_caller")), "verdict.flag",
+         "must list 'frequent_caller'"),
         (lambda t: t["rules"]["emergency_service"]["patterns"].insert(1, "(着火"), "rules.emergency_service.patterns[1]", "invalid regular expression '(着火'"),
         (lambda t: t["rules"]["abusive_content"].update(patterns=[]), "rules.abusive_content.patterns", "needs at least one pattern"),
         (lambda t: t["rules"]["frequent_caller"].pop("window_seconds"), "rules.frequent_caller.window_seconds", "is missing"),

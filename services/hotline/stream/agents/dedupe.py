@@ -6,9 +6,10 @@ rebuilt after a restart or rebalance, and both forget appeals older than the win
 event time advances, so memory stays bounded.
 
 Which appeal of a case comes first decides the links, and appeals reach a partition
-from every screen partition at once, so they are linked in event-time order: each
-partition holds them in an ordered merge (hotline.stream.clocks) until every screen
-partition's clock has passed them.
+from every callers partition at once, so they are linked in event-time order: each
+partition holds them in an ordered merge (hotline.stream.clocks) until every callers
+partition's clock has passed them. Each link carries the appeal's final verdict, which
+the orders stage gives the order.
 
 Index entries, case repeat counts and held appeals share one table, so what one message
 changes reaches one changelog partition in the order written; links are sent before
@@ -35,9 +36,9 @@ settings = dedupe.load_dedupe_settings()
 state_table = CompactJsonTable(
     "dedupe",
     "entry|<order id>: an appeal's dedupe index entry (rebuilds the in-memory index); case|<case id>: how many "
-    "appeals repeated a case still in the index, and the last one counted; merge|...: appeals held for event-time order, and the screen clocks",
+    "appeals repeated a case still in the index, and the last one counted; merge|...: appeals held for event-time order, and the callers clocks",
 )
-merges = clocks.MergeTables(STAGE, ("screen",), state_table)
+merges = clocks.MergeTables(STAGE, ("callers",), state_table)
 
 
 def entry_key(order_id: str) -> str:
@@ -79,7 +80,7 @@ async def _link(partition: int, value: dict) -> None:
     decision = index.link(appeal)
     case_count = state_table.get(case_key(decision.case_id)) if decision.relation is not None else None
     repeat_count = dedupe.repeat_count_of(decision, stored, case_count)
-    await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count)))
+    await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count, value["verdict"])))
     metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
     if stored is None:
         if decision.relation is not None:

@@ -1,42 +1,38 @@
 """Screen agent: hotline.events.v1 -> validated, normalised, pseudonymised, redacted,
-judged events on hotline.screened.v1; appeals that may be linked also go on to the dedupe
-stage (re-keyed by place); anything unreadable goes to hotline.deadletter.v1.
+judged events on hotline.screened.v1; appeals also go on to the callers stage (re-keyed by
+caller), which adds the frequent-caller rule and passes linkable appeals to the dedupe
+stage; anything unreadable goes to hotline.deadletter.v1.
+
+The verdict on hotline.screened.v1 is the one on what an appeal says (its content, place
+and words); whether its caller calls too often about too many things needs the caller's
+other appeals, which arrive on other partitions: the callers stage judges that, and the
+final verdict travels with the appeal's case link (see hotline.stream.agents.callers).
 
 Each partition keeps a clock, the highest occurred_at of its valid events (clock ticks
-move it in live mode and at the end of a replay). Appeals for the dedupe stage are
-stamped with it and the clock is promised to the dedupe stage (hotline.stream.clocks),
-which then links appeals in event-time order at any replay speed. The clock is kept in
-a table, with the input offset it covers, so a restarted or new owner of the partition
-never promises less than before, and input read again after a crash is stamped as the
-first time (hotline.core.ordering.StampClock).
+move it in live mode and at the end of a replay). Appeals for the callers stage are
+stamped with it and the clock is promised to that stage (hotline.stream.clocks), which
+then judges each caller's appeals in event-time order at any replay speed. The clock is
+kept in a table, with the input offset it covers, so a restarted or new owner of the
+partition never promises less than before, and input read again after a crash is
+stamped as the first time (hotline.core.ordering.StampClock).
 
 Every event of an order takes this one path to the orders stage, so an order's appeal
 always reaches it before the order's later lifecycle events, at any replay speed.
-
-The frequent-caller rule needs each caller's recent appeals: they live in a table keyed
-by the caller's pseudonym. Appeals arrive keyed by order, so with several workers each
-sees the history of the callers of its own partitions (see README, "Scaling out"). A
-caller whose newest appeal has left the window on every partition's clock can no longer
-change a verdict and leaves the table, so it holds the window's callers, not every
-caller ever heard.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
 
 from hotline.contract import codec, schemas, topics
-from hotline.core import dedupe, screen_rules
-from hotline.core.deadlines import DueIndex
+from hotline.core import screen_rules
 from hotline.core.ordering import StampClock
 from hotline.core.screening import Rejected, ScreenSettings, screen
 from hotline.stream import clocks, metrics
 from hotline.stream.app import (
-    CompactJsonTable,
     app,
-    appeals_by_place_topic,
+    appeals_by_caller_topic,
     clock_ticks_topic,
     json_table,
     raw_topics,
@@ -55,9 +51,7 @@ screen_settings = ScreenSettings(
     max_future_seconds=settings.max_future_seconds or None,
 )
 rules = screen_rules.load_screening_rules()
-dedupe_settings = dedupe.load_dedupe_settings()
-callers_table = CompactJsonTable("callers", "Per caller pseudonym: recent appeals, for the frequent-caller rule")
-clocks_table = json_table("screen-clocks", "Per events partition: the clock promised to the dedupe stage")
+clocks_table = json_table("screen-clocks", "Per events partition: the clock promised to the callers stage")
 # Writing the clock on every event would double the changelog traffic; the promise only
 # ever uses the stored value, so storing it at most this often just delays the promise.
 CLOCK_STORE_INTERVAL_SECONDS = 0.5
@@ -69,7 +63,7 @@ class PartitionClocks:
     def __init__(self) -> None:
         self.clocks: dict[int, StampClock] = {}
         self.stored_at_wall: dict[int, float] = {}
-        self.promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_place_topic))
+        self.promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_caller_topic))
         self.stale = True
 
     @property
@@ -106,61 +100,18 @@ class PartitionClocks:
 partition_clocks = PartitionClocks()
 
 
-def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
-
-
-class QuietCallers:
-    """Callers by when their newest appeal leaves the frequent-caller window."""
-
-    def __init__(self) -> None:
-        self.due = DueIndex()
-        self.stale = True
-
-    def rebuild(self) -> None:
-        self.due = DueIndex()
-        for caller_id, value in callers_table.items():
-            self.schedule(caller_id, screen_rules.CallerHistory.from_json(value))
-        self.stale = False
-
-    def schedule(self, caller_id: str, history: screen_rules.CallerHistory) -> None:
-        if history.appeals:
-            newest_seconds = max(appeal.occurred_at_seconds for appeal in history.appeals)
-            self.due.schedule(caller_id, _utc(newest_seconds + rules.frequent_caller.window_seconds))
-
-    def forget(self) -> None:
-        """Drop the callers that are quiet on every partition's clock: an appeal still to
-        come on the slowest partition could otherwise miss a history it should count."""
-        if not partition_clocks.current:
-            return
-        frontier = _utc(min(partition_clocks.current.values()))
-        for caller_id in self.due.pop_due(frontier):
-            callers_table.pop(caller_id)
-            metrics.CALLERS_FORGOTTEN.inc()
-
-
-quiet_callers = QuietCallers()
+def caller_key(appeal: screen_rules.Appeal) -> str:
+    """The callers stage's key: the caller's pseudonym; an appeal without a caller (311
+    imports) is judged on its own, under its order id."""
+    return appeal.caller_id or f"order:{appeal.order_id}"
 
 
 async def _judge_appeal(screened: dict, merge_at_seconds: float) -> None:
     appeal = rules.appeal_from_screened(screened)
-    history = screen_rules.CallerHistory.from_json(callers_table.get(appeal.caller_id)) if appeal.caller_id else None
-    judgement = rules.judge(appeal, history)
-    if appeal.caller_id:
-        if quiet_callers.stale:
-            quiet_callers.rebuild()
-        callers_table[appeal.caller_id] = judgement.caller_history.to_json()
-        quiet_callers.schedule(appeal.caller_id, judgement.caller_history)
-        quiet_callers.forget()
-    verdict = judgement.verdict
-    judged = screen_rules.judged_appeal(screened, appeal, verdict)
+    judged = screen_rules.judged_appeal(screened, appeal, rules.content_verdict(appeal))
     await screened_topic.send(key=appeal.order_id.encode(), value=codec.encode(judged))
-    metrics.APPEALS_SCREENED.labels(verdict=verdict.status).inc()
-    for reason in verdict.reasons:
-        metrics.APPEALS_FLAGGED.labels(verdict=verdict.status, reason=reason).inc()
-    if dedupe_settings.links(verdict.status):
-        item = clocks.merge_item(merge_at_seconds, f"{appeal.order_id}|{screened['caused_by']}", judged)
-        await appeals_by_place_topic.send(key=dedupe.place_key(appeal).encode(), value=item)
+    item = clocks.merge_item(merge_at_seconds, f"{appeal.order_id}|{screened['caused_by']}", judged)
+    await appeals_by_caller_topic.send(key=caller_key(appeal).encode(), value=item)
 
 
 def _on_tick(message) -> None:
@@ -203,4 +154,3 @@ async def screen_events(stream):
 @app.on_partitions_assigned.connect
 async def reload_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
     partition_clocks.stale = True
-    quiet_callers.stale = True
