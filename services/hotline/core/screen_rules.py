@@ -7,27 +7,41 @@ urgency, location, pseudonymised caller id) as an `Appeal`, the rules loaded fro
 with reason codes) and the caller's updated history.
 
 Reason codes:
+  not_accepted_by_source     the source system says it did not accept the appeal
+                             (`data.accepted: false` on appeal.received)
+  no_content                 nothing left once placeholders, punctuation and filler words
+                             are gone, or less than a few characters
   litigation_or_arbitration  the matter is already before a court, an arbitration body
                              or an administrative review (12345 does not accept these)
   emergency_service          belongs to 110 / 119 / 120: fire, crime in progress, medical
                              emergency
   outside_jurisdiction       another city or province than the configured districts
   abusive_content            insults and profanity
-  non_actionable             empty, too short or meaningless
+  non_actionable             short content that asks for nothing: test calls, idle chat,
+                             meaningless strings
   frequent_caller            one caller with many appeals on unrelated issues in a window
 
 Keyword and regular-expression rules, the city's districts and which reasons flag and
-which reject are configuration; this module holds only the mechanics. Nothing here reads
-the wall clock: the frequent-caller window runs on the appeals' event time.
+which reject are configuration; this module holds only the mechanics. Keyword rules read
+context: a match counts only when no exclusion matches in its clause (past events,
+hypotheses, negations, recurring defects, symptoms caused by a nuisance), when a required
+cue is in its sentence (an emergency is happening now), and, for rules that ask for it,
+when the match is made of whole words of the text's word segmentation (jieba), so that
+'着火' inside '看着火车' or '妈的' inside '妈妈的' does not count. Nothing here reads the
+wall clock: the frequent-caller window runs on the appeals' event time.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
+
+import jieba
 
 from hotline.configfiles import ConfigFileError, check, default_config_dir, load_toml, require
 from hotline.core.privacy import ID_NUMBER_PLACEHOLDER, PHONE_PLACEHOLDER
@@ -37,6 +51,8 @@ ACCEPTED = "accepted"
 FLAGGED = "flagged"
 REJECTED = "rejected"
 
+NOT_ACCEPTED_BY_SOURCE = "not_accepted_by_source"
+NO_CONTENT = "no_content"
 LITIGATION_OR_ARBITRATION = "litigation_or_arbitration"
 EMERGENCY_SERVICE = "emergency_service"
 OUTSIDE_JURISDICTION = "outside_jurisdiction"
@@ -46,6 +62,8 @@ FREQUENT_CALLER = "frequent_caller"
 
 # The order in which reasons are evaluated and listed in a verdict.
 REASON_CODES: tuple[str, ...] = (
+    NOT_ACCEPTED_BY_SOURCE,
+    NO_CONTENT,
     NON_ACTIONABLE,
     LITIGATION_OR_ARBITRATION,
     EMERGENCY_SERVICE,
@@ -61,6 +79,11 @@ _WHITESPACE = re.compile(r"\s+")
 # What is left of a text once punctuation, symbols and spaces are gone: CJK, letters, digits.
 _NOT_CONTENT = re.compile(r"[^\w]|_", re.UNICODE)
 _ADMINISTRATIVE_SUFFIX = re.compile(r"(?:特别行政区|自治区|自治州|新区|区|县|市|旗)$")
+# A keyword's context is its clause: the text between these. A space separates the title
+# from the text and stands for a line break.
+_CLAUSE_END = re.compile(r"[,.;:!?()\[\]，。；：！？（）【】…\s]")
+# Where a configured place frame puts the other place's name.
+PLACE_SLOT = "{place}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -122,6 +145,8 @@ class Appeal:
     address: str = ""
     lat: float | None = None
     lon: float | None = None
+    # False when the source system says it did not accept the appeal (`data.accepted`).
+    accepted_by_source: bool = True
 
     @property
     def full_text(self) -> str:
@@ -157,6 +182,7 @@ def appeal_from_screened(
         address=place("address"),
         lat=location.get("lat"),
         lon=location.get("lon"),
+        accepted_by_source=data.get("accepted") is not False,
     )
 
 
@@ -209,18 +235,76 @@ class Judgement:
 # Rules
 
 
+@functools.cache
+def _word_segmenter() -> jieba.Tokenizer:
+    """jieba's dictionary, loaded once per process (about a second) and kept quiet: its
+    progress lines are not the worker's business."""
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def load_word_segmenter() -> None:
+    """Load the segmentation dictionary now (at start-up) rather than on the first match."""
+    _word_segmenter()
+
+
+def is_whole_words(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] begins and ends on word boundaries of the segmentation of
+    its clause: '着火' in '看着火车站' (看着 / 火车站) does not, '着火' in '楼下着火了' does.
+
+    The dictionary alone decides (no guessing of unknown words), so a run of unknown
+    characters splits into single characters and never hides a keyword.
+    """
+    clause_start, clause_end = _span_around(text, start, end, _CLAUSE_END)
+    boundaries = {clause_start}
+    position = clause_start
+    for word in _word_segmenter().cut(text[clause_start:clause_end], HMM=False):
+        position += len(word)
+        boundaries.add(position)
+    return start in boundaries and end in boundaries
+
+
+def _span_around(text: str, start: int, end: int, separator: re.Pattern[str]) -> tuple[int, int]:
+    """The clause (between separators) that holds text[start:end]."""
+    before = [match.end() for match in separator.finditer(text, 0, start)]
+    after = separator.search(text, end)
+    return (before[-1] if before else 0), (after.start() if after else len(text))
+
+
 @dataclass(frozen=True)
 class KeywordRule:
-    """Fires when any pattern matches and no exclusion does (exclusions carve out
-    e.g. '消防通道被占' from the fire keywords)."""
+    """Fires when one match of a pattern counts. A match counts when
+
+    - no exclusion matches in its clause or the clause before ('一旦发生火灾',
+      '去年着火后', '没有着火', '经常被困电梯': the same words, but a hazard, a past event,
+      a negation, a recurring defect, not something happening);
+    - when `require_patterns` are given, one of them matches in its clause too (an
+      emergency is happening now: '正在', '快叫救护车', '着火了');
+    - when `whole_words`, it starts and ends on word boundaries ('火车', '妈妈的').
+    """
 
     patterns: tuple[re.Pattern[str], ...]
     exclude_patterns: tuple[re.Pattern[str], ...] = ()
+    require_patterns: tuple[re.Pattern[str], ...] = ()
+    whole_words: bool = False
 
     def matches(self, text: str) -> bool:
-        if not any(pattern.search(text) for pattern in self.patterns):
+        return any(self._counts(text, match) for pattern in self.patterns for match in pattern.finditer(text))
+
+    def _counts(self, text: str, match: re.Match[str]) -> bool:
+        clause_start, clause_end = _span_around(text, match.start(), match.end(), _CLAUSE_END)
+        clause = text[clause_start:clause_end]
+        # The clause before often sets the scene ('去年八月那次, 车库起火') or names the
+        # nuisance ('油烟熏得人头晕, 一开窗就呼吸困难').
+        previous_start = _span_around(text, max(clause_start - 1, 0), max(clause_start - 1, 0), _CLAUSE_END)[0]
+        context = text[previous_start:clause_end]
+        if any(pattern.search(context) for pattern in self.exclude_patterns):
             return False
-        return not any(pattern.search(text) for pattern in self.exclude_patterns)
+        if self.require_patterns and not any(pattern.search(clause) for pattern in self.require_patterns):
+            return False
+        return not self.whole_words or is_whole_words(text, match.start(), match.end())
 
 
 @dataclass(frozen=True)
@@ -229,43 +313,72 @@ class Jurisdiction:
     district_names: frozenset[str]
     own_place_pattern: re.Pattern[str]
     other_place_pattern: re.Pattern[str] | None
+    # Where an appeal's matter is, as the text says it ('在{place}', '{place}...区'); a
+    # place named in passing (a caller who moved from there, a company registered there,
+    # a hospital once visited) is not. Empty: any mention of another place counts.
+    place_frames: tuple[re.Pattern[str], ...] = ()
 
     def covers_district(self, district: str) -> bool:
         return not district or district_short_name(district) in self.district_names
 
     def text_is_elsewhere(self, text: str) -> bool:
-        """The text names another city or province and none of ours."""
-        if self.other_place_pattern is None or not self.other_place_pattern.search(text):
+        """The text puts its matter in another city or province and names none of ours."""
+        if self.other_place_pattern is None or self.own_place_pattern.search(text):
             return False
-        return not self.own_place_pattern.search(text)
+        if not self.place_frames:
+            return self.other_place_pattern.search(text) is not None
+        return any(frame.search(text) for frame in self.place_frames)
+
+    def with_place_frames(self, frames: tuple[str, ...]) -> "Jurisdiction":
+        """This jurisdiction with place frames, `{place}` standing for any other place."""
+        if self.other_place_pattern is None:
+            return self
+        place = f"(?:{self.other_place_pattern.pattern})"
+        return replace(self, place_frames=tuple(re.compile(frame.replace(PLACE_SLOT, place)) for frame in frames))
+
+
+@dataclass(frozen=True)
+class NoContentRule:
+    """Structural emptiness: content (letters, digits, CJK) is checked after filler words
+    are removed: '喂？喂？听得见吗？……算了。' has no content left."""
+
+    min_content_chars: int
+    filler_patterns: tuple[re.Pattern[str], ...]
+
+    def remainder(self, content: str) -> str:
+        for pattern in self.filler_patterns:
+            content = pattern.sub("", content)
+        return content
+
+    def matches(self, remainder: str) -> bool:
+        return len(remainder) < self.min_content_chars
 
 
 @dataclass(frozen=True)
 class NonActionableRule:
-    """Content (letters, digits, CJK) is checked after filler words are removed:
-    '喂？喂？听得见吗？……算了。' has no content left."""
+    """Short content that asks for nothing. Content longer than `max_content_chars` is
+    never judged here: long prose is an appeal, whatever its statistics."""
 
+    max_content_chars: int
     min_content_chars: int
     min_distinct_char_ratio: float
     distinct_ratio_min_chars: int
-    filler_patterns: tuple[re.Pattern[str], ...]
     meaningless_patterns: tuple[re.Pattern[str], ...]
     idle_patterns: tuple[re.Pattern[str], ...]
-    idle_max_chars: int
 
-    def matches(self, content: str) -> bool:
-        if self.idle_patterns and len(content) <= self.idle_max_chars:
-            if any(pattern.search(content) for pattern in self.idle_patterns):
-                return True
-        for pattern in self.filler_patterns:
-            content = pattern.sub("", content)
-        if len(content) < self.min_content_chars:
+    def matches(self, content: str, remainder: str) -> bool:
+        """`content` as written, `remainder` without filler words."""
+        if len(content) > self.max_content_chars:
+            return False
+        if any(pattern.search(content) for pattern in self.idle_patterns):
             return True
-        if any(pattern.fullmatch(content) for pattern in self.meaningless_patterns):
+        if len(remainder) < self.min_content_chars:
             return True
-        # '啊啊啊啊啊啊啊啊' or a key held down: long but with almost no distinct characters.
-        if len(content) >= self.distinct_ratio_min_chars:
-            return len(set(content)) / len(content) < self.min_distinct_char_ratio
+        if any(pattern.fullmatch(remainder) for pattern in self.meaningless_patterns):
+            return True
+        # '哈哈哈哈哈哈哈哈' or a key held down: some length but almost no distinct characters.
+        if len(remainder) >= self.distinct_ratio_min_chars:
+            return len(set(remainder)) / len(remainder) < self.min_distinct_char_ratio
         return False
 
 
@@ -283,6 +396,7 @@ class ScreeningRules:
     flag_reasons: frozenset[str]
     jurisdiction: Jurisdiction
     keyword_rules: Mapping[str, KeywordRule]
+    no_content: NoContentRule
     non_actionable: NonActionableRule
     frequent_caller: FrequentCallerRule
     category_aliases: Mapping[str, str]
@@ -303,7 +417,13 @@ class ScreeningRules:
         """The verdict on what the appeal itself says, without the caller's history."""
         searchable = normalize_text(f"{appeal.title} {appeal.text} {appeal.address}")
         reasons: list[str] = []
-        if self.non_actionable.matches(content_characters(appeal.full_text)):
+        if not appeal.accepted_by_source:
+            reasons.append(NOT_ACCEPTED_BY_SOURCE)
+        content = content_characters(appeal.full_text)
+        remainder = self.no_content.remainder(content)
+        if self.no_content.matches(remainder):
+            reasons.append(NO_CONTENT)
+        elif self.non_actionable.matches(content, remainder):
             reasons.append(NON_ACTIONABLE)
         for code in (LITIGATION_OR_ARBITRATION, EMERGENCY_SERVICE):
             if self.keyword_rules[code].matches(searchable):
@@ -396,6 +516,17 @@ def _patterns(table: dict[str, Any], key: str, path: Path | str, prefix: str, re
     return tuple(_compile(item, path, f"{prefix}.{key}[{index}]") for index, item in enumerate(items))
 
 
+def _keyword_rule(table: dict[str, Any], path: Path | str, prefix: str) -> KeywordRule:
+    whole_words = table.get("whole_words", False)
+    check(isinstance(whole_words, bool), path, f"{prefix}.whole_words", f"expected true or false, got {whole_words!r}")
+    return KeywordRule(
+        _patterns(table, "patterns", path, prefix),
+        _patterns(table, "exclude_patterns", path, prefix, required=False),
+        _patterns(table, "require_patterns", path, prefix, required=False),
+        whole_words,
+    )
+
+
 def _string_list(table: dict[str, Any], key: str, path: Path | str, prefix: str) -> list[str]:
     items = require(table, key, list, path, prefix)
     for index, item in enumerate(items):
@@ -464,26 +595,41 @@ def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> Scree
     check(FREQUENT_CALLER in flag, path, "verdict.flag", f"must list {FREQUENT_CALLER!r}: a frequent caller's appeal is flagged, never rejected")
 
     rules = require(table, "rules", dict, path)
-    keyword_rules = {}
-    for code in KEYWORD_REASONS:
-        prefix = f"rules.{code}"
-        rule_table = require(rules, code, dict, path, "rules")
-        keyword_rules[code] = KeywordRule(
-            _patterns(rule_table, "patterns", path, prefix),
-            _patterns(rule_table, "exclude_patterns", path, prefix, required=False),
-        )
+    keyword_rules = {code: _keyword_rule(require(rules, code, dict, path, "rules"), path, f"rules.{code}") for code in KEYWORD_REASONS}
+    if any(rule.whole_words for rule in keyword_rules.values()):
+        load_word_segmenter()
+
+    prefix = f"rules.{NO_CONTENT}"
+    no_content_table = require(rules, NO_CONTENT, dict, path, "rules")
+    no_content = NoContentRule(
+        min_content_chars=int(_number(no_content_table, "min_content_chars", path, prefix, 0, 100)),
+        filler_patterns=_patterns(no_content_table, "filler_patterns", path, prefix, required=False),
+    )
 
     prefix = f"rules.{NON_ACTIONABLE}"
     non_actionable_table = require(rules, NON_ACTIONABLE, dict, path, "rules")
     non_actionable = NonActionableRule(
+        max_content_chars=int(_number(non_actionable_table, "max_content_chars", path, prefix, 0, 1000)),
         min_content_chars=int(_number(non_actionable_table, "min_content_chars", path, prefix, 0, 1000)),
         min_distinct_char_ratio=_number(non_actionable_table, "min_distinct_char_ratio", path, prefix, 0, 1),
         distinct_ratio_min_chars=int(_number(non_actionable_table, "distinct_ratio_min_chars", path, prefix, 1, 1000)),
-        filler_patterns=_patterns(non_actionable_table, "filler_patterns", path, prefix, required=False),
         meaningless_patterns=_patterns(non_actionable_table, "meaningless_patterns", path, prefix, required=False),
         idle_patterns=_patterns(non_actionable_table, "idle_patterns", path, prefix, required=False),
-        idle_max_chars=int(_number(non_actionable_table, "idle_max_chars", path, prefix, 0, 10000)),
     )
+    check(
+        non_actionable.min_content_chars <= non_actionable.max_content_chars,
+        path,
+        f"{prefix}.min_content_chars",
+        f"must not exceed max_content_chars ({non_actionable.max_content_chars})",
+    )
+
+    prefix = f"rules.{OUTSIDE_JURISDICTION}"
+    outside_table = require(rules, OUTSIDE_JURISDICTION, dict, path, "rules")
+    place_frames = _string_list(outside_table, "place_frames", path, prefix)
+    for index, frame in enumerate(place_frames):
+        field = f"{prefix}.place_frames[{index}]"
+        check(PLACE_SLOT in frame, path, field, f"must contain {PLACE_SLOT} where the other place's name goes, got {frame!r}")
+        _compile(frame.replace(PLACE_SLOT, "(?:x)"), path, field)
 
     prefix = f"rules.{FREQUENT_CALLER}"
     frequent_table = require(rules, FREQUENT_CALLER, dict, path, "rules")
@@ -504,8 +650,11 @@ def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> Scree
         source=str(path),
         reject_reasons=frozenset(reject),
         flag_reasons=frozenset(flag),
-        jurisdiction=_jurisdiction(require(table, "jurisdiction", dict, path), path),
+        jurisdiction=_jurisdiction(require(table, "jurisdiction", dict, path), path).with_place_frames(
+            tuple(unicodedata.normalize("NFKC", frame).casefold() for frame in place_frames)
+        ),
         keyword_rules=keyword_rules,
+        no_content=no_content,
         non_actionable=non_actionable,
         frequent_caller=frequent,
         category_aliases=_aliases(normalize, "category_aliases", path),

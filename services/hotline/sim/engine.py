@@ -412,7 +412,7 @@ class _Run:
         channel = "phone" if scope.urgency == "emergency" else self._channel()
         self._record_appeal(
             at, order_id, self._caller_for_fresh_issue(), channel, wording, scope.category, scope.urgency, location,
-            self._new_issue_id(), unreasonable_reason=scope.reason,
+            self._new_issue_id(), unreasonable_reason=texts.truth_reason(scope, wording),
         )
         if scope.reason in texts.OUT_OF_SCOPE_RETURN_REASONS and rng.random() < OUT_OF_SCOPE_DISPATCHED_RATIO:
             office_id = texts.CATEGORY_BY_CODE[scope.category].route

@@ -295,6 +295,8 @@ class OutOfScope:
     texts: tuple[str, ...]  # may use {address}, {elsewhere}
     answer: str
     located: bool  # the appeal is about a place in this city
+    # Texts among `texts` that say nothing at all: their truth reason is no_content.
+    texts_without_content: tuple[str, ...] = ()
 
 
 OUT_OF_SCOPE: tuple[OutOfScope, ...] = (
@@ -385,10 +387,16 @@ OUT_OF_SCOPE: tuple[OutOfScope, ...] = (
         ),
         "来电人无具体事项，已结束通话",
         False,
+        texts_without_content=("喂？喂？听得见吗？……算了。", "。。。"),
     ),
 )
 OUT_OF_SCOPE_REASONS = tuple(dict.fromkeys(scope.reason for scope in OUT_OF_SCOPE))
 ELSEWHERE = ("广东省广州市天河区", "河南省郑州市金水区", "四川省成都市武侯区", "浙江省杭州市西湖区", "湖南省长沙市岳麓区")
+
+
+def truth_reason(scope: OutOfScope, wording: Wording) -> str:
+    """The reason code the truth file gives an out-of-scope appeal worded so."""
+    return "no_content" if wording.text in scope.texts_without_content else scope.reason
 
 
 def word_out_of_scope(rng: random.Random, scope: OutOfScope, address: str) -> Wording:

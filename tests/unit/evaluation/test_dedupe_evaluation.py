@@ -56,7 +56,7 @@ TRUTH = [
     {"kind": "appeal", "order_id": "A2", "issue_id": "I1", "repeat_of": "A1", "relation": "exact_resubmission", "unreasonable": False, "unreasonable_reason": None},
     {"kind": "appeal", "order_id": "A3", "issue_id": "I1", "repeat_of": "A1", "relation": "other_caller_same_issue", "unreasonable": False, "unreasonable_reason": None},
     {"kind": "appeal", "order_id": "A4", "issue_id": "I2", "repeat_of": None, "relation": None, "unreasonable": False, "unreasonable_reason": None},
-    {"kind": "appeal", "order_id": "A5", "issue_id": "I3", "repeat_of": None, "relation": None, "unreasonable": True, "unreasonable_reason": "non_actionable"},
+    {"kind": "appeal", "order_id": "A5", "issue_id": "I3", "repeat_of": None, "relation": None, "unreasonable": True, "unreasonable_reason": "no_content"},
     {"kind": "appeal", "order_id": "A6", "issue_id": "I2", "repeat_of": "A4", "relation": "other_caller_same_issue", "unreasonable": False, "unreasonable_reason": None},
 ]
 
@@ -80,7 +80,7 @@ def test_offline_run_links_repeats_skips_resent_events_and_rejected_appeals(tmp_
         "A4": (None, "A4"),
         "A6": (None, "A6"),
     }
-    assert run.verdicts["A5"].reasons == ("non_actionable",)
+    assert run.verdicts["A5"].reasons == ("no_content",)
     assert run.final_index_size == 5
 
 
@@ -98,7 +98,8 @@ def test_scores_count_links_by_true_relation_and_flags_by_reason(tmp_path: Path)
     overall = scores.overall_links
     assert (overall.precision, overall.recall) == (1.0, 2 / 3)
     flags = {row.reason: (row.truth_count, row.predicted, row.correct) for row in scores.flags}
-    assert flags["non_actionable"] == (1, 1, 1)
+    assert flags["no_content"] == (1, 1, 1)
+    assert flags["non_actionable"] == (0, 0, 0)
     assert flags["any"] == (1, 1, 1)
     assert flags["emergency_service"] == (0, 0, 0)
 

@@ -13,7 +13,7 @@ from hotline.sim.people import id_check_character
 APPEAL_KEYS = {"kind", "order_id", "issue_id", "repeat_of", "relation", "unreasonable", "unreasonable_reason"}
 OVERLOAD_KEYS = {"kind", "office_id", "start", "end"}
 ORDER_KEYS = {"kind", "order_id", "ping_pong", "rush_closure", "expected_escalations"}
-REASONS = {"litigation_or_arbitration", "emergency_service", "outside_jurisdiction", "abusive_content", "non_actionable", "frequent_caller"}
+REASONS = {"litigation_or_arbitration", "emergency_service", "outside_jurisdiction", "abusive_content", "non_actionable", "no_content", "frequent_caller"}
 
 
 def _appeals(simulation) -> dict[str, dict]:
@@ -109,7 +109,7 @@ def test_texts_are_chinese_and_rewordings_of_one_issue_differ():
     records = truth_of(simulation, "appeal")
     chinese = re.compile(r"[\u4e00-\u9fff]")
     assert all(chinese.search(event["data"]["title"]) for event in appeals.values())
-    assert all(chinese.search(appeals[record["order_id"]]["data"]["text"]) for record in records if record["unreasonable_reason"] != "non_actionable")
+    assert all(chinese.search(appeals[record["order_id"]]["data"]["text"]) for record in records if record["unreasonable_reason"] not in ("non_actionable", "no_content"))
     # given the storm's reworded appeals (every repeat except exact resubmissions)
     storm_issue = Counter(record["issue_id"] for record in records).most_common(1)[0][0]
     reworded = [appeals[record["order_id"]]["data"]["text"] for record in records if record["issue_id"] == storm_issue and record["relation"] != "exact_resubmission"]
