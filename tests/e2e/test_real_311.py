@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,17 +34,14 @@ def _import_all() -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def worker_env(tmp_path_factory) -> dict[str, str]:
-    """The shipped rules, with the jurisdiction of these two cities: the districts
-    (boroughs, neighbourhoods) their rows name."""
-    config = tmp_path_factory.mktemp("config")
-    for source in CONFIG.glob("*.toml"):
-        shutil.copy(source, config / source.name)
+    """The shipped rules, with a jurisdiction.toml naming these two cities and the
+    districts (boroughs, neighbourhoods) their rows name, as a deployment writes it."""
+    profile = tmp_path_factory.mktemp("config")
     districts = sorted({e["data"]["location"].get("district") for e in map(codec.decode, _import_all()) if e["type"] == "appeal.received"} - {None})
-    screening = (config / "screening.toml").read_text()
-    screening = re.sub(r'(?m)^city = .*$', 'city = "New York / Boston"', screening)
-    screening = re.sub(r'(?m)^districts = .*$', "districts = " + json.dumps(districts, ensure_ascii=False), screening)
-    (config / "screening.toml").write_text(screening)
-    return {"HOTLINE_CONFIG_DIR": str(config)}
+    (profile / "jurisdiction.toml").write_text(
+        '[jurisdiction]\ncity = "New York / Boston"\ndistricts = ' + json.dumps(districts, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return {"HOTLINE_CONFIG_DIR": f"{profile}{os.pathsep}{CONFIG}"}
 
 
 @pytest.fixture(scope="module")

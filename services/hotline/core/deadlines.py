@@ -64,7 +64,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, default_config_dir, load_toml
+from hotline.configfiles import check, config_file, load_toml
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -181,7 +181,7 @@ def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlineP
 
 def load_deadline_policy(path: Path | str | None = None) -> DeadlinePolicy:
     """Read and validate the deadline policy; a wrong value raises ConfigFileError naming file and field."""
-    path = Path(path) if path is not None else default_config_dir() / "deadlines.toml"
+    path = Path(path) if path is not None else config_file("deadlines.toml")
     return parse_deadline_policy(load_toml(path), path)
 
 

@@ -39,7 +39,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from hotline.configfiles import check, default_config_dir, load_toml, require
+from hotline.configfiles import check, config_file, load_toml, require
 from hotline.core.ids import derived_event_id
 from hotline.core.screen_rules import Appeal, content_characters, district_short_name
 from hotline.core.timeutil import format_utc
@@ -125,7 +125,7 @@ class DedupeSettings:
 
 
 def load_dedupe_settings(path: Path | str | None = None) -> DedupeSettings:
-    path = Path(path) if path is not None else default_config_dir() / DEFAULT_DEDUPE_FILE
+    path = Path(path) if path is not None else config_file(DEFAULT_DEDUPE_FILE)
     return dedupe_settings_from_table(load_toml(path), path)
 
 
