@@ -114,3 +114,18 @@ def test_boston_exact_duplicate_rows_are_found_as_resubmissions_with_no_false_li
             second["location"].get("address"),
         )
     assert len(pairs) - len(duplicate_pairs) == 1  # Wellington Green litter, reported on 1 and 2 January
+
+
+def test_no_appeal_of_a_real_export_is_rejected_under_a_configured_jurisdiction(run, isolated_pipeline):
+    # Given the shipped rules and a jurisdiction naming the exports' cities and districts
+    events, _, _ = run
+    appeals = {e["order_id"] for e in events if e["type"] == "appeal.received"}
+    # When the worker has screened every appeal of the two real exports
+    screened = [codec.decode(r.value) for r in read_all(topics.SCREENED.name, servers=isolated_pipeline.servers)]
+    verdicts = {s["order_id"]: s["verdict"] for s in screened if s["type"] == "appeal.received"}
+    # Then each got a verdict, none is rejected and none is judged outside the jurisdiction
+    assert set(verdicts) == appeals
+    assert [order for order, verdict in verdicts.items() if verdict["status"] == "rejected"] == []
+    assert [order for order, verdict in verdicts.items() if "outside_jurisdiction" in verdict["reasons"]] == []
+    # And the worker said at start-up which jurisdiction it applies
+    assert "hotline worker: jurisdiction New York / Boston (" in isolated_pipeline.worker.log_text()

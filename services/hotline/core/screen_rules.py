@@ -231,10 +231,14 @@ class Jurisdiction:
     own_place_pattern: re.Pattern[str]
     other_place_pattern: re.Pattern[str] | None
     source: str = ""
+    # As the file writes them, for the start-up log.
+    configured_city: str = ""
+    configured_districts: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line for the worker's start-up log."""
-        return f"{self.city} ({len(self.district_names)} districts: {', '.join(sorted(self.district_names))}) from {self.source}"
+        districts = ", ".join(self.configured_districts)
+        return f"{self.configured_city} ({len(self.configured_districts)} districts: {districts}) from {self.source}"
 
     def judges_outside(self, district: str, searchable_text: str) -> bool:
         return not self.covers_district(district) or self.text_is_elsewhere(searchable_text)
@@ -459,7 +463,7 @@ def _jurisdiction(
     if other_names and other_place_suffix is not None:
         names = sorted(other_names, key=len, reverse=True)
         other_pattern = re.compile("(?:" + "|".join(re.escape(name) for name in names) + ")" + other_place_suffix)
-    return Jurisdiction(district_short_name(city), short_districts, own_pattern, other_pattern, str(path))
+    return Jurisdiction(district_short_name(city), short_districts, own_pattern, other_pattern, str(path), city, tuple(districts))
 
 
 def screening_rules_from_table(
