@@ -20,6 +20,8 @@ nothing and exits 1.
 own marks give, in the label format of data/labels (order_id, earlier_order_id, label),
 and prints their counts.
 
+On a terminal, stderr counts the lines read while a long export is read.
+
 The whole file is held in memory to sort it (about 5 kB per row): split exports of more
 than a few hundred thousand rows by date.
 """
@@ -31,6 +33,7 @@ import io
 import os
 import sys
 from collections import Counter
+from typing import Iterable, Iterator
 
 import click
 
@@ -41,6 +44,8 @@ from hotline.importers.labels import DUPLICATE
 
 # Enough rows to see what went wrong without flooding the terminal on a broken file.
 PROBLEMS_SHOWN = 5
+# Lines between progress updates on a terminal: a few a second on a large export.
+PROGRESS_EVERY_LINES = 50_000
 
 _DESCRIPTIONS = {
     "nyc311": 'an NYC Open Data "311 Service Requests" CSV export',
@@ -147,15 +152,32 @@ def _convert(file: str, mapping: ColumnMapping, strict: bool) -> Conversion:
     try:
         if file == "-":
             # newline="" as for open(): quoted cells may contain line breaks
-            return convert_csv(io.TextIOWrapper(click.get_binary_stream("stdin"), encoding=mapping.encoding, newline=""), mapping, strict)
+            return convert_csv(_with_progress(io.TextIOWrapper(click.get_binary_stream("stdin"), encoding=mapping.encoding, newline="")), mapping, strict)
         with open(file, encoding=mapping.encoding, newline="") as stream:
-            return convert_csv(stream, mapping, strict)
+            return convert_csv(_with_progress(stream), mapping, strict)
     except FileNotFoundError:
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE") from None
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{file}: not {mapping.encoding} text ({error}); a mapping file can name the encoding") from None
     except CsvFileError as error:
         raise click.ClickException(f"{file}: {error}") from None
+
+
+def _with_progress(lines: Iterable[str]) -> Iterable[str]:
+    """The lines, counted on stderr while they are read when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return lines
+
+    def counted() -> Iterator[str]:
+        count = 0
+        for count, line in enumerate(lines, start=1):
+            if count % PROGRESS_EVERY_LINES == 0:
+                click.echo(f"\rread {count} lines", err=True, nl=False)
+            yield line
+        if count >= PROGRESS_EVERY_LINES:
+            click.echo(f"\rread {count} lines", err=True)
+
+    return counted()
 
 
 def _write(conversion: Conversion, out: str) -> None:

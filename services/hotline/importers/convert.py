@@ -140,26 +140,21 @@ def convert_csv(lines: Iterable[str], mapping: ColumnMapping, stop_at_first_prob
         raise CsvFileError("the file is empty: there is no header row")
     positions = _column_positions(header, mapping)
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+    def rows() -> Iterator[tuple[int, dict[str, str] | ImportProblem]]:
         row_number = 1
         try:
             for row_number, cells in enumerate(reader, start=2):
                 if not cells:
                     continue  # csv yields [] for an empty line: there is no row there
                 if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
-                    # handed on as a row whose rejection the converter records in file order
-                    yield row_number, {_EXTRA_CELLS: f"has {len(cells)} cells; the header has {len(header)} and the extra ones are filled"}
+                    reason = f"has {len(cells)} cells; the header has {len(header)} and the extra ones are filled"
+                    yield row_number, ImportProblem(row_number, reason, "extra_cells")
                     continue
                 yield row_number, {column: cells[position] if position < len(cells) else "" for column, position in positions.items()}
         except csv.Error as error:
             raise CsvFileError(f"row {row_number + 1}: {error}") from None
 
-    return convert_rows(rows(), mapping, stop_at_first_problem)
-
-
-# Key of the stand-in row for a row with filled extra cells (no header cell can be empty
-# after cleaning, so it never meets a real column).
-_EXTRA_CELLS = ""
+    return _convert(rows(), mapping, stop_at_first_problem)
 
 
 def _column_positions(header: list[str], mapping: ColumnMapping) -> dict[str, int]:
@@ -190,14 +185,19 @@ def _column_positions(header: list[str], mapping: ColumnMapping) -> dict[str, in
 
 def convert_rows(rows: Iterable[tuple[int, Mapping[str, str]]], mapping: ColumnMapping, stop_at_first_problem: bool = False) -> Conversion:
     """Convert (row number, {column: cell}) pairs; see the module docstring for the rules."""
+    return _convert(rows, mapping, stop_at_first_problem)
+
+
+def _convert(rows: Iterable[tuple[int, Mapping[str, str] | ImportProblem]], mapping: ColumnMapping, stop_at_first_problem: bool) -> Conversion:
+    """As convert_rows; a row the CSV reader already refused comes as its ImportProblem."""
     keyed_events: list[tuple[tuple[datetime, str, int], dict[str, Any]]] = []
     problems: list[ImportProblem] = []
     labels: list[Label] = []
     rows_skipped = 0
     occurrences: Counter[str] = Counter()
     for row_number, row in rows:
-        if _EXTRA_CELLS in row:
-            problems.append(ImportProblem(row_number, row[_EXTRA_CELLS], "extra_cells"))
+        if isinstance(row, ImportProblem):
+            problems.append(row)
         elif _filtered_out(row, mapping):
             rows_skipped += 1
             continue

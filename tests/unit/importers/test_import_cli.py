@@ -190,3 +190,19 @@ def test_missing_input_file_is_a_usage_error(hotline, tmp_path):
     result = CliRunner().invoke(hotline, ["import", "nyc311", str(tmp_path / "absent.csv")])
     assert result.exit_code == 2
     assert "absent.csv does not exist" in result.stderr
+
+
+def test_progress_counts_the_lines_read_only_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    from hotline.cli import import_commands
+
+    monkeypatch.setattr(import_commands, "PROGRESS_EVERY_LINES", 2)
+    lines = ["a\n", "b\n", "c\n", "d\n", "e\n"]
+    # given stderr is not a terminal, then the lines pass untouched and nothing is printed
+    assert list(import_commands._with_progress(lines)) == lines
+    assert capsys.readouterr().err == ""
+    # given a terminal, then every 2nd line updates one status line, ended after the last
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert list(import_commands._with_progress(lines)) == lines
+    assert capsys.readouterr().err == "\rread 2 lines\rread 4 lines\rread 5 lines\n"
