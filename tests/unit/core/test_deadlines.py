@@ -39,6 +39,8 @@ POLICY_TABLE = {
 }
 POLICY = parse_deadline_policy(POLICY_TABLE, "deadlines.toml")
 TRACKER = DeadlineTracker(POLICY)
+# The same allowances counted from the start instant, as a city may configure it.
+ELAPSED_TRACKER = DeadlineTracker(parse_deadline_policy({**POLICY_TABLE, "working_days_counting": "elapsed"}, "deadlines.toml"))
 OFFICES = {"c-1": {"level": "community", "parent_id": "s-1"}, "s-1": {"level": "street", "parent_id": None}}
 VALIDATOR = topic_validator("hotline.deadlines.v1")
 
@@ -170,9 +172,10 @@ def test_a_policy_file_with_a_syntax_error_names_the_file(tmp_path: Path):
 # --- clocks on the working calendar -------------------------------------------------
 
 
-def test_sign_for_across_national_day_warns_and_breaches_at_exact_instants_once():
-    # given an order dispatched on the last working day before the 2025 National Day holiday
-    run = Run()
+def test_elapsed_counting_across_national_day_warns_and_breaches_at_exact_instants_once():
+    # given a policy counting working days from the start instant, and an order
+    # dispatched on the last working day before the 2025 National Day holiday
+    run = Run(ELAPSED_TRACKER)
     run.event(received("2025-09-30 09:00"))
     assert run.event(screened("in-2", "order.dispatched", "2025-09-30 10:00", office_id="c-1")) == []
     assert run.state.next_check_at == local("2025-09-30 22:00")
@@ -238,11 +241,11 @@ def test_signing_in_time_is_met_at_the_signing_instant_and_stops_the_clock():
     signed = run.event(screened("in-3", "order.signed", "2026-02-14 09:00", office_id="c-1"))
 
     # the warnings the signing's event time has passed fire first, then the met target
+    # (one working day after Friday is Saturday, due at its 24:00: 14 + 24 working hours,
+    # half of them run at Saturday 05:00)
     assert brief(signed) == [
-        ("deadline.warning", "first_response", utc_text("2026-02-13 22:00"), 0.5),
-        ("deadline.warning", "sign_for", utc_text("2026-02-13 22:00"), 0.5),
-        ("deadline.warning", "first_response", utc_text("2026-02-14 04:00"), 0.75),
-        ("deadline.warning", "sign_for", utc_text("2026-02-14 04:00"), 0.75),
+        ("deadline.warning", "first_response", utc_text("2026-02-14 05:00"), 0.5),
+        ("deadline.warning", "sign_for", utc_text("2026-02-14 05:00"), 0.5),
         ("deadline.met", "sign_for", utc_text("2026-02-14 09:00"), None),
     ]
     assert signed[-1:] == [
@@ -262,15 +265,15 @@ def test_signing_in_time_is_met_at_the_signing_instant_and_stops_the_clock():
             "category": "noise",
             "basis": "policy",
             "unit": "working",
-            "due_at": utc_text("2026-02-14 10:00"),
-            "allowed_seconds": 86_400.0,
+            "due_at": utc_text("2026-02-15 00:00"),
+            "allowed_seconds": 38 * 3600.0,
             "elapsed_seconds": 23 * 3600.0,
         }
     ]
     # the sign_for clock says nothing more; first_response still warns and breaches
     later = run.watermark("2026-03-01 00:00")
     assert [(e["type"], e["target"]) for e in later if e["target"] == "sign_for"] == []
-    assert ("deadline.breached", "first_response", utc_text("2026-02-14 10:00"), None) in brief(later)
+    assert ("deadline.breached", "first_response", utc_text("2026-02-15 00:00"), None) in brief(later)
 
 
 def test_a_redelivered_event_and_a_repeated_watermark_emit_nothing_new():
@@ -331,18 +334,18 @@ def test_a_suspension_over_a_weekend_does_not_count_twice_on_a_working_clock():
     # when it is suspended from Friday 10:00 to Monday 10:00 (one working day held)
     run.event(screened("in-3", "order.suspended", "2025-03-07 10:00", reason="r"))
     run.event(screened("in-4", "order.resumed", "2025-03-10 10:00"))
-    # then it is due one working day later: Tuesday 11th 10:00 instead of Monday 10th
+    # then it is due one working day later: 24:00 of Tuesday 11th instead of Monday 10th
     resolution = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
-    assert resolution.due_at == local("2025-03-11 10:00")
+    assert resolution.due_at == local("2025-03-12 00:00")
 
 
 @pytest.mark.parametrize(
     ("urgency", "extension", "due"),
     [
-        # 5 working days from Mon Mar 3 10:00 -> Mon Mar 10 10:00; +2 working days -> Wed 12th
-        ("normal", {"extension_working_days": 2}, "2025-03-12 10:00"),
+        # 5 working days after Mon Mar 3 -> 24:00 Mon Mar 10; +2 working days -> 24:00 Wed 12th
+        ("normal", {"extension_working_days": 2}, "2025-03-13 00:00"),
         # +6 hours of working time on a working-day clock
-        ("normal", {"extension_hours": 6}, "2025-03-10 16:00"),
+        ("normal", {"extension_hours": 6}, "2025-03-11 06:00"),
         # 48 calendar hours -> Wed 5th 10:00; +1 working day counts 24 h on an hours clock
         ("urgent", {"extension_working_days": 1}, "2025-03-06 10:00"),
         ("urgent", {"extension_hours": 2.5}, "2025-03-05 12:30"),
@@ -356,14 +359,14 @@ def test_an_approved_extension_lengthens_the_resolution_clock(urgency, extension
     resolution = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
     sign_for = [clock for clock in run.state.clocks if clock.target == "sign_for"][0]
     assert resolution.due_at == local(due)
-    assert sign_for.due_at == (local("2025-03-04 10:00") if urgency == "normal" else local("2025-03-03 12:00"))
+    assert sign_for.due_at == (local("2025-03-05 00:00") if urgency == "normal" else local("2025-03-03 12:00"))
 
 
 def test_a_category_override_sets_a_shorter_resolution_clock():
     order = evolve(None, received("2025-03-03 09:00", category="heating"))
     order = evolve(order, screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
     resolution = [clock for clock in clocks_of(order, POLICY) if clock.target == "resolution"][0]
-    assert resolution.due_at == local("2025-03-05 10:00")
+    assert resolution.due_at == local("2025-03-06 00:00")
 
 
 def test_an_allowance_can_carry_its_own_warning_fractions():
@@ -383,11 +386,11 @@ def test_a_transfer_cancels_the_old_office_sign_for_and_starts_one_for_the_new_o
     assert moved[0]["elapsed_seconds"] == 3600.0
     targets = [(clock.target, clock.clock_id, clock.due_at) for clock in run.state.clocks]
     assert targets == [
-        ("sign_for", "o-1:sign_for:in-2", local("2025-03-04 10:00")),
-        ("sign_for", "o-1:sign_for:in-3", local("2025-03-04 11:00")),
-        ("first_response", "o-1:first_response:in-2", local("2025-03-04 10:00")),
+        ("sign_for", "o-1:sign_for:in-2", local("2025-03-05 00:00")),
+        ("sign_for", "o-1:sign_for:in-3", local("2025-03-05 00:00")),
+        ("first_response", "o-1:first_response:in-2", local("2025-03-05 00:00")),
         # the transfer does not restart the resolution clock
-        ("resolution", "o-1:resolution:in-2", local("2025-03-10 10:00")),
+        ("resolution", "o-1:resolution:in-2", local("2025-03-11 00:00")),
     ]
 
 
