@@ -5,7 +5,7 @@ produces aware datetimes in UTC and counts of working seconds. Which dates are w
 days comes from the `chinesecalendar` library: Monday to Friday except public holidays,
 plus the weekend days declared working days to make up for a holiday (调休).
 
-Convention (one rule, used by every working-day deadline):
+Convention (the working-time arithmetic under every working-day deadline):
 
 - Working time is the time that falls on working days, measured in local time. A working
   day holds 86 400 working seconds, from 00:00 to 24:00 Asia/Shanghai (China keeps no
