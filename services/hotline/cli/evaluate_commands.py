@@ -104,8 +104,9 @@ def evaluate_dedupe(events_path: Path, truth_path: Path, screening_config: Path 
 
 
 def register(cli: click.Group) -> None:
-    from hotline.cli import evaluate_alerts, evaluate_escalations
+    from hotline.cli import evaluate_alerts, evaluate_escalations, evaluate_reply_times
 
     evaluate_escalations.register(evaluate_group)
     evaluate_alerts.register(evaluate_group)
+    evaluate_reply_times.register(evaluate_group)
     cli.add_command(evaluate_group)
