@@ -25,6 +25,7 @@ The rules are hotline.evaluation.labels.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -41,7 +42,8 @@ from hotline.evaluation.pipeline import OfflineRun, run_offline
 from hotline.evaluation.scoring import Scores, read_truth, score
 from hotline.cli.jsonlines import figure, read_json_lines
 
-out = Console()
+# Piped output (a report, a log) gets room for the widest table instead of 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _lines(path: Path) -> Iterator[bytes]:
