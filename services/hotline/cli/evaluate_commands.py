@@ -14,8 +14,8 @@ throughput of the chain.
 of real links (data/labels/*.csv: order_id,earlier_order_id,label). It prints the
 verdicts by status and by reason, the links per relation, and with labels: the
 precision of the links a label can judge (per relation and overall; unjudged links
-counted apart), the recall of labelled duplicate pairs and of duplicates without a named
-original, the verdicts of labelled appeals, N examples of each kind of error (false
+counted apart), the recall of labelled duplicate pairs, how many duplicates without a
+named original (or whose original is not in the file) were linked at all, the verdicts of labelled appeals, N examples of each kind of error (false
 links, missed duplicates, rejected or flagged labelled appeals; ids and figures only,
 `--show-text` adds the titles for a local reader), and the throughput of the chain.
 The rules are hotline.evaluation.labels.
@@ -170,7 +170,7 @@ def _print_real(run: OfflineRun, scores: LabelScores, labels: Labels | None, tit
         for row in scores.recall:
             recall.add_row(row.group, str(row.labelled), str(row.in_events), str(row.recalled), figure(row.recall))
         out.print(recall)
-        out.print("  ² named original: linked to the original's case; original not named: linked at all")
+        out.print("  ² named original: linked to the original's case; the other rows: linked at all")
         verdicts = Table(title="Verdicts of labelled appeals")
         verdicts.add_column("label", no_wrap=True)
         for column in ("accepted", "flagged", "rejected"):

@@ -17,7 +17,8 @@ B, the decision's earlier order ids and every order of the same case. The link i
            original outside the case).
 A labelled duplicate pair (A, X) whose orders are both appeals of the events file is
 recalled when A was linked and X is among the orders its link reaches. Duplicates
-without a named original are counted apart: how many were linked at all.
+without a named original, and those whose original is not in the events file, are
+counted apart: how many were linked at all.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ LABEL_COLUMNS = ("order_id", "earlier_order_id", "label")
 VERDICT_STATUSES = ("accepted", "flagged", "rejected")
 NAMED_ORIGINAL = "named original"
 NO_NAMED_ORIGINAL = "original not named"
+ORIGINAL_NOT_IN_EVENTS = "original not in the events"
 OWN_CASE = "own case"
 
 
@@ -344,6 +346,9 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
 
     named = RecallRow(NAMED_ORIGINAL)
     unnamed = RecallRow(NO_NAMED_ORIGINAL)
+    # A sample of an export rarely holds the original a duplicate names; whether such a
+    # duplicate was linked at all still says something.
+    absent = RecallRow(ORIGINAL_NOT_IN_EVENTS)
     missed: list[MissedDuplicate] = []
 
     def outcome(order_id: str) -> str:
@@ -359,7 +364,12 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
         if not duplicate:
             continue
         named.labelled += 1
-        if order_id not in run.verdicts or earlier not in run.verdicts:
+        if order_id not in run.verdicts:
+            continue
+        if earlier not in run.verdicts:
+            absent.labelled += 1
+            absent.in_events += 1
+            absent.recalled += order_id in reach
             continue
         named.in_events += 1
         if earlier in reach.get(order_id, ()):
@@ -394,7 +404,7 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
     ) + sum(1 for order_id in (*labels.unnamed_duplicates, *labels.own_cases) if order_id not in run.verdicts)
     scores.precision = tuple(rows.values())
     scores.overall_precision = overall
-    scores.recall = (named, unnamed)
+    scores.recall = (named, unnamed, absent)
     scores.labelled_verdicts = tuple(verdict_rows.values())
     scores.false_links = tuple(false_links[:examples])
     scores.missed_duplicates = tuple(missed[:examples])

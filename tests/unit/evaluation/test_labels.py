@@ -123,6 +123,7 @@ def test_recall_of_pairs_and_of_duplicates_without_a_named_original():
     assert [(r.group, r.labelled, r.in_events, r.recalled) for r in scores.recall] == [
         ("named original", 4, 3, 1),
         ("original not named", 2, 2, 1),
+        ("original not in the events", 0, 0, 0),
     ]
     assert scores.recall[0].recall == pytest.approx(1 / 3)
     assert [(m.order_id, m.earlier_order_id, m.outcome) for m in scores.missed_duplicates] == [
@@ -131,6 +132,18 @@ def test_recall_of_pairs_and_of_duplicates_without_a_named_original():
         ("O5", None, "opened a case of its own"),
     ]
     assert (scores.labels, scores.labels_about_orders_not_in_events) == (7, 1)
+
+
+def test_duplicates_whose_original_is_not_in_the_events_count_whether_they_were_linked_at_all():
+    # given O2 (linked) and O8 (opened a case) labelled duplicates of orders outside the file
+    labels = _labels("O2,X1,duplicate\nO8,X2,duplicate\n")
+    scores = score_with_labels(RUN, labels)
+    assert [(r.group, r.labelled, r.in_events, r.recalled) for r in scores.recall] == [
+        ("named original", 2, 0, 0),
+        ("original not named", 0, 0, 0),
+        ("original not in the events", 2, 2, 1),
+    ]
+    assert scores.missed_duplicates == ()
 
 
 def test_labelled_appeals_rejected_or_flagged_are_listed_rejections_first():
