@@ -26,7 +26,9 @@ from hotline.importers.mapping import SourceLabel
 DUPLICATE = "duplicate"
 NOT_DUPLICATE = "not_duplicate"
 
-_MENTIONS_DUPLICATE = re.compile(r"\bdup(e|es|licate[ds]?|licates)?\b", re.IGNORECASE)
+# "duplicate" anywhere (notes run words together: "closedduplicate"); the short forms
+# only as words of their own, or every "board up" written "BOARDUP" would count.
+_MENTIONS_DUPLICATE = re.compile(r"duplicat|\bdupe?s?\b", re.IGNORECASE)
 _DENIES_DUPLICATE = re.compile(r"\bnot\s+(a\s+)?dup(e|licate)?\b", re.IGNORECASE)
 _BOSTON_CASE_ID = re.compile(r"(?<!\d)(101\d{9})(?!\d)")
 _SF_EARLIER_REQUEST = re.compile(
