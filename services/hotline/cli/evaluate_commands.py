@@ -157,20 +157,21 @@ def _print_real(run: OfflineRun, scores: LabelScores, labels: Labels | None, tit
         out.print(f"labels {scores.labels} ({kinds}); about orders not in the events: {scores.labels_about_orders_not_in_events}", soft_wrap=True)
         precision = Table(title="Precision of links a label can judge")
         precision.add_column("relation", no_wrap=True)
-        for column in ("links", "judged", "correct", "wrong", "unjudged", "elsewhere¹", "precision"):
+        for column in ("links", "judged", "correct", "wrong", "own case¹", "unjudged", "elsewhere²", "precision"):
             precision.add_column(column, justify="right")
         for row in (*scores.precision, scores.overall_precision):
-            precision.add_row(row.relation, str(row.links), str(row.judged), str(row.correct), str(row.wrong), str(row.unjudged), str(row.other_original), figure(row.precision))
+            precision.add_row(row.relation, str(row.links), str(row.judged), str(row.correct), str(row.wrong), str(row.wrong_own_case), str(row.unjudged), str(row.other_original), figure(row.precision))
         out.print(precision)
-        out.print("  ¹ unjudged links of appeals labelled duplicate of an order outside the linked case")
+        out.print("  ¹ wrong links judged by a label saying the source handled the appeal as a case of its own")
+        out.print("  ² unjudged links of appeals labelled duplicate of an order outside the linked case")
         recall = Table(title="Recall of labelled duplicates")
         recall.add_column("duplicates", no_wrap=True)
-        for column in ("labelled", "in events", "linked²", "recall"):
+        for column in ("labelled", "in events", "linked³", "recall"):
             recall.add_column(column, justify="right")
         for row in scores.recall:
             recall.add_row(row.group, str(row.labelled), str(row.in_events), str(row.recalled), figure(row.recall))
         out.print(recall)
-        out.print("  ² named original: linked to the original's case; the other rows: linked at all")
+        out.print("  ³ named original: linked to the original's case; the other rows: linked at all")
         verdicts = Table(title="Verdicts of labelled appeals")
         verdicts.add_column("label", no_wrap=True)
         for column in ("accepted", "flagged", "rejected"):

@@ -12,7 +12,8 @@ B, the decision's earlier order ids and every order of the same case. The link i
   correct  when a label says A duplicate of one of those orders, or A duplicate without
            a named original (and no label says A not_duplicate of B);
   wrong    when a label says (A, B) not_duplicate, or A not_duplicate with no earlier id
-           (the source handled A as a case of its own);
+           (the source handled A as a case of its own; counted also as `wrong_own_case`,
+           since a source may handle a repeat as a case of its own);
   unjudged otherwise (counted apart; `other_original` counts those whose label names an
            original outside the case).
 A labelled duplicate pair (A, X) whose orders are both appeals of the events file is
@@ -42,6 +43,7 @@ NAMED_ORIGINAL = "named original"
 NO_NAMED_ORIGINAL = "original not named"
 ORIGINAL_NOT_IN_EVENTS = "original not in the events"
 OWN_CASE = "own case"
+OWN_CASE_WHY = "labelled a case of its own"
 
 
 class LabelFileError(ValueError):
@@ -143,6 +145,7 @@ class PrecisionRow:
     links: int = 0
     correct: int = 0
     wrong: int = 0
+    wrong_own_case: int = 0
     other_original: int = 0
 
     @property
@@ -164,6 +167,7 @@ class PrecisionRow:
             "judged": self.judged,
             "correct": self.correct,
             "wrong": self.wrong,
+            "wrong_own_case": self.wrong_own_case,
             "unjudged": self.unjudged,
             "unjudged_other_original": self.other_original,
             "precision": self.precision,
@@ -295,7 +299,7 @@ def _judge(decision: CaseDecision, reached: set[str], labels: Labels) -> tuple[b
     if order_id in labels.unnamed_duplicates:
         return True, "labelled duplicate, original not named"
     if order_id in labels.own_cases:
-        return False, "labelled a case of its own"
+        return False, OWN_CASE_WHY
     if originals:
         return None, "labelled duplicate of an order outside the case"
     return None, "no label"
@@ -334,6 +338,7 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
             row.correct += 1
         elif correct is False:
             row.wrong += 1
+            row.wrong_own_case += why == OWN_CASE_WHY
             false_links.append(FalseLink(order_id, decision.matched_order_id or "", decision.relation, decision.similarity_ratio, why))
         elif labels.duplicate_of.get(order_id):
             row.other_original += 1
@@ -342,6 +347,7 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
         overall.links += row.links
         overall.correct += row.correct
         overall.wrong += row.wrong
+        overall.wrong_own_case += row.wrong_own_case
         overall.other_original += row.other_original
 
     named = RecallRow(NAMED_ORIGINAL)

@@ -86,7 +86,7 @@ def test_links_judged_wrong_by_a_not_duplicate_pair_or_an_own_case_label():
         "other_caller_same_issue": (2, 0, 2, 0),
     }
     overall = scores.overall_precision
-    assert (overall.links, overall.judged, overall.correct, overall.wrong, overall.unjudged) == (4, 3, 1, 2, 1)
+    assert (overall.links, overall.judged, overall.correct, overall.wrong, overall.wrong_own_case, overall.unjudged) == (4, 3, 1, 2, 1, 1)
     assert overall.precision == pytest.approx(1 / 3)
     assert [(e.order_id, e.earlier_order_id, e.relation, e.similarity, e.why) for e in scores.false_links] == [
         ("O4", "O1", "other_caller_same_issue", 0.6, "labelled not_duplicate of O1"),
