@@ -171,7 +171,7 @@ def _print_real(run: OfflineRun, scores: LabelScores, labels: Labels | None, tit
         for row in scores.recall:
             recall.add_row(row.group, str(row.labelled), str(row.in_events), str(row.recalled), figure(row.recall))
         out.print(recall)
-        out.print("  ³ named original: linked to the original's case; the other rows: linked at all")
+        out.print("  ³ named original(s): linked to the case of (one of) the original(s); the other rows: linked at all")
         verdicts = Table(title="Verdicts of labelled appeals")
         verdicts.add_column("label", no_wrap=True)
         for column in ("accepted", "flagged", "rejected"):

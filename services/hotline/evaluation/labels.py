@@ -17,7 +17,8 @@ B, the decision's earlier order ids and every order of the same case. The link i
   unjudged otherwise (counted apart; `other_original` counts those whose label names an
            original outside the case).
 A labelled duplicate pair (A, X) whose orders are both appeals of the events file is
-recalled when A was linked and X is among the orders its link reaches. Duplicates
+recalled when A was linked and X is among the orders its link reaches (also counted
+per appeal: recalled when one of its labelled originals is reached). Duplicates
 without a named original, and those whose original is not in the events file, are
 counted apart: how many were linked at all.
 """
@@ -42,6 +43,7 @@ VERDICT_STATUSES = ("accepted", "flagged", "rejected")
 NAMED_ORIGINAL = "named original"
 NO_NAMED_ORIGINAL = "original not named"
 ORIGINAL_NOT_IN_EVENTS = "original not in the events"
+APPEALS_WITH_NAMED_ORIGINALS = "appeals with named originals"
 OWN_CASE = "own case"
 OWN_CASE_WHY = "labelled a case of its own"
 
@@ -352,6 +354,9 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
 
     named = RecallRow(NAMED_ORIGINAL)
     unnamed = RecallRow(NO_NAMED_ORIGINAL)
+    # Pair labels of a caller's every earlier message count a long series many times; per
+    # appeal, one labelled original in the case it joined is enough.
+    per_appeal = RecallRow(APPEALS_WITH_NAMED_ORIGINALS)
     # A sample of an export rarely holds the original a duplicate names; whether such a
     # duplicate was linked at all still says something.
     absent = RecallRow(ORIGINAL_NOT_IN_EVENTS)
@@ -382,6 +387,13 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
             named.recalled += 1
         else:
             missed.append(MissedDuplicate(order_id, earlier, outcome(order_id)))
+    for order_id, originals in labels.duplicate_of.items():
+        present = [original for original in originals if original in run.verdicts]
+        per_appeal.labelled += 1
+        if order_id not in run.verdicts or not present:
+            continue
+        per_appeal.in_events += 1
+        per_appeal.recalled += any(original in reach.get(order_id, ()) for original in present)
     for order_id in labels.unnamed_duplicates:
         unnamed.labelled += 1
         if order_id not in run.verdicts:
@@ -410,7 +422,7 @@ def score_with_labels(run: OfflineRun, labels: Labels | None, examples: int = 5)
     ) + sum(1 for order_id in (*labels.unnamed_duplicates, *labels.own_cases) if order_id not in run.verdicts)
     scores.precision = tuple(rows.values())
     scores.overall_precision = overall
-    scores.recall = (named, unnamed, absent)
+    scores.recall = (named, per_appeal, unnamed, absent)
     scores.labelled_verdicts = tuple(verdict_rows.values())
     scores.false_links = tuple(false_links[:examples])
     scores.missed_duplicates = tuple(missed[:examples])

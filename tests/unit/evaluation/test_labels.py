@@ -122,6 +122,7 @@ def test_recall_of_pairs_and_of_duplicates_without_a_named_original():
     scores = score_with_labels(RUN, labels)
     assert [(r.group, r.labelled, r.in_events, r.recalled) for r in scores.recall] == [
         ("named original", 4, 3, 1),
+        ("appeals with named originals", 4, 3, 1),
         ("original not named", 2, 2, 1),
         ("original not in the events", 0, 0, 0),
     ]
@@ -134,12 +135,22 @@ def test_recall_of_pairs_and_of_duplicates_without_a_named_original():
     assert (scores.labels, scores.labels_about_orders_not_in_events) == (7, 1)
 
 
+def test_an_appeal_with_several_labelled_originals_is_recalled_once_one_is_in_its_case():
+    # given O8 labelled a duplicate of O5 and of O1, but linked nowhere; O3 labelled a
+    # duplicate of O1 (in its case) and of O5 (not)
+    labels = _labels("O8,O5,duplicate\nO8,O1,duplicate\nO3,O1,duplicate\nO3,O5,duplicate\n")
+    rows = {r.group: (r.labelled, r.in_events, r.recalled) for r in score_with_labels(RUN, labels).recall}
+    assert rows["named original"] == (4, 4, 1)
+    assert rows["appeals with named originals"] == (2, 2, 1)
+
+
 def test_duplicates_whose_original_is_not_in_the_events_count_whether_they_were_linked_at_all():
     # given O2 (linked) and O8 (opened a case) labelled duplicates of orders outside the file
     labels = _labels("O2,X1,duplicate\nO8,X2,duplicate\n")
     scores = score_with_labels(RUN, labels)
     assert [(r.group, r.labelled, r.in_events, r.recalled) for r in scores.recall] == [
         ("named original", 2, 0, 0),
+        ("appeals with named originals", 2, 0, 0),
         ("original not named", 0, 0, 0),
         ("original not in the events", 2, 2, 1),
     ]
