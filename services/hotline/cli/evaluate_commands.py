@@ -225,6 +225,7 @@ def evaluate_real(
     if as_json:
         document = {
             **scores.to_json(),
+            **({"label_kinds": dict(label_counts(labels))} if labels is not None else {}),
             "events_read": run.events_read,
             "resent_events": run.resent_events,
             "dead_letters": run.dead_letters,

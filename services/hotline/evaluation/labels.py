@@ -125,10 +125,6 @@ class Labels:
         return indexed
 
     @property
-    def order_ids(self) -> set[str]:
-        return {a for a, _ in self.pairs} | set(self.unnamed_duplicates) | set(self.own_cases)
-
-    @property
     def count(self) -> int:
         return len(self.pairs) + len(self.unnamed_duplicates) + len(self.own_cases)
 
