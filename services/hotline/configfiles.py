@@ -14,6 +14,8 @@ from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
+SHIPPED_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+
 
 class ConfigFileError(ValueError):
     def __init__(self, path: Path | str, field: str, problem: str):
@@ -23,12 +25,32 @@ class ConfigFileError(ValueError):
         super().__init__(f"{path}: {field}: {problem}")
 
 
-def default_config_dir() -> Path:
-    """HOTLINE_CONFIG_DIR if set (a deployment's own rules), else the repository's config/."""
+def config_dirs() -> tuple[Path, ...]:
+    """The folders rule files are read from, first match wins.
+
+    HOTLINE_CONFIG_DIR names one folder, or several separated by ':' like PATH: a profile
+    in front of the shipped rules (`config/simulator:config`) overrides only the files
+    it has. Unset: the repository's config/.
+    """
     configured = os.environ.get("HOTLINE_CONFIG_DIR")
     if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "config"
+        return tuple(Path(part) for part in configured.split(os.pathsep) if part)
+    return (SHIPPED_CONFIG_DIR,)
+
+
+def default_config_dir() -> Path:
+    """The first folder of `config_dirs()`: where a missing rule file is expected."""
+    return config_dirs()[0]
+
+
+def config_file(name: str) -> Path:
+    """`name` in the first folder of `config_dirs()` that has it, else in the first folder
+    (so the error of a missing file names where it was expected)."""
+    folders = config_dirs()
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    return folders[0] / name
 
 
 def load_toml(path: Path | str) -> dict[str, Any]:

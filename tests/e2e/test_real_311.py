@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,17 +34,14 @@ def _import_all() -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def worker_env(tmp_path_factory) -> dict[str, str]:
-    """The shipped rules, with the jurisdiction of these two cities: the districts
-    (boroughs, neighbourhoods) their rows name."""
-    config = tmp_path_factory.mktemp("config")
-    for source in CONFIG.glob("*.toml"):
-        shutil.copy(source, config / source.name)
+    """The shipped rules, with a jurisdiction.toml naming these two cities and the
+    districts (boroughs, neighbourhoods) their rows name, as a deployment writes it."""
+    profile = tmp_path_factory.mktemp("config")
     districts = sorted({e["data"]["location"].get("district") for e in map(codec.decode, _import_all()) if e["type"] == "appeal.received"} - {None})
-    screening = (config / "screening.toml").read_text()
-    screening = re.sub(r'(?m)^city = .*$', 'city = "New York / Boston"', screening)
-    screening = re.sub(r'(?m)^districts = .*$', "districts = " + json.dumps(districts, ensure_ascii=False), screening)
-    (config / "screening.toml").write_text(screening)
-    return {"HOTLINE_CONFIG_DIR": str(config)}
+    (profile / "jurisdiction.toml").write_text(
+        '[jurisdiction]\ncity = "New York / Boston"\ndistricts = ' + json.dumps(districts, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return {"HOTLINE_CONFIG_DIR": f"{profile}{os.pathsep}{CONFIG}"}
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +114,18 @@ def test_boston_exact_duplicate_rows_are_found_as_resubmissions_with_no_false_li
             second["location"].get("address"),
         )
     assert len(pairs) - len(duplicate_pairs) == 1  # Wellington Green litter, reported on 1 and 2 January
+
+
+def test_no_appeal_of_a_real_export_is_rejected_under_a_configured_jurisdiction(run, isolated_pipeline):
+    # Given the shipped rules and a jurisdiction naming the exports' cities and districts
+    events, _, _ = run
+    appeals = {e["order_id"] for e in events if e["type"] == "appeal.received"}
+    # When the worker has screened every appeal of the two real exports
+    screened = [codec.decode(r.value) for r in read_all(topics.SCREENED.name, servers=isolated_pipeline.servers)]
+    verdicts = {s["order_id"]: s["verdict"] for s in screened if s["type"] == "appeal.received"}
+    # Then each got a verdict, none is rejected and none is judged outside the jurisdiction
+    assert set(verdicts) == appeals
+    assert [order for order, verdict in verdicts.items() if verdict["status"] == "rejected"] == []
+    assert [order for order, verdict in verdicts.items() if "outside_jurisdiction" in verdict["reasons"]] == []
+    # And the worker said at start-up which jurisdiction it applies
+    assert "hotline worker: jurisdiction New York / Boston (" in isolated_pipeline.worker.log_text()

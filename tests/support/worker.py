@@ -13,6 +13,11 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+# Workers here are fed simulated streams: the simulator's profile (its city) in front of
+# the shipped rules, as `make demo` runs. A test of other data passes its own.
+SIMULATOR_CONFIG_DIR = f"{CONFIG / 'simulator'}{os.pathsep}{CONFIG}"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -29,6 +34,7 @@ class WorkerProcess:
             HOTLINE_APP_ID=app_id,
             HOTLINE_WEB_PORT=str(self.web_port),
             HOTLINE_DATA_DIR=str(data_dir),
+            HOTLINE_CONFIG_DIR=SIMULATOR_CONFIG_DIR,
         )
         env.update(extra_env or {})
         self._log = open(log_path, "wb")

@@ -32,6 +32,10 @@ from hotline.contract import topics
 
 console = Console(width=max(100, Console().width))
 ROOT = Path(__file__).resolve().parents[3]
+DEMO_EVENTS = ROOT / "data" / "samples" / "demo-events.jsonl"
+# The bundled sample is simulated: its worker applies the simulator's profile (its city)
+# in front of the shipped rules, unless HOTLINE_CONFIG_DIR says otherwise.
+SIMULATOR_CONFIG_DIR = f"{ROOT / 'config' / 'simulator'}{os.pathsep}{ROOT / 'config'}"
 
 
 def _scrape(url: str) -> dict[tuple[str, tuple], float]:
@@ -55,9 +59,11 @@ def _total(samples: dict, name: str, **labels: str) -> float:
 class DemoWorker:
     """A `hotline worker` child process whose log goes to a file."""
 
-    def __init__(self, port: int, log_path: Path):
+    def __init__(self, port: int, log_path: Path, config_dir: str | None):
         self.metrics_url = f"http://127.0.0.1:{port}/metrics"
         env = dict(os.environ, HOTLINE_WEB_PORT=str(port), HOTLINE_DATA_DIR=tempfile.mkdtemp(prefix="hotline-demo-"))
+        if config_dir:
+            env["HOTLINE_CONFIG_DIR"] = config_dir
         self.log_path = log_path
         self._log = log_path.open("wb")
         hotline = Path(sys.executable).with_name("hotline")
@@ -177,7 +183,7 @@ def _count_events(events_file: Path) -> int:
 
 
 @click.command("demo")
-@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=ROOT / "data" / "samples" / "demo-events.jsonl", show_default=True)
+@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEMO_EVENTS, show_default=True)
 @click.option("--offices", "offices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=ROOT / "data" / "offices" / "demo-offices.jsonl", show_default=True)
 @click.option("--web-port", type=click.IntRange(1, 65535), default=6066, show_default=True)
 @click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=1), default=600, show_default=True)
@@ -194,7 +200,8 @@ def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: 
     console.print(f"[bold]hotline demo[/bold]: {events_file.name} ({_count_events(events_file)} events), offices from {offices_file.name}")
     click.get_current_context().invoke(offices_load, file=str(offices_file))
     log_path = Path(tempfile.gettempdir()) / "hotline-demo-worker.log"
-    worker = DemoWorker(web_port, log_path)
+    simulated = events_file.resolve() == DEMO_EVENTS.resolve() and not os.environ.get("HOTLINE_CONFIG_DIR")
+    worker = DemoWorker(web_port, log_path, SIMULATOR_CONFIG_DIR if simulated else None)
     try:
         worker.wait_for_web()
         console.print(f"worker up: metrics on {worker.metrics_url}, log in {log_path}")

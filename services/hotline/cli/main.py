@@ -49,6 +49,19 @@ def check_rule_files() -> None:
             raise click.ClickException(f"bad configuration: {error}") from None
 
 
+def log_jurisdiction() -> None:
+    """Say at start-up which city the worker judges appeals against, or that it judges none."""
+    from hotline.configfiles import config_file
+    from hotline.core import screen_rules
+
+    jurisdiction = screen_rules.load_screening_rules().jurisdiction
+    if jurisdiction is None:
+        where = config_file(screen_rules.DEFAULT_JURISDICTION_FILE)
+        click.echo(f"hotline worker: no jurisdiction configured ({where}): outside_jurisdiction is not judged", err=True)
+    else:
+        click.echo(f"hotline worker: jurisdiction {jurisdiction.describe()}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hotline")
 def cli() -> None:
@@ -61,6 +74,7 @@ def worker(faust_args: tuple[str, ...]) -> None:
     """Run a worker; options are Faust's own (`hotline worker --help`)."""
     settings = load_settings()
     check_rule_files()
+    log_jurisdiction()
     from hotline.stream.worker import app
 
     if not {"-h", "--help"} & set(faust_args):

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline.configfiles import check, default_config_dir, load_toml, require
+from hotline.configfiles import check, config_file, load_toml, require
 from hotline.core.ids import derived_event_id
 from hotline.core.timeutil import format_utc, parse_rfc3339
 
@@ -70,7 +70,7 @@ class AlertSettings:
 
 
 def load_alert_settings(path: Path | str | None = None) -> AlertSettings:
-    path = Path(path) if path is not None else default_config_dir() / DEFAULT_CONFIG_FILE
+    path = Path(path) if path is not None else config_file(DEFAULT_CONFIG_FILE)
     document = load_toml(path)
     for name in document:
         check(name in ALERT_NAMES, path, name, f"is not a known alert; known alerts: {', '.join(ALERT_NAMES)}")

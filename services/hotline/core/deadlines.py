@@ -35,6 +35,18 @@ and 24 h per day to a calendar-hours clock; one in hours adds that many hours of
 clock's own time. Working-day clocks count working seconds on the Chinese calendar
 (hotline.core.workcalendar).
 
+Working-day counting (per target, config `working_days_counting`): `civil_code` (the
+default) does not count the day the clock starts and ends the period at 24:00 of its
+last working day, as Chinese law counts periods in days (Civil Code arts. 200-204):
+dispatched Monday 10:25, 5 working days are due at 24:00 of the fifth working day after
+Monday. The clock gets the working time left in its start day on top of its allowance,
+so `allowed_seconds` is the working time from the start to that 24:00 and everything
+else is measured from the start as for an `elapsed` clock (which counts from the start
+instant itself: due at 10:25 of the fifth working day): warnings fire at their fraction
+of that working time, a suspension moves the due instant by exactly the working time it
+held (it may then fall inside a day), an extension of n working days moves it by n
+working days.
+
 Outcomes: warnings fire at fractions of the allowed time, in the clock's own time; a
 breach fires at the due instant. An instant fires once the horizon has passed it
 (horizon > instant), because a target satisfied exactly at its due instant is met; a clock satisfied at or before its due instant is met
@@ -64,11 +76,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, default_config_dir, load_toml
+from hotline.configfiles import check, config_file, load_toml
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
-from hotline.core.workcalendar import WORKING_DAY_SECONDS, add_working_seconds, working_seconds_between
+from hotline.core.workcalendar import (
+    WORKING_DAY_SECONDS,
+    add_working_seconds,
+    end_of_local_day,
+    working_seconds_between,
+)
 
 TARGETS = ("sign_for", "first_response", "resolution")
 URGENCIES = ("normal", "urgent", "emergency")
@@ -77,6 +94,9 @@ DEADLINES_SCHEMA_VERSION = 1
 
 CALENDAR = "calendar"
 WORKING = "working"
+CIVIL_CODE = "civil_code"
+ELAPSED = "elapsed"
+WORKING_DAYS_COUNTINGS = (CIVIL_CODE, ELAPSED)
 POLICY = "policy"
 SOURCE_DUE = "source_due"
 SATISFIED = "satisfied"
@@ -88,11 +108,17 @@ CANCELLED = "cancelled"
 
 @dataclass(frozen=True)
 class Allowance:
-    """How long a target may take: `seconds` of calendar time or of working time."""
+    """How long a target may take: `seconds` of calendar time or of working time.
+
+    `working_days_counting` says where a working-day allowance starts counting:
+    civil_code (from 24:00 of the day the clock starts) or elapsed (from the start
+    itself). A calendar allowance ignores it.
+    """
 
     unit: str  # calendar | working
     seconds: float
     warning_fractions: tuple[float, ...] = DEFAULT_WARNING_FRACTIONS
+    working_days_counting: str = CIVIL_CODE
 
 
 @dataclass(frozen=True)
@@ -121,7 +147,19 @@ def _fractions(value: Any, path: Path, field_name: str) -> tuple[float, ...]:
     return tuple(float(item) for item in value)
 
 
-def _allowance(table: Any, path: Path, field_name: str, default_fractions: tuple[float, ...]) -> Allowance:
+def _counting(value: Any, path: Path, field_name: str) -> str:
+    check(
+        value in WORKING_DAYS_COUNTINGS,
+        path,
+        field_name,
+        f"expected one of {', '.join(repr(name) for name in WORKING_DAYS_COUNTINGS)}, got {value!r}",
+    )
+    return value
+
+
+def _allowance(
+    table: Any, path: Path, field_name: str, default_fractions: tuple[float, ...], counting: str = CIVIL_CODE
+) -> Allowance:
     check(isinstance(table, dict), path, field_name, f"expected a table such as {{ hours = 2 }}, got {table!r}")
     unknown = sorted(set(table) - {"hours", "working_days", "warning_fractions"})
     check(not unknown, path, f"{field_name}.{unknown[0] if unknown else ''}", "unknown key (expected hours, working_days or warning_fractions)")
@@ -147,25 +185,43 @@ def _allowance(table: Any, path: Path, field_name: str, default_fractions: tuple
         f"{field_name}.working_days",
         f"expected a positive whole number of working days, got {days!r}",
     )
-    return Allowance(WORKING, float(days * WORKING_DAY_SECONDS), fractions)
+    return Allowance(WORKING, float(days * WORKING_DAY_SECONDS), fractions, counting)
 
 
 def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlinePolicy:
     path = Path(path)
-    unknown = sorted(set(raw) - {"warning_fractions", *TARGETS})
-    check(not unknown, path, unknown[0] if unknown else "", f"unknown key (expected warning_fractions, {', '.join(TARGETS)})")
+    unknown = sorted(set(raw) - {"warning_fractions", "working_days_counting", *TARGETS})
+    check(
+        not unknown,
+        path,
+        unknown[0] if unknown else "",
+        f"unknown key (expected warning_fractions, working_days_counting, {', '.join(TARGETS)})",
+    )
     default_fractions = _fractions(raw.get("warning_fractions", list(DEFAULT_WARNING_FRACTIONS)), path, "warning_fractions")
+    default_counting = _counting(raw.get("working_days_counting", CIVIL_CODE), path, "working_days_counting")
     allowances: dict[tuple[str, str], Allowance] = {}
     category_allowances: dict[tuple[str, str, str], Allowance] = {}
     for target in TARGETS:
         check(target in raw, path, target, "is missing")
         table = raw[target]
         check(isinstance(table, dict), path, target, f"expected a table, got {table!r}")
-        extra = sorted(set(table) - {*URGENCIES, "categories"})
-        check(not extra, path, f"{target}.{extra[0] if extra else ''}", "unknown key (expected normal, urgent, emergency, categories)")
+        extra = sorted(set(table) - {*URGENCIES, "categories", "working_days_counting"})
+        check(
+            not extra,
+            path,
+            f"{target}.{extra[0] if extra else ''}",
+            "unknown key (expected normal, urgent, emergency, categories, working_days_counting)",
+        )
+        counting = (
+            _counting(table["working_days_counting"], path, f"{target}.working_days_counting")
+            if "working_days_counting" in table
+            else default_counting
+        )
         for urgency in URGENCIES:
             check(urgency in table, path, f"{target}.{urgency}", "is missing")
-            allowances[(target, urgency)] = _allowance(table[urgency], path, f"{target}.{urgency}", default_fractions)
+            allowances[(target, urgency)] = _allowance(
+                table[urgency], path, f"{target}.{urgency}", default_fractions, counting
+            )
         categories = table.get("categories", {})
         check(isinstance(categories, dict), path, f"{target}.categories", "expected a table of categories")
         for category, by_urgency in categories.items():
@@ -174,14 +230,14 @@ def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlineP
             for urgency, allowance in by_urgency.items():
                 check(urgency in URGENCIES, path, f"{prefix}.{urgency}", "unknown urgency (expected normal, urgent, emergency)")
                 category_allowances[(target, category, urgency)] = _allowance(
-                    allowance, path, f"{prefix}.{urgency}", default_fractions
+                    allowance, path, f"{prefix}.{urgency}", default_fractions, counting
                 )
     return DeadlinePolicy(allowances, category_allowances)
 
 
 def load_deadline_policy(path: Path | str | None = None) -> DeadlinePolicy:
     """Read and validate the deadline policy; a wrong value raises ConfigFileError naming file and field."""
-    path = Path(path) if path is not None else default_config_dir() / "deadlines.toml"
+    path = Path(path) if path is not None else config_file("deadlines.toml")
     return parse_deadline_policy(load_toml(path), path)
 
 
@@ -345,6 +401,12 @@ def _build_clock(
 ) -> Clock:
     pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
     allowed = allowance.seconds + extra_seconds
+    if allowance.unit == WORKING and allowance.working_days_counting == CIVIL_CODE:
+        # The day the clock starts is not counted (Civil Code art. 201): its remaining
+        # working time is added to the allowance, so the due instant is 24:00 of the
+        # last counted working day and every other rule (warnings, pauses, extensions,
+        # elapsed time) measures the clock from its start as an elapsed clock does.
+        allowed += working_seconds_between(started_at, end_of_local_day(started_at))
     elapsed_at_end = None if ending is None else _elapsed(allowance.unit, started_at, ending.at, pauses)
     return Clock(
         clock_id=f"{order.order_id}:{target}:{started_by}",

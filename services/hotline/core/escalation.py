@@ -56,7 +56,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, default_config_dir, load_toml
+from hotline.configfiles import check, config_file, load_toml
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -133,7 +133,7 @@ def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> Escalat
 
 def load_escalation_policy(path: Path | str | None = None) -> EscalationPolicy:
     """Read and validate config/escalation.toml; a wrong value raises ConfigFileError naming file and field."""
-    path = Path(path) if path is not None else default_config_dir() / "escalation.toml"
+    path = Path(path) if path is not None else config_file("escalation.toml")
     return parse_escalation_policy(load_toml(path), path)
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline.configfiles import check, default_config_dir, load_toml, require
+from hotline.configfiles import check, config_file, load_toml, require
 from hotline.core.ids import derived_event_id
 from hotline.core.timeutil import format_utc
 
@@ -119,7 +119,7 @@ class PressureSettings:
 
 
 def load_pressure_settings(path: Path | str | None = None) -> PressureSettings:
-    path = Path(path) if path is not None else default_config_dir() / DEFAULT_CONFIG_FILE
+    path = Path(path) if path is not None else config_file(DEFAULT_CONFIG_FILE)
     document = load_toml(path)
     table = require(document, "hotspots", dict, path)
     factor = float(require(table, "factor", (int, float), path, "hotspots"))

@@ -43,7 +43,7 @@ from typing import Any, Mapping
 
 import jieba
 
-from hotline.configfiles import ConfigFileError, check, default_config_dir, load_toml, require
+from hotline.configfiles import ConfigFileError, check, config_file, load_toml, require
 from hotline.core.privacy import ID_NUMBER_PLACEHOLDER, PHONE_PLACEHOLDER
 from hotline.core.timeutil import parse_rfc3339
 
@@ -74,6 +74,7 @@ REASON_CODES: tuple[str, ...] = (
 KEYWORD_REASONS: tuple[str, ...] = (LITIGATION_OR_ARBITRATION, EMERGENCY_SERVICE, ABUSIVE_CONTENT)
 
 DEFAULT_SCREENING_FILE = "screening.toml"
+DEFAULT_JURISDICTION_FILE = "jurisdiction.toml"
 
 _WHITESPACE = re.compile(r"\s+")
 # What is left of a text once punctuation, symbols and spaces are gone: CJK, letters, digits.
@@ -313,10 +314,22 @@ class Jurisdiction:
     district_names: frozenset[str]
     own_place_pattern: re.Pattern[str]
     other_place_pattern: re.Pattern[str] | None
+    source: str = ""
+    # As the file writes them, for the start-up log.
+    configured_city: str = ""
+    configured_districts: tuple[str, ...] = ()
     # Where an appeal's matter is, as the text says it ('在{place}', '{place}...区'); a
     # place named in passing (a caller who moved from there, a company registered there,
     # a hospital once visited) is not. Empty: any mention of another place counts.
     place_frames: tuple[re.Pattern[str], ...] = ()
+
+    def describe(self) -> str:
+        """One line for the worker's start-up log."""
+        districts = ", ".join(self.configured_districts)
+        return f"{self.configured_city} ({len(self.configured_districts)} districts: {districts}) from {self.source}"
+
+    def judges_outside(self, district: str, searchable_text: str) -> bool:
+        return not self.covers_district(district) or self.text_is_elsewhere(searchable_text)
 
     def covers_district(self, district: str) -> bool:
         return not district or district_short_name(district) in self.district_names
@@ -394,7 +407,9 @@ class ScreeningRules:
     source: str
     reject_reasons: frozenset[str]
     flag_reasons: frozenset[str]
-    jurisdiction: Jurisdiction
+    # None: no jurisdiction configured, so outside_jurisdiction is never judged (a
+    # default city would reject every real export of another one).
+    jurisdiction: Jurisdiction | None
     keyword_rules: Mapping[str, KeywordRule]
     no_content: NoContentRule
     non_actionable: NonActionableRule
@@ -428,7 +443,7 @@ class ScreeningRules:
         for code in (LITIGATION_OR_ARBITRATION, EMERGENCY_SERVICE):
             if self.keyword_rules[code].matches(searchable):
                 reasons.append(code)
-        if not self.jurisdiction.covers_district(appeal.district) or self.jurisdiction.text_is_elsewhere(searchable):
+        if self.jurisdiction is not None and self.jurisdiction.judges_outside(appeal.district, searchable):
             reasons.append(OUTSIDE_JURISDICTION)
         if self.keyword_rules[ABUSIVE_CONTENT].matches(searchable):
             reasons.append(ABUSIVE_CONTENT)
@@ -493,9 +508,13 @@ def judged_appeal(screened_event: Mapping[str, Any], appeal: Appeal, verdict: Ve
 # Loading
 
 
-def load_screening_rules(path: Path | str | None = None) -> ScreeningRules:
-    path = Path(path) if path is not None else default_config_dir() / DEFAULT_SCREENING_FILE
-    return screening_rules_from_table(load_toml(path), path)
+def load_screening_rules(path: Path | str | None = None, jurisdiction_path: Path | str | None = None) -> ScreeningRules:
+    """screening.toml and, when there is one, jurisdiction.toml (both from the config
+    folders unless given); a missing jurisdiction file configures none."""
+    path = Path(path) if path is not None else config_file(DEFAULT_SCREENING_FILE)
+    jurisdiction_path = Path(jurisdiction_path) if jurisdiction_path is not None else config_file(DEFAULT_JURISDICTION_FILE)
+    jurisdiction_table = load_toml(jurisdiction_path) if jurisdiction_path.is_file() else {}
+    return screening_rules_from_table(load_toml(path), path, jurisdiction_table, jurisdiction_path)
 
 
 def _compile(pattern: Any, path: Path | str, field: str) -> re.Pattern[str]:
@@ -552,35 +571,40 @@ def _aliases(table: dict[str, Any], key: str, path: Path | str, allowed: tuple[s
     return aliases
 
 
-def _jurisdiction(table: dict[str, Any], path: Path | str) -> Jurisdiction:
+def _jurisdiction(
+    table: dict[str, Any], path: Path | str, other_places: list[str], other_place_suffix: str | None
+) -> Jurisdiction | None:
+    """The [jurisdiction] of jurisdiction.toml, or None when it has none."""
+    if "jurisdiction" not in table:
+        return None
     prefix = "jurisdiction"
-    city = require(table, "city", str, path, prefix)
+    section = require(table, "jurisdiction", dict, path)
+    city = require(section, "city", str, path, prefix)
     check(city.strip() != "", path, f"{prefix}.city", "must not be empty")
-    province = require(table, "province", str, path, prefix)
-    districts = _string_list(table, "districts", path, prefix)
+    province = require(section, "province", str, path, prefix) if "province" in section else ""
+    districts = _string_list(section, "districts", path, prefix)
     check(len(districts) > 0, path, f"{prefix}.districts", "needs at least one district")
-    other_places = _string_list(table, "other_places", path, prefix)
     own_names = {district_short_name(name) for name in (city, province) if name.strip()}
-    for index, name in enumerate(other_places):
-        check(
-            district_short_name(name) not in own_names,
-            path,
-            f"{prefix}.other_places[{index}]",
-            f"{name!r} is the configured city or province",
-        )
     short_districts = frozenset(district_short_name(name) for name in districts)
     own_names_in_text = sorted(own_names | short_districts, key=len, reverse=True)
     own_pattern = re.compile("|".join(re.escape(name) for name in own_names_in_text))
     other_pattern = None
-    if other_places:
-        names = sorted({district_short_name(name) for name in other_places}, key=len, reverse=True)
-        suffix = _compile(require(table, "other_place_suffix", str, path, prefix), path, f"{prefix}.other_place_suffix").pattern
-        other_pattern = re.compile("(?:" + "|".join(re.escape(name) for name in names) + ")" + suffix)
-    return Jurisdiction(district_short_name(city), short_districts, own_pattern, other_pattern)
+    # A deployment in one of the listed places does not count its own city as elsewhere.
+    other_names = {district_short_name(name) for name in other_places} - own_names
+    if other_names and other_place_suffix is not None:
+        names = sorted(other_names, key=len, reverse=True)
+        other_pattern = re.compile("(?:" + "|".join(re.escape(name) for name in names) + ")" + other_place_suffix)
+    return Jurisdiction(district_short_name(city), short_districts, own_pattern, other_pattern, str(path), city, tuple(districts))
 
 
-def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> ScreeningRules:
-    """Validate a parsed screening.toml; every problem names the file and the field."""
+def screening_rules_from_table(
+    table: dict[str, Any],
+    path: Path | str,
+    jurisdiction_table: dict[str, Any] | None = None,
+    jurisdiction_path: Path | str = DEFAULT_JURISDICTION_FILE,
+) -> ScreeningRules:
+    """Validate a parsed screening.toml (and jurisdiction.toml); every problem names the
+    file and the field."""
     verdict = require(table, "verdict", dict, path)
     reject = _string_list(verdict, "reject", path, "verdict")
     flag = _string_list(verdict, "flag", path, "verdict")
@@ -623,14 +647,6 @@ def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> Scree
         f"must not exceed max_content_chars ({non_actionable.max_content_chars})",
     )
 
-    prefix = f"rules.{OUTSIDE_JURISDICTION}"
-    outside_table = require(rules, OUTSIDE_JURISDICTION, dict, path, "rules")
-    place_frames = _string_list(outside_table, "place_frames", path, prefix)
-    for index, frame in enumerate(place_frames):
-        field = f"{prefix}.place_frames[{index}]"
-        check(PLACE_SLOT in frame, path, field, f"must contain {PLACE_SLOT} where the other place's name goes, got {frame!r}")
-        _compile(frame.replace(PLACE_SLOT, "(?:x)"), path, field)
-
     prefix = f"rules.{FREQUENT_CALLER}"
     frequent_table = require(rules, FREQUENT_CALLER, dict, path, "rules")
     frequent = FrequentCallerRule(
@@ -645,14 +661,28 @@ def screening_rules_from_table(table: dict[str, Any], path: Path | str) -> Scree
         "must be at least min_distinct_issues, or the rule could never fire",
     )
 
+    prefix = f"rules.{OUTSIDE_JURISDICTION}"
+    outside_table = require(rules, OUTSIDE_JURISDICTION, dict, path, "rules")
+    other_places = _string_list(outside_table, "other_places", path, prefix)
+    other_place_suffix = None
+    if other_places:
+        suffix = require(outside_table, "other_place_suffix", str, path, prefix)
+        other_place_suffix = _compile(suffix, path, f"{prefix}.other_place_suffix").pattern
+    place_frames = _string_list(outside_table, "place_frames", path, prefix)
+    for index, frame in enumerate(place_frames):
+        field = f"{prefix}.place_frames[{index}]"
+        check(PLACE_SLOT in frame, path, field, f"must contain {PLACE_SLOT} where the other place's name goes, got {frame!r}")
+        _compile(frame.replace(PLACE_SLOT, "(?:x)"), path, field)
+    jurisdiction = _jurisdiction(jurisdiction_table or {}, jurisdiction_path, other_places, other_place_suffix)
+    if jurisdiction is not None:
+        jurisdiction = jurisdiction.with_place_frames(tuple(unicodedata.normalize("NFKC", frame).casefold() for frame in place_frames))
+
     normalize = require(table, "normalize", dict, path)
     return ScreeningRules(
         source=str(path),
         reject_reasons=frozenset(reject),
         flag_reasons=frozenset(flag),
-        jurisdiction=_jurisdiction(require(table, "jurisdiction", dict, path), path).with_place_frames(
-            tuple(unicodedata.normalize("NFKC", frame).casefold() for frame in place_frames)
-        ),
+        jurisdiction=jurisdiction,
         keyword_rules=keyword_rules,
         no_content=no_content,
         non_actionable=non_actionable,

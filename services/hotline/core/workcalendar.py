@@ -5,7 +5,7 @@ produces aware datetimes in UTC and counts of working seconds. Which dates are w
 days comes from the `chinesecalendar` library: Monday to Friday except public holidays,
 plus the weekend days declared working days to make up for a holiday (调休).
 
-Convention (one rule, used by every working-day deadline):
+Convention (the working-time arithmetic under every working-day deadline):
 
 - Working time is the time that falls on working days, measured in local time. A working
   day holds 86 400 working seconds, from 00:00 to 24:00 Asia/Shanghai (China keeps no
@@ -19,6 +19,14 @@ Convention (one rule, used by every working-day deadline):
   the start of the next working day (Monday 00:00 + 5 in a full week → Saturday 00:00).
 - `working_seconds_between(a, b)` is the working time in [a, b); for every start and n,
   working_seconds_between(start, add_working_days(start, n)) == n × 86 400.
+
+A second count, the one Chinese law uses for periods in days (Civil Code arts. 200-204),
+sits on top of it: the day of receipt is not counted and the period ends at 24:00 of
+its last day. `civil_code_deadline(received_at, n)` is 24:00 of the n-th working day
+after the day of receipt (a receipt on a rest day: the first counted day is the first
+working day after it), and `working_days_elapsed(received_at, at)` is the smallest n
+whose civil-code deadline `at` does not pass. Both equal "the elapsed count started at
+00:00 of the day after receipt".
 
 Dates outside the years the library knows raise `CalendarRangeError` (a ValueError)
 naming the date and the supported years, rather than silently treating an unknown
@@ -115,8 +123,52 @@ def add_working_seconds(start: datetime, working_seconds: float) -> datetime:
     return cursor.astimezone(timezone.utc)
 
 
-def add_working_days(start: datetime, working_days: int) -> datetime:
-    """The deadline `working_days` working days after `start` (see the module's convention)."""
+def _require_day_count(working_days: int) -> None:
     if isinstance(working_days, bool) or not isinstance(working_days, int) or working_days < 0:
         raise ValueError(f"working_days must be a non-negative integer, got {working_days!r}")
+
+
+def add_working_days(start: datetime, working_days: int) -> datetime:
+    """The deadline `working_days` working days after `start` (see the module's convention)."""
+    _require_day_count(working_days)
     return add_working_seconds(start, working_days * WORKING_DAY_SECONDS)
+
+
+def end_of_local_day(instant: datetime) -> datetime:
+    """24:00 Asia/Shanghai of the day `instant` falls on (in UTC): where a civil-code count starts."""
+    _require_aware(instant, "instant")
+    return (_local_midnight(instant.astimezone(SHANGHAI).date()) + _ONE_DAY).astimezone(timezone.utc)
+
+
+def civil_code_deadline(received_at: datetime, working_days: int) -> datetime:
+    """24:00 of the `working_days`-th working day after the day of `received_at` (in UTC).
+
+    With 0 it is 24:00 of the day of receipt itself, the instant the count starts.
+    """
+    _require_day_count(working_days)
+    return add_working_seconds(end_of_local_day(received_at), working_days * WORKING_DAY_SECONDS)
+
+
+def working_days_elapsed(received_at: datetime, at: datetime) -> int:
+    """The working days `at` lies into a civil-code count from `received_at`: the smallest n
+    with at <= civil_code_deadline(received_at, n).
+
+    0 on the day of receipt; 1 up to 24:00 of the first working day after it (a rest day
+    before that working day included); and so on. `at` before `received_at` is refused.
+    """
+    _require_aware(received_at, "received_at")
+    _require_aware(at, "at")
+    if at < received_at:
+        raise ValueError(f"at {at.isoformat()} is before received_at {received_at.isoformat()}")
+    count_start = end_of_local_day(received_at)
+    if at <= count_start:
+        return 0
+    # 24:00 belongs to the day it ends: step back one microsecond to name that day.
+    last_day = (at - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+    day = count_start.astimezone(SHANGHAI).date()
+    elapsed = 0
+    while day <= last_day:
+        elapsed += is_working_day(day)
+        day += _ONE_DAY
+    # A rest day after the last counted working day is waiting for the next working day.
+    return elapsed if is_working_day(last_day) else elapsed + 1

@@ -12,12 +12,25 @@ Two wall-clock readings have no single answer and are settled as PEP 495 does wi
   (02:30-05:00 is written 03:30:00-04:00);
 - a time that happens twice when clocks go back (01:30 on a November Sunday) is taken
   as the first occurrence, still on daylight time (01:30:00-04:00).
+
+The format "excel" reads Excel serial dates, which spreadsheets leave in a date column
+when a cell was never formatted as a date: days since 1899-12-30, the fraction being the
+time of day on the local wall clock ("43831.5" is 2020-01-01 12:00). Serials below 61
+(before 1900-03-01) are refused: there Excel counts a 29 February 1900 that never was.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+EXCEL_SERIAL = "excel"
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_SERIAL_PATTERN = re.compile(r"\d+(\.\d+)?")
+_FIRST_RELIABLE_SERIAL = 61
+_LAST_SERIAL = 2958465  # 9999-12-31
+_SECONDS_PER_DAY = 86400
 
 
 def parse_local(text: str, formats: tuple[str, ...], zone: ZoneInfo) -> datetime:
@@ -27,7 +40,7 @@ def parse_local(text: str, formats: tuple[str, ...], zone: ZoneInfo) -> datetime
     """
     for date_format in formats:
         try:
-            parsed = datetime.strptime(text, date_format)
+            parsed = _excel_serial(text) if date_format == EXCEL_SERIAL else datetime.strptime(text, date_format)
         except ValueError:
             continue
         if parsed.tzinfo is None:
@@ -36,6 +49,16 @@ def parse_local(text: str, formats: tuple[str, ...], zone: ZoneInfo) -> datetime
         return parsed.astimezone(timezone.utc).astimezone(zone)
     expected = " or ".join(repr(date_format) for date_format in formats)
     raise ValueError(f"{text!r} does not match {expected}")
+
+
+def _excel_serial(text: str) -> datetime:
+    if not _SERIAL_PATTERN.fullmatch(text):
+        raise ValueError(f"{text!r} is not an Excel serial date")
+    serial = float(text)
+    if not _FIRST_RELIABLE_SERIAL <= serial < _LAST_SERIAL + 1:
+        raise ValueError(f"{text!r} is outside the Excel serial dates {_FIRST_RELIABLE_SERIAL}..{_LAST_SERIAL}")
+    # Exports write serials as binary floats (43524.475752314813): round to the second.
+    return _EXCEL_EPOCH + timedelta(seconds=round(serial * _SECONDS_PER_DAY))
 
 
 def format_rfc3339(instant: datetime) -> str:

@@ -4,6 +4,11 @@ Consumes a mapping TOML file (see examples/mappings/nyc311.toml for every field)
 built-in mappings of `hotline.importers.sources`; produces a validated `ColumnMapping`.
 Every mistake in a file is a `ConfigFileError` naming the file and the field, raised
 before any row is read.
+
+A field comes from one column, from several columns joined (`text = ["Title", "Details"]`),
+or from a constant (`[constants] office = "city_hotline"`), never from two of these. The
+office of a row is its office column, else its category's route (`[routing]`), else
+`constants.office`.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotline.configfiles import ConfigFileError, check, load_toml, require
-from hotline.importers.normalise import OFFICE_ID_PATTERN
+from hotline.importers.localtime import EXCEL_SERIAL
+from hotline.importers.normalise import OFFICE_ID_PATTERN, category_slug
 
 # The contract's `channel` enum (schemas/hotline.events.v1.schema.json).
 CHANNELS = frozenset({"phone", "web", "app", "wechat", "email", "sms", "walk_in", "other"})
@@ -25,12 +31,41 @@ _SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 # A date far from any month/day/hour ambiguity, to prove a format reads what it writes.
 _FORMAT_PROBE = datetime(2001, 11, 23, 21, 45, 56)
 
-_REQUIRED_COLUMNS = ("order_id", "created_at", "title", "text", "category", "office")
-_OPTIONAL_COLUMNS = ("closed_at", "due_at", "caller_id", "status", "summary")
+_REQUIRED_COLUMNS = ("order_id", "created_at", "title", "text")
+_OPTIONAL_COLUMNS = ("category", "office", "closed_at", "due_at", "caller_id", "status", "summary", "replied_at", "reply")
 _LOCATION_COLUMNS = ("district", "street", "community", "address", "lat", "lon")
+# Fields whose text may be joined from several columns (ids, times, numbers may not).
+JOINABLE_FIELDS = frozenset({"title", "text", "category", "summary", "reply", "district", "street", "community", "address"})
+# Fields a constant can fill when the export has no column for them.
+CONSTANT_FIELDS = ("office", "category", "district", "street", "community")
 _TOP_LEVEL_FIELDS = frozenset(
-    {"source", "time_zone", "date_format", "encoding", "delimiter", "closed_statuses", "blank_values", "columns", "location", "channel", "office"}
+    {
+        "source",
+        "time_zone",
+        "date_format",
+        "encoding",
+        "delimiter",
+        "join_separator",
+        "closed_statuses",
+        "blank_values",
+        "columns",
+        "location",
+        "constants",
+        "routing",
+        "filter",
+        "channel",
+        "office",
+    }
 )
+
+# One column, or several whose non-empty cells are joined with the mapping's separator.
+ColumnRef = str | tuple[str, ...]
+
+
+def column_names(column: ColumnRef | None) -> tuple[str, ...]:
+    if column is None:
+        return ()
+    return (column,) if isinstance(column, str) else column
 
 
 @dataclass(frozen=True)
@@ -39,23 +74,26 @@ class Columns:
 
     order_id: str
     created_at: str
-    title: str
-    text: str
-    category: str
-    office: str
+    title: ColumnRef
+    text: ColumnRef
+    category: ColumnRef | None = None
+    office: str | None = None
     closed_at: str | None = None
     due_at: str | None = None
     caller_id: str | None = None
     status: str | None = None
-    summary: str | None = None
+    summary: ColumnRef | None = None
+    # the first reply to the caller (an order.replied event at replied_at)
+    replied_at: str | None = None
+    reply: ColumnRef | None = None
 
 
 @dataclass(frozen=True)
 class LocationColumns:
-    district: str | None = None
-    street: str | None = None
-    community: str | None = None
-    address: str | None = None
+    district: ColumnRef | None = None
+    street: ColumnRef | None = None
+    community: ColumnRef | None = None
+    address: ColumnRef | None = None
     lat: str | None = None
     lon: str | None = None
     # Coordinates an export writes when it could not geocode a case (Boston puts City
@@ -82,13 +120,51 @@ class ColumnMapping:
     office_values: dict[str, str] = field(default_factory=dict)
     encoding: str = "utf-8-sig"
     delimiter: str = ","
+    join_separator: str = "\n"
+    # field -> value for fields no column carries (CONSTANT_FIELDS)
+    constants: dict[str, str] = field(default_factory=dict)
+    # category slug -> office_id, for exports without an office column
+    routing: dict[str, str] = field(default_factory=dict)
+    # column -> casefolded values: a row with one of them is skipped (skip) / needed (keep)
+    skip_values: dict[str, frozenset[str]] = field(default_factory=dict)
+    keep_values: dict[str, frozenset[str]] = field(default_factory=dict)
+    # a preset's reading of the source's own duplicate marks (hotline.importers.labels)
+    labeller: Labeller | None = None
 
     def named_columns(self) -> dict[str, str]:
         """Mapping field -> header name, for every column the mapping uses."""
-        named = {f"columns.{name}": getattr(self.columns, name) for name in _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS}
-        named.update({f"location.{name}": getattr(self.location, name) for name in _LOCATION_COLUMNS})
-        named["channel.column"] = self.channel_column
-        return {field_name: column for field_name, column in named.items() if column is not None}
+        refs: dict[str, ColumnRef | None] = {f"columns.{name}": getattr(self.columns, name) for name in _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS}
+        refs.update({f"location.{name}": getattr(self.location, name) for name in _LOCATION_COLUMNS})
+        refs["channel.column"] = self.channel_column
+        for kind, table in (("skip", self.skip_values), ("keep", self.keep_values)):
+            refs.update({f"filter.{kind}.{column}": column for column in table})
+        if self.labeller is not None:
+            refs.update({f"labels.{column}": column for column in self.labeller.columns})
+        named: dict[str, str] = {}
+        for field_name, ref in refs.items():
+            columns = column_names(ref)
+            if isinstance(ref, tuple):
+                named.update({f"{field_name}[{index}]": column for index, column in enumerate(columns)})
+            elif ref is not None:
+                named[field_name] = ref
+        return named
+
+
+@dataclass(frozen=True)
+class SourceLabel:
+    """What a source's own marks say about one row: `duplicate` (of `earlier_id`, "" when
+    the source does not name it) or `not_duplicate`."""
+
+    label: str
+    earlier_id: str = ""
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """The columns a preset's label rule reads, in the order of its parameters."""
+
+    columns: tuple[str, ...]
+    rule: Callable[..., SourceLabel | None]
 
 
 def load_mapping(path: Path | str) -> ColumnMapping:
@@ -104,12 +180,27 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         check(bool(status_values), path, "closed_statuses", "must list the status values that mean closed, because columns.status is set")
         check(columns.closed_at is not None, path, "columns.closed_at", "is needed with columns.status: a closed order needs its closed time")
     channel_column, channel_values, default_channel = _channel(table.get("channel", {}), path)
+    location = _location(table.get("location", {}), path)
+    constants = _constants(table.get("constants", {}), columns, location, path)
+    routing = _routing(table.get("routing", {}), path)
+    if columns.office is None:
+        check(
+            "office" in constants or bool(routing),
+            path,
+            "columns.office",
+            "is missing: name the office column, or give constants.office or [routing] by category",
+        )
+    else:
+        check(not routing, path, "routing", "routes by category only for exports without columns.office")
+    check(columns.category is not None or "category" in constants, path, "columns.category", "is missing: name a column or give constants.category")
+    check((columns.replied_at is None) == (columns.reply is None), path, "columns.replied_at", "columns.replied_at and columns.reply go together")
+    skip_values, keep_values = _filter(table.get("filter", {}), path)
     return ColumnMapping(
         source=source,
         time_zone=_time_zone(table, path),
         date_formats=_date_formats(table, path),
         columns=columns,
-        location=_location(table.get("location", {}), path),
+        location=location,
         closed_statuses=frozenset(value.casefold() for value in status_values),
         blank_values=frozenset(_string_list(table, "blank_values", path)),
         channel_column=channel_column,
@@ -118,6 +209,11 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         office_values=_office_values(table.get("office", {}), path),
         encoding=_encoding(table, path),
         delimiter=_delimiter(table, path),
+        join_separator=_join_separator(table, path),
+        constants=constants,
+        routing=routing,
+        skip_values=skip_values,
+        keep_values=keep_values,
     )
 
 
@@ -160,6 +256,8 @@ def _date_formats(table: dict[str, Any], path: Path | str) -> tuple[str, ...]:
     for index, date_format in enumerate(formats):
         field_name = "date_format" if isinstance(value, str) else f"date_format[{index}]"
         check(isinstance(date_format, str), path, field_name, f"expected str, got {date_format!r}")
+        if date_format == EXCEL_SERIAL:
+            continue
         try:
             read_back = datetime.strptime(_FORMAT_PROBE.strftime(date_format), date_format)
         except ValueError as error:
@@ -175,17 +273,29 @@ def _date_formats(table: dict[str, Any], path: Path | str) -> tuple[str, ...]:
 
 def _columns(table: dict[str, Any], path: Path | str) -> Columns:
     _reject_unknown(table, _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS, path, "columns.")
-    required = {name: _optional_str(table, name, "", path, "columns.") for name in _REQUIRED_COLUMNS}
+    required = {name: _column_ref(table, name, path, "columns.") for name in _REQUIRED_COLUMNS}
     for name, column in required.items():
-        check(bool(column), path, f"columns.{name}", "is missing")
-    optional = {name: _optional_str(table, name, "", path, "columns.") or None for name in _OPTIONAL_COLUMNS}
+        check(column is not None, path, f"columns.{name}", "is missing")
+    optional = {name: _column_ref(table, name, path, "columns.") for name in _OPTIONAL_COLUMNS}
     return Columns(**required, **optional)
+
+
+def _column_ref(table: dict[str, Any], name: str, path: Path | str, prefix: str) -> ColumnRef | None:
+    if name not in table:
+        return None
+    value = table[name]
+    if not isinstance(value, list) or name not in JOINABLE_FIELDS:
+        return _optional_str(table, name, "", path, prefix) or None
+    check(len(value) >= 2, path, f"{prefix}{name}", "a list joins two or more columns; name a single column as a string")
+    for index, column in enumerate(value):
+        check(isinstance(column, str) and bool(column), path, f"{prefix}{name}[{index}]", f"expected a column name, got {column!r}")
+    return tuple(value)
 
 
 def _location(table: dict[str, Any], path: Path | str) -> LocationColumns:
     check(isinstance(table, dict), path, "location", "expected a table")
     _reject_unknown(table, _LOCATION_COLUMNS + ("placeholder_coordinates",), path, "location.")
-    columns = {name: _optional_str(table, name, "", path, "location.") or None for name in _LOCATION_COLUMNS}
+    columns = {name: _column_ref(table, name, path, "location.") for name in _LOCATION_COLUMNS}
     check((columns["lat"] is None) == (columns["lon"] is None), path, "location.lat", "location.lat and location.lon go together")
     placeholders = []
     for index, pair in enumerate(table.get("placeholder_coordinates", [])):
@@ -242,3 +352,57 @@ def _delimiter(table: dict[str, Any], path: Path | str) -> str:
     delimiter = _optional_str(table, "delimiter", ",", path, "")
     check(len(delimiter) == 1 and delimiter not in "\"\r\n", path, "delimiter", f"{delimiter!r} must be one character other than a quote or newline")
     return delimiter
+
+
+def _join_separator(table: dict[str, Any], path: Path | str) -> str:
+    if "join_separator" not in table:
+        return "\n"
+    return require(table, "join_separator", str, path)
+
+
+def _constants(table: dict[str, Any], columns: Columns, location: LocationColumns, path: Path | str) -> dict[str, str]:
+    check(isinstance(table, dict), path, "constants", "expected a table")
+    _reject_unknown(table, CONSTANT_FIELDS, path, "constants.")
+    constants = {name: _optional_str(table, name, "", path, "constants.") for name in table}
+    for name in constants:
+        column = getattr(columns, name, None) or getattr(location, name, None)
+        check(column is None, path, f"constants.{name}", f"the field already comes from column {column!r}; give a column or a constant, not both")
+    if "office" in constants:
+        check(bool(OFFICE_ID_PATTERN.match(constants["office"])), path, "constants.office", f"{constants['office']!r} is not an office_id (1-64 of A-Z a-z 0-9 _ . : -)")
+    if "category" in constants:
+        check(bool(category_slug(constants["category"])), path, "constants.category", "has no letters or digits")
+    return constants
+
+
+def _routing(table: dict[str, Any], path: Path | str) -> dict[str, str]:
+    check(isinstance(table, dict), path, "routing", "expected a table of category = office_id")
+    routes: dict[str, str] = {}
+    for category, office_id in table.items():
+        field_name = f"routing.{category}"
+        check(
+            isinstance(office_id, str) and bool(OFFICE_ID_PATTERN.match(office_id)),
+            path,
+            field_name,
+            f"{office_id!r} is not an office_id (1-64 of A-Z a-z 0-9 _ . : -)",
+        )
+        slug = category_slug(category)
+        check(bool(slug), path, field_name, "the category has no letters or digits")
+        check(slug not in routes, path, field_name, "names the same category as another route (routes compare categories in snake_case)")
+        routes[slug] = office_id
+    return routes
+
+
+def _filter(table: dict[str, Any], path: Path | str) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    check(isinstance(table, dict), path, "filter", "expected a table")
+    _reject_unknown(table, ("skip", "keep"), path, "filter.")
+    tables = []
+    for kind in ("skip", "keep"):
+        values_by_column = table.get(kind, {})
+        check(isinstance(values_by_column, dict), path, f"filter.{kind}", "expected a table of column = [values]")
+        for column, values in values_by_column.items():
+            field_name = f"filter.{kind}.{column}"
+            check(isinstance(values, list) and bool(values), path, field_name, "expected a non-empty list of cell values")
+            for index, value in enumerate(values):
+                check(isinstance(value, str), path, f"{field_name}[{index}]", f"expected str, got {value!r}")
+        tables.append({column: frozenset(value.casefold() for value in values) for column, values in values_by_column.items()})
+    return tables[0], tables[1]

@@ -10,6 +10,7 @@ import re
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _NOT_OFFICE_CHARACTER = re.compile(r"[^a-z0-9_.:-]+")
+_SPACED_DASH = re.compile(r"\s+-\s+")
 OFFICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _ELLIPSIS = "…"
 
@@ -33,12 +34,13 @@ def category_slug(text: str) -> str:
 
 
 def office_slug(text: str) -> str:
-    """An office id from an agency or department code: "NYPD" -> "nypd", "GEN_" -> "gen".
+    """An office id from an agency or department code: "NYPD" -> "nypd", "GEN_" -> "gen",
+    "CDOT - Department of Transportation" -> "cdot-department_of_transportation".
 
     Returns "" when nothing usable remains (e.g. a name in a non-Latin script); a
     mapping's `office.values` table names such offices explicitly.
     """
-    return _NOT_OFFICE_CHARACTER.sub("_", text.lower()).strip("_")
+    return _NOT_OFFICE_CHARACTER.sub("_", _SPACED_DASH.sub("-", text.lower())).strip("_")
 
 
 def clip(text: str, max_characters: int) -> str:

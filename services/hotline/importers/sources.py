@@ -1,9 +1,11 @@
-"""Built-in mappings of the two public 311 exports the project imports out of the box.
+"""Built-in mappings of the public 311 exports the project imports out of the box.
 
-Produces `NYC311` (NYC Open Data, "311 Service Requests") and `BOSTON311` (Analyze
-Boston, "311 Service Requests"), both `ColumnMapping`s for the generic converter.
-examples/mappings/nyc311.toml writes the NYC mapping as a file, and a test holds the two
-to the same output.
+Produces `NYC311` (NYC Open Data, "311 Service Requests"), `BOSTON311` (Analyze
+Boston, "311 Service Requests"), `SF311` (DataSF "311 Cases" as published with UTC
+labels) and `CHICAGO311` (City of Chicago, "311 Service Requests"), all `ColumnMapping`s
+for the generic converter. examples/mappings/nyc311.toml writes the NYC mapping as a
+file, and a test holds the two to the same output. Boston, San Francisco and Chicago
+carry a label rule (hotline.importers.labels) for `--labels-out`.
 
 Choices that are not obvious from the column names:
 - title / text / category: NYC has Complaint Type > Descriptor; Boston has reason (20
@@ -17,17 +19,32 @@ Choices that are not obvious from the column names:
   geocode, including blank locations; they are dropped rather than piled into one
   false hotspot.
 - NYC writes "Unspecified" (borough) and "N/A" (descriptor) for unknown values.
+- Boston's older exports spell the same columns in upper case (CASE_ENQUIRY_ID,
+  OnTime_Status, Department, LATITUDE); columns are matched in any letter case, so one
+  preset reads both.
+- San Francisco: title complaint_type, text descriptor, category category, office the
+  agency queue ("DPW Ops Queue" -> "dpw_ops_queue"), district the supervisor district
+  and community the neighborhood. Its times end in " UTC" but are the city's wall clock:
+  requests peak at 09:00-11:00 and are fewest at 03:00 read as written, which in UTC
+  would be the middle of the Pacific night. So the preset reads them as
+  America/Los_Angeles. Ungeocoded requests have 0.0, 0.0, dropped like Boston's.
+- Chicago: one SR_TYPE is title, text and category (the export has no free text);
+  office OWNER_DEPARTMENT, district the community area (1-77); Completed and Canceled
+  requests are closed.
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from hotline.importers.mapping import ColumnMapping, Columns, LocationColumns
+from hotline.importers.labels import boston311_label, chicago311_label, sf311_label
+from hotline.importers.mapping import ColumnMapping, Columns, Labeller, LocationColumns
 
 _NEW_YORK = ZoneInfo("America/New_York")
 # Boston has no zone of its own in the IANA database: it keeps New York's clock.
 _BOSTON = _NEW_YORK
+_SAN_FRANCISCO = ZoneInfo("America/Los_Angeles")
+_CHICAGO = ZoneInfo("America/Chicago")
 
 NYC311 = ColumnMapping(
     source="nyc311",
@@ -79,6 +96,61 @@ BOSTON311 = ColumnMapping(
     closed_statuses=frozenset({"closed"}),
     channel_column="source",
     channel_values={"Constituent Call": "phone", "Self Service": "web", "Citizens Connect App": "app", "City Worker App": "app"},
+    labeller=Labeller(columns=("case_status", "closure_reason"), rule=boston311_label),
 )
 
-BUILT_IN_MAPPINGS = {mapping.source: mapping for mapping in (NYC311, BOSTON311)}
+SF311 = ColumnMapping(
+    source="sf311",
+    time_zone=_SAN_FRANCISCO,
+    date_formats=("%Y-%m-%d %H:%M:%S UTC",),
+    columns=Columns(
+        order_id="unique_key",
+        created_at="created_date",
+        closed_at="closed_date",
+        title="complaint_type",
+        text="descriptor",
+        category="category",
+        office="agency_name",
+        status="status",
+        summary="status_notes",
+    ),
+    location=LocationColumns(
+        district="supervisor_district",
+        community="neighborhood",
+        address="incident_address",
+        lat="latitude",
+        lon="longitude",
+        placeholder_coordinates=((0.0, 0.0),),
+    ),
+    closed_statuses=frozenset({"closed"}),
+    channel_column="source",
+    channel_values={"Phone": "phone", "Web": "web", "Mobile/Open311": "app", "Email": "email", "Twitter": "other", "Integrated Agency": "other"},
+    labeller=Labeller(columns=("status", "status_notes"), rule=sf311_label),
+)
+
+CHICAGO311 = ColumnMapping(
+    source="chicago311",
+    time_zone=_CHICAGO,
+    date_formats=("%m/%d/%Y %I:%M:%S %p",),
+    columns=Columns(
+        order_id="SR_NUMBER",
+        created_at="CREATED_DATE",
+        closed_at="CLOSED_DATE",
+        title="SR_TYPE",
+        text="SR_TYPE",
+        category="SR_TYPE",
+        office="OWNER_DEPARTMENT",
+        status="STATUS",
+    ),
+    location=LocationColumns(
+        district="COMMUNITY_AREA",
+        street="STREET_NAME",
+        address="STREET_ADDRESS",
+        lat="LATITUDE",
+        lon="LONGITUDE",
+    ),
+    closed_statuses=frozenset({"completed", "canceled", "cancelled"}),
+    labeller=Labeller(columns=("STATUS", "DUPLICATE", "PARENT_SR_NUMBER"), rule=chicago311_label),
+)
+
+BUILT_IN_MAPPINGS = {mapping.source: mapping for mapping in (NYC311, BOSTON311, SF311, CHICAGO311)}

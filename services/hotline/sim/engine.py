@@ -64,6 +64,15 @@ STORM_EXACT_RATIO = 0.12
 STORM_SAME_CALLER_RATIO = 0.18
 PING_PONG_PARTNERS = ("sibling", "dept-urban", "dept-housing")
 LOCATION_JITTER_DEGREES = 0.0003
+# Calls that are no single service problem, drawn from a random stream of their own (so
+# adding them leaves every other event of a seed unchanged) and numbered in their own
+# daily series (GD<yyyymmdd>N<nnnn>): information enquiries the operator answers, and a
+# chronic area-wide nuisance (aircraft noise over one district) answered with the
+# standard explanation. Truth: an enquiry is its own issue and links to nothing; every
+# aircraft-noise call of the district belongs to one standing issue.
+ENQUIRY_RATIO = 0.03  # of appeals per day
+AIRCRAFT_NOISE_RATIO = 0.01
+AIRCRAFT_NOISE_CALLERS = 12
 
 _CHANNEL_CUMULATIVE_WEIGHTS = tuple(itertools.accumulate(CHANNEL_WEIGHTS))
 _URGENCY_CUMULATIVE_WEIGHTS = tuple(itertools.accumulate(URGENCY_WEIGHTS))
@@ -74,6 +83,8 @@ _REPEAT = "repeat"
 _FREQUENT = "frequent"
 _SURGE = "surge"
 _STORM = "storm"
+_ENQUIRY = "enquiry"
+_AIRCRAFT_NOISE = "aircraft_noise"
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,15 @@ class _Run:
         self.appeal_truth: list[dict[str, Any]] = []
         self.special_orders: dict[str, truth.SpecialOrder] = {}
         self.targets = _ScenarioTargets()
+        self.side_rng = random.Random(f"{spec.seed}:no-service-problem")
+        self.side_lifecycles = Lifecycles(self.side_rng, self.calendar, self.city, self.rows)
+        self.side_phone_book = PhoneBook(self.side_rng)
+        self.side_orders_per_day: dict[int, int] = {}
+        self.enquiries = 0
+        self.noise_district = self.side_rng.choice(sorted({community.district_name for community in self.city.communities}))
+        self.noise_communities = [community for community in self.city.communities if community.district_name == self.noise_district]
+        self.noise_callers = [self.side_phone_book.new_number() for _ in range(AIRCRAFT_NOISE_CALLERS)]
+        self.noise_first_order: str | None = None
 
     def _push(self, at: int, arrival: _Arrival) -> None:
         if at < self.horizon:
@@ -260,9 +280,70 @@ class _Run:
             # the busiest street: the one under most pressure to meet the clock
             self.targets.rush_office_id = max(city.streets(), key=lambda street: street.daily_capacity).office_id
 
+    def _schedule_no_service_problems(self) -> None:
+        rng = self.side_rng
+        for day_index in range(self.spec.days):
+            day_mean = self.spec.appeals_per_day * self.calendar.volume_factor(day_index)
+            day_start = day_index * SECONDS_PER_DAY
+            for kind, ratio in ((_ENQUIRY, ENQUIRY_RATIO), (_AIRCRAFT_NOISE, AIRCRAFT_NOISE_RATIO)):
+                for _ in range(max(0, round(day_mean * ratio + rng.gauss(0.0, math.sqrt(day_mean * ratio))))):
+                    self._push(day_start + rng.randint(7 * SECONDS_PER_HOUR, 23 * SECONDS_PER_HOUR - 1), _Arrival(kind))
+
+    def _side_order_id(self, at: int) -> str:
+        day_index = at // SECONDS_PER_DAY
+        number = self.side_orders_per_day.get(day_index, 0) + 1
+        self.side_orders_per_day[day_index] = number
+        return f"GD{self.calendar.compact_date(at)}N{number:04d}"
+
+    def _enquiry(self, at: int) -> None:
+        """An information call: the same operator's note, the centre's address."""
+        rng = self.side_rng
+        order_id = self._side_order_id(at)
+        self.enquiries += 1
+        location = {"district": self.city.communities[0].district_name, "address": texts.CENTRE_ADDRESS}
+        self._record_appeal(
+            at, order_id, self.side_phone_book.new_number(), "phone", texts.ENQUIRY_WORDING, texts.ENQUIRY_CATEGORY, "normal",
+            location, f"ENQ{self.enquiries:06d}",
+        )
+        self.side_lifecycles.answer(order_id, at, rng.choice(texts.CONSULTATION_ANSWERS), "normal")
+
+    def _aircraft_noise(self, at: int) -> None:
+        """Aircraft noise over one district: residents call again and again, each in
+        their own words, about one chronic nuisance nobody can fix by an order."""
+        rng = self.side_rng
+        order_id = self._side_order_id(at)
+        community = rng.choice(self.noise_communities)
+        compound, location = self._side_place_in(community)
+        issue_id = f"STANDING-{texts.AIRCRAFT_NOISE_CATEGORY}-{self.noise_district}"
+        repeat_of, relation = (self.noise_first_order, "standing_case") if self.noise_first_order else (None, None)
+        self._record_appeal(
+            at, order_id, rng.choice(self.noise_callers), self._side_channel(), texts.word_aircraft_noise(rng, compound.name, location["address"]),
+            texts.AIRCRAFT_NOISE_CATEGORY, "normal", location, issue_id, repeat_of, relation,
+        )
+        self.noise_first_order = self.noise_first_order or order_id
+        self.side_lifecycles.answer(order_id, at, rng.choice(texts.AIRCRAFT_NOISE_ANSWERS), "normal")
+
+    def _side_place_in(self, community: Community) -> tuple[Compound, dict[str, Any]]:
+        rng = self.side_rng
+        compound = rng.choice(community.compounds)
+        address = f"{community.district_name}{community.road}{compound.house_number}号{compound.name}{rng.randint(1, 24)}栋{rng.randint(1, 4)}单元"
+        location = {
+            "district": community.district_name,
+            "street": community.street_name,
+            "community": community.name,
+            "address": address,
+            "lat": round(community.lat + rng.uniform(-0.002, 0.002), 6),
+            "lon": round(community.lon + rng.uniform(-0.002, 0.002), 6),
+        }
+        return compound, location
+
+    def _side_channel(self) -> str:
+        return self.side_rng.choices(CHANNELS, cum_weights=_CHANNEL_CUMULATIVE_WEIGHTS)[0]
+
     def simulate(self) -> Simulation:
         self._schedule_scenario()
         self._schedule_city()
+        self._schedule_no_service_problems()
         heap = self.heap
         while heap:
             at, _, arrival = heapq.heappop(heap)
@@ -274,6 +355,10 @@ class _Run:
             {"event_id": event_id, "type": event_type, "order_id": order_id, "occurred_at": local_text(at), "schema": 1, "data": data}
             for at, event_id, event_type, order_id, data in rows
         )
+        # Truth lists appeals in event order; arrivals drawn from the two random streams
+        # can fall in the same second, where the heap and the event sort may disagree.
+        received_at = {row[3]: (row[0], row[1]) for row in rows if row[2] == "appeal.received"}
+        self.appeal_truth.sort(key=lambda record: received_at.get(record["order_id"], (self.horizon, record["order_id"])))
         capacities = {office.office_id: office.daily_capacity for office in self.city.offices}
         ground_truth = truth.ground_truth(rows, self.appeal_truth, self.special_orders, capacities, self.horizon, self.calendar.utc_text)
         return Simulation(events, tuple(office.registry_record() for office in self.city.offices), ground_truth)
@@ -353,6 +438,10 @@ class _Run:
             self._frequent(at, arrival.caller_id)
         elif kind == _SURGE:
             self._surge(at)
+        elif kind == _ENQUIRY:
+            self._enquiry(at)
+        elif kind == _AIRCRAFT_NOISE:
+            self._aircraft_noise(at)
         else:
             self._storm(at)
 

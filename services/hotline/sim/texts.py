@@ -280,6 +280,27 @@ CONSULTATION_ANSWERS = (
 )
 
 
+# An information call as the operator records it: the same note every time.
+ENQUIRY_CATEGORY = "information_enquiry"
+ENQUIRY_WORDING = Wording("信息咨询", "来电咨询政策信息，已当场解答。")
+CENTRE_ADDRESS = "云州市12345政务服务便民热线中心"
+
+AIRCRAFT_NOISE_CATEGORY = "aircraft_noise"
+_AIRCRAFT_NOISE_TITLES = ("飞机噪音扰民", "机场航班噪音", "反映飞机噪音问题", "飞机太吵")
+_AIRCRAFT_NOISE_COMPLAINTS = (
+    "飞机起降的噪音太大，晚上根本睡不着",
+    "每天夜里都有飞机从头顶飞过，轰隆隆的",
+    "航班越来越多，噪音从早到晚不停",
+    "凌晨还有飞机低空飞过，窗户都在震",
+)
+AIRCRAFT_NOISE_ANSWERS = ("已记录并向来电人解释机场噪音监测和航线安排情况", "已告知机场噪音投诉渠道，来电人表示知晓")
+
+
+def word_aircraft_noise(rng: random.Random, place: str, address: str) -> Wording:
+    text = rng.choice(_OPENERS) + rng.choice(_PLACE_LEADS).format(address=address) + rng.choice(_AIRCRAFT_NOISE_COMPLAINTS) + "，" + rng.choice(_REQUESTS)
+    return Wording(rng.choice(_AIRCRAFT_NOISE_TITLES), text + rng.choice(_CLOSERS))
+
+
 def word_consultation(rng: random.Random, consultation: Consultation) -> Wording:
     return Wording(consultation.title, rng.choice(_QUESTION_OPENERS) + rng.choice(consultation.questions) + rng.choice(_CLOSERS))
 

@@ -121,7 +121,7 @@ DEADLINE_TYPES = ("deadline.warning", "deadline.breached", "deadline.met", "dead
 DEADLINE_TARGETS = ("sign_for", "first_response", "resolution")
 OFFICE_LEVELS = ("community", "street", "district", "department", "city")
 VERDICTS = ("accepted", "flagged", "rejected")
-REPEAT_RELATIONS = ("exact_resubmission", "same_caller_same_issue", "other_caller_same_issue")
+REPEAT_RELATIONS = ("exact_resubmission", "same_caller_same_issue", "other_caller_same_issue", "standing_case")
 
 
 _watermarks: dict[str, float] = {}

@@ -29,3 +29,24 @@ def test_worker_names_a_missing_rule_file(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["worker"])
     assert result.exit_code == 1
     assert f"bad configuration: {tmp_path}/screening.toml: (file): does not exist" in result.output
+
+
+def test_worker_says_at_start_up_that_no_jurisdiction_is_judged_out_of_the_box(monkeypatch, capsys):
+    from hotline.cli.main import log_jurisdiction
+
+    monkeypatch.delenv("HOTLINE_CONFIG_DIR", raising=False)
+    log_jurisdiction()
+    assert capsys.readouterr().err == (
+        f"hotline worker: no jurisdiction configured ({default_config_dir() / 'jurisdiction.toml'}): outside_jurisdiction is not judged\n"
+    )
+
+
+def test_worker_names_the_jurisdiction_of_its_profile(monkeypatch, capsys):
+    from hotline.cli.main import log_jurisdiction
+
+    shipped = default_config_dir()
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", f"{shipped / 'simulator'}:{shipped}")
+    log_jurisdiction()
+    assert capsys.readouterr().err == (
+        f"hotline worker: jurisdiction 云州市 (5 districts: 江北区, 滨湖区, 高新区, 老城区, 临江区) from {shipped / 'simulator' / 'jurisdiction.toml'}\n"
+    )

@@ -24,7 +24,7 @@ from hotline.core.deadlines import (
 )
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState, evolve
-from hotline.core.workcalendar import SHANGHAI
+from hotline.core.workcalendar import SHANGHAI, civil_code_deadline, working_seconds_between
 
 POLICY_TABLE = {
     "warning_fractions": [0.5, 0.75],
@@ -39,6 +39,8 @@ POLICY_TABLE = {
 }
 POLICY = parse_deadline_policy(POLICY_TABLE, "deadlines.toml")
 TRACKER = DeadlineTracker(POLICY)
+# The same allowances counted from the start instant, as a city may configure it.
+ELAPSED_TRACKER = DeadlineTracker(parse_deadline_policy({**POLICY_TABLE, "working_days_counting": "elapsed"}, "deadlines.toml"))
 OFFICES = {"c-1": {"level": "community", "parent_id": "s-1"}, "s-1": {"level": "street", "parent_id": None}}
 VALIDATOR = topic_validator("hotline.deadlines.v1")
 
@@ -114,6 +116,20 @@ def test_the_shipped_policy_loads_with_its_documented_allowances():
     assert policy.allowance("resolution", "urgent", "heating") == Allowance("calendar", 48 * 3600.0, (0.5, 0.75))
 
 
+def test_working_days_counting_is_civil_code_unless_the_policy_or_a_target_says_elapsed():
+    # given a policy that counts resolution from the start instant and keeps the default elsewhere
+    policy = parse_deadline_policy(_with(POLICY_TABLE, "elapsed", "resolution", "working_days_counting"), "deadlines.toml")
+    # then resolution (and its category overrides) count elapsed, the other targets civil-code
+    assert policy.allowance("resolution", "normal", "noise").working_days_counting == "elapsed"
+    assert policy.allowance("resolution", "normal", "heating").working_days_counting == "elapsed"
+    assert policy.allowance("sign_for", "normal", "noise").working_days_counting == "civil_code"
+    # and a target's own setting wins over the policy-wide one
+    both = _with(_with(POLICY_TABLE, "elapsed", "working_days_counting"), "civil_code", "sign_for", "working_days_counting")
+    policy = parse_deadline_policy(both, "deadlines.toml")
+    assert policy.allowance("sign_for", "normal", "noise").working_days_counting == "civil_code"
+    assert policy.allowance("first_response", "normal", "noise").working_days_counting == "elapsed"
+
+
 def test_an_unknown_urgency_is_treated_as_normal():
     assert POLICY.allowance("resolution", None, None) == Allowance("working", 5 * 86_400.0, (0.5, 0.75))
 
@@ -149,6 +165,9 @@ def _with(table: dict, value, *path: str) -> dict:
         (_with(POLICY_TABLE, {"hours": 1, "minutes": 3}, "sign_for", "urgent"), "sign_for.urgent.minutes", "unknown key"),
         (_with(POLICY_TABLE, {"hours": 1}, "resolution", "categories", "heating", "critical"), "resolution.categories.heating.critical", "unknown urgency"),
         (_with(POLICY_TABLE, 3, "closure"), "closure", "unknown key"),
+        (_with(POLICY_TABLE, "calendar", "working_days_counting"), "working_days_counting", "expected one of 'civil_code', 'elapsed'"),
+        (_with(POLICY_TABLE, True, "resolution", "working_days_counting"), "resolution.working_days_counting", "expected one of"),
+        (_with(POLICY_TABLE, "elapsed", "sign_for", "normal", "working_days_counting"), "sign_for.normal.working_days_counting", "unknown key"),
     ],
 )
 def test_a_wrong_policy_names_the_file_and_the_field(table, field, problem):
@@ -170,9 +189,10 @@ def test_a_policy_file_with_a_syntax_error_names_the_file(tmp_path: Path):
 # --- clocks on the working calendar -------------------------------------------------
 
 
-def test_sign_for_across_national_day_warns_and_breaches_at_exact_instants_once():
-    # given an order dispatched on the last working day before the 2025 National Day holiday
-    run = Run()
+def test_elapsed_counting_across_national_day_warns_and_breaches_at_exact_instants_once():
+    # given a policy counting working days from the start instant, and an order
+    # dispatched on the last working day before the 2025 National Day holiday
+    run = Run(ELAPSED_TRACKER)
     run.event(received("2025-09-30 09:00"))
     assert run.event(screened("in-2", "order.dispatched", "2025-09-30 10:00", office_id="c-1")) == []
     assert run.state.next_check_at == local("2025-09-30 22:00")
@@ -238,11 +258,11 @@ def test_signing_in_time_is_met_at_the_signing_instant_and_stops_the_clock():
     signed = run.event(screened("in-3", "order.signed", "2026-02-14 09:00", office_id="c-1"))
 
     # the warnings the signing's event time has passed fire first, then the met target
+    # (one working day after Friday is Saturday, due at its 24:00: 14 + 24 working hours,
+    # half of them run at Saturday 05:00)
     assert brief(signed) == [
-        ("deadline.warning", "first_response", utc_text("2026-02-13 22:00"), 0.5),
-        ("deadline.warning", "sign_for", utc_text("2026-02-13 22:00"), 0.5),
-        ("deadline.warning", "first_response", utc_text("2026-02-14 04:00"), 0.75),
-        ("deadline.warning", "sign_for", utc_text("2026-02-14 04:00"), 0.75),
+        ("deadline.warning", "first_response", utc_text("2026-02-14 05:00"), 0.5),
+        ("deadline.warning", "sign_for", utc_text("2026-02-14 05:00"), 0.5),
         ("deadline.met", "sign_for", utc_text("2026-02-14 09:00"), None),
     ]
     assert signed[-1:] == [
@@ -262,15 +282,15 @@ def test_signing_in_time_is_met_at_the_signing_instant_and_stops_the_clock():
             "category": "noise",
             "basis": "policy",
             "unit": "working",
-            "due_at": utc_text("2026-02-14 10:00"),
-            "allowed_seconds": 86_400.0,
+            "due_at": utc_text("2026-02-15 00:00"),
+            "allowed_seconds": 38 * 3600.0,
             "elapsed_seconds": 23 * 3600.0,
         }
     ]
     # the sign_for clock says nothing more; first_response still warns and breaches
     later = run.watermark("2026-03-01 00:00")
     assert [(e["type"], e["target"]) for e in later if e["target"] == "sign_for"] == []
-    assert ("deadline.breached", "first_response", utc_text("2026-02-14 10:00"), None) in brief(later)
+    assert ("deadline.breached", "first_response", utc_text("2026-02-15 00:00"), None) in brief(later)
 
 
 def test_a_redelivered_event_and_a_repeated_watermark_emit_nothing_new():
@@ -331,18 +351,18 @@ def test_a_suspension_over_a_weekend_does_not_count_twice_on_a_working_clock():
     # when it is suspended from Friday 10:00 to Monday 10:00 (one working day held)
     run.event(screened("in-3", "order.suspended", "2025-03-07 10:00", reason="r"))
     run.event(screened("in-4", "order.resumed", "2025-03-10 10:00"))
-    # then it is due one working day later: Tuesday 11th 10:00 instead of Monday 10th
+    # then it is due one working day later: 24:00 of Tuesday 11th instead of Monday 10th
     resolution = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
-    assert resolution.due_at == local("2025-03-11 10:00")
+    assert resolution.due_at == local("2025-03-12 00:00")
 
 
 @pytest.mark.parametrize(
     ("urgency", "extension", "due"),
     [
-        # 5 working days from Mon Mar 3 10:00 -> Mon Mar 10 10:00; +2 working days -> Wed 12th
-        ("normal", {"extension_working_days": 2}, "2025-03-12 10:00"),
+        # 5 working days after Mon Mar 3 -> 24:00 Mon Mar 10; +2 working days -> 24:00 Wed 12th
+        ("normal", {"extension_working_days": 2}, "2025-03-13 00:00"),
         # +6 hours of working time on a working-day clock
-        ("normal", {"extension_hours": 6}, "2025-03-10 16:00"),
+        ("normal", {"extension_hours": 6}, "2025-03-11 06:00"),
         # 48 calendar hours -> Wed 5th 10:00; +1 working day counts 24 h on an hours clock
         ("urgent", {"extension_working_days": 1}, "2025-03-06 10:00"),
         ("urgent", {"extension_hours": 2.5}, "2025-03-05 12:30"),
@@ -356,14 +376,111 @@ def test_an_approved_extension_lengthens_the_resolution_clock(urgency, extension
     resolution = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
     sign_for = [clock for clock in run.state.clocks if clock.target == "sign_for"][0]
     assert resolution.due_at == local(due)
-    assert sign_for.due_at == (local("2025-03-04 10:00") if urgency == "normal" else local("2025-03-03 12:00"))
+    assert sign_for.due_at == (local("2025-03-05 00:00") if urgency == "normal" else local("2025-03-03 12:00"))
+
+
+def _resolution(run: Run):
+    return [clock for clock in run.state.clocks if clock.target == "resolution"][0]
+
+
+@pytest.mark.parametrize(
+    ("dispatched", "due"),
+    [
+        # the example of docs/indicators.md: Monday 10:25 -> 24:00 of the fifth working day after
+        ("2025-03-03 10:25", "2025-03-11 00:00"),
+        # a working day just before and just after midnight
+        ("2025-03-03 23:59:59", "2025-03-11 00:00"),
+        ("2025-03-04 00:00:01", "2025-03-12 00:00"),
+        # a weekend day and a public holiday: the count starts at the next working day
+        ("2025-03-08 10:00", "2025-03-15 00:00"),
+        ("2025-10-03 09:00", "2025-10-15 00:00"),
+        # a count that crosses National Day skips it; the worked Saturday Oct 11 counts
+        ("2025-09-29 10:00", "2025-10-14 00:00"),
+    ],
+)
+def test_a_working_day_resolution_clock_is_due_at_24_00_of_its_last_counted_day(dispatched: str, due: str):
+    # given an order dispatched at `dispatched` (5 working days to resolve)
+    run = Run()
+    run.event(received(dispatched))
+    run.event(screened("in-2", "order.dispatched", dispatched, office_id="c-1"))
+    # then its resolution clock is due at the civil-code 24:00, warned at its working-time fractions
+    resolution = _resolution(run)
+    assert resolution.due_at == local(due)
+    assert resolution.allowed_seconds == working_seconds_between(local(dispatched), local(due))
+
+
+@pytest.mark.parametrize(
+    ("resolved", "verdict"),
+    [
+        ("2025-03-10 23:59:59", "deadline.met"),
+        ("2025-03-11 00:00:00", "deadline.met"),
+        ("2025-03-11 00:00:01", "deadline.breached"),
+    ],
+)
+def test_an_order_resolved_by_24_00_of_the_last_day_is_met_and_one_second_later_breached(resolved: str, verdict: str):
+    # given an order dispatched Monday 10:25 (due 24:00 of Monday the 10th)
+    run = Run()
+    run.event(received("2025-03-03 10:25"))
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:25", office_id="c-1"))
+    # when the office resolves it around that midnight
+    events = run.event(screened("in-3", "order.resolved", resolved, office_id="c-1"))
+    run.watermark("2025-03-20 00:00")
+    # then the resolution clock is met up to 24:00 and breached after it
+    outcomes = [(e["type"], e["occurred_at"]) for e in run.emitted if e["target"] == "resolution" and e["type"] != "deadline.warning"]
+    expected_at = resolved if verdict == "deadline.met" else "2025-03-11 00:00"
+    assert outcomes == [(verdict, utc_text(expected_at))]
+    # and the verdict came with the resolution itself, not with a later watermark
+    assert verdict in [e["type"] for e in events if e["target"] == "resolution"]
+
+
+def test_civil_code_warnings_are_fractions_of_the_working_time_from_dispatch_to_the_due_instant():
+    # given an order dispatched Monday 10:00: 14 working hours left that day + 5 working days
+    run = Run()
+    run.event(received("2025-03-03 10:00"))
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
+    resolution = _resolution(run)
+    # then half of 134 h is 67 h (Monday 14 h, Tue, Wed, then 5 h of Thursday), three quarters 100.5 h
+    assert resolution.allowed_seconds == 134 * 3600.0
+    assert resolution.warnings == ((0.5, local("2025-03-06 05:00")), (0.75, local("2025-03-07 14:30")))
+
+
+def test_a_suspension_on_the_day_of_dispatch_moves_the_due_instant_by_the_time_it_held():
+    # given an order dispatched Monday 10:00 and suspended from 11:00 to 15:00 the same day
+    run = Run()
+    run.event(received("2025-03-03 10:00"))
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
+    run.event(screened("in-3", "order.suspended", "2025-03-03 11:00", reason="r"))
+    run.event(screened("in-4", "order.resumed", "2025-03-03 15:00"))
+    # then the due instant moves by the 4 working hours held, as every suspension does
+    assert _resolution(run).due_at == local("2025-03-11 04:00")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    dispatched=st.datetimes(min_value=datetime(2017, 1, 1), max_value=datetime(2026, 11, 30), timezones=st.just(SHANGHAI)),
+    extension_working_days=st.integers(min_value=0, max_value=5),
+)
+def test_a_civil_code_clock_without_suspension_is_due_at_the_civil_code_deadline(dispatched: datetime, extension_working_days: int):
+    # given an order dispatched at any instant, perhaps extended by whole working days
+    when = dispatched.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")  # events carry whole seconds
+    run = Run()
+    run.event(received(when))
+    run.event(screened("in-2", "order.dispatched", when, office_id="c-1"))
+    if extension_working_days:
+        run.event(screened("in-3", "order.extended", when, extension_working_days=extension_working_days))
+    resolution = _resolution(run)
+    # then it is due at 24:00 of the (5 + extension)-th working day after the day of dispatch
+    assert resolution.due_at == civil_code_deadline(local(when), 5 + extension_working_days)
+    # and each warning fires when its fraction of the working time from dispatch to due has run
+    for fraction, warning_at in resolution.warnings:
+        assert working_seconds_between(local(when), warning_at) == pytest.approx(fraction * resolution.allowed_seconds)
 
 
 def test_a_category_override_sets_a_shorter_resolution_clock():
     order = evolve(None, received("2025-03-03 09:00", category="heating"))
     order = evolve(order, screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
     resolution = [clock for clock in clocks_of(order, POLICY) if clock.target == "resolution"][0]
-    assert resolution.due_at == local("2025-03-05 10:00")
+    assert resolution.due_at == local("2025-03-06 00:00")
 
 
 def test_an_allowance_can_carry_its_own_warning_fractions():
@@ -383,11 +500,11 @@ def test_a_transfer_cancels_the_old_office_sign_for_and_starts_one_for_the_new_o
     assert moved[0]["elapsed_seconds"] == 3600.0
     targets = [(clock.target, clock.clock_id, clock.due_at) for clock in run.state.clocks]
     assert targets == [
-        ("sign_for", "o-1:sign_for:in-2", local("2025-03-04 10:00")),
-        ("sign_for", "o-1:sign_for:in-3", local("2025-03-04 11:00")),
-        ("first_response", "o-1:first_response:in-2", local("2025-03-04 10:00")),
+        ("sign_for", "o-1:sign_for:in-2", local("2025-03-05 00:00")),
+        ("sign_for", "o-1:sign_for:in-3", local("2025-03-05 00:00")),
+        ("first_response", "o-1:first_response:in-2", local("2025-03-05 00:00")),
         # the transfer does not restart the resolution clock
-        ("resolution", "o-1:resolution:in-2", local("2025-03-10 10:00")),
+        ("resolution", "o-1:resolution:in-2", local("2025-03-11 00:00")),
     ]
 
 

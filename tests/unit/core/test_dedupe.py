@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,156 @@ def test_an_appeal_whose_case_count_was_stored_before_a_crash_is_not_counted_twi
     case_count = {"repeat_count": 4, "counted_order_id": "GD-9"}
     # then released again it carries the count it was published with
     assert repeat_count_of(LINK, None, case_count) == 4
+
+
+# ---------------------------------------------------------------------------------------
+# Appeals without free text, and per-category policies
+
+RULES_TABLE = {
+    **SETTINGS_TABLE,
+    "category_rules": {
+        "label_min_places": 3,
+        "lookup_cell_meters": 200,
+        "default": {"policy": "link", "radius_meters": 50, "window_seconds": 3 * DAY, "area": "district"},
+        "by_category": {
+            "Information Only Call": {"policy": "not_linked"},
+            "Aircraft Noise": {"policy": "standing_case", "area": "district", "window_seconds": 30 * DAY},
+        },
+    },
+}
+RULES = dedupe_settings_from_table(RULES_TABLE, "test-dedupe.toml")
+LAT, LON = 42.3300, -71.0500
+METERS_NORTH = 1 / 111_195  # degrees of latitude per metre
+
+
+def typed(order_id: str, label: str, *, meters_north: float = 0.0, at: float = T0, address: str = "", caller: str | None = None,
+          category: str = "highway maintenance") -> Appeal:
+    """A 311-style appeal: its title and text are its type label, nothing else."""
+    return Appeal(order_id, f"src:{order_id}", at, label, label, category, "normal", caller, "Dorchester", "", "", address,
+                  LAT + meters_north * METERS_NORTH, LON)
+
+
+def test_pothole_reported_30_m_apart_by_another_caller_is_linked():
+    # given a pothole reported from one spot
+    index = CaseIndex(RULES)
+    index.link(typed("P1", "request for pothole repair"))
+    # when someone else reports the same type 30 m away a day later
+    decision = index.link(typed("P2", "request for pothole repair", meters_north=30, at=T0 + DAY))
+    # then it is linked by place, category and time, not by text
+    assert (decision.relation, decision.case_id, decision.similarity_ratio, decision.distance_meters) == ("other_caller_same_issue", "P1", None, 30.0)
+    assert topic_validator("hotline.cases.v1").validate(decision.to_event(repeat_count=1)) is None
+
+
+def test_pothole_reported_300_m_apart_opens_its_own_case():
+    index = CaseIndex(RULES)
+    index.link(typed("P1", "request for pothole repair"))
+    decision = index.link(typed("P2", "request for pothole repair", meters_north=300, at=T0 + HOUR))
+    assert (decision.relation, decision.case_id) == (None, "P2")
+
+
+def test_pothole_after_the_category_window_opens_its_own_case():
+    index = CaseIndex(RULES)
+    index.link(typed("P1", "request for pothole repair"))
+    decision = index.link(typed("P2", "request for pothole repair", meters_north=10, at=T0 + 4 * DAY))
+    assert decision.relation is None
+
+
+def test_another_type_at_the_same_spot_is_another_problem():
+    # given a pothole, when a broken sidewalk of the same coarse category is reported there
+    index = CaseIndex(RULES)
+    index.link(typed("P1", "request for pothole repair"))
+    decision = index.link(typed("S1", "sidewalk repair", at=T0 + HOUR))
+    # then the type labels differ, so it opens its own case
+    assert decision.relation is None
+
+
+def test_the_same_label_at_the_same_address_is_no_exact_resubmission():
+    # given two text-less appeals of one type at one address, 200 m apart by coordinates (geocoded differently)
+    index = CaseIndex(RULES)
+    index.link(typed("T1", "schedule a bulk item pickup", address="1 main st", category="sanitation"))
+    decision = index.link(typed("T2", "schedule a bulk item pickup", address="1 main st", meters_north=200, at=T0 + 5 * DAY, category="sanitation"))
+    # when they are 5 days apart (beyond the 3-day window) then equal labels alone do not link them
+    assert decision.relation is None
+
+
+def test_information_only_calls_are_never_linked():
+    # given information-only calls, all recorded at the call centre's address
+    index = CaseIndex(RULES)
+    decisions = [
+        index.link(typed(f"I{number}", "information only call", address="1 city hall sq", at=T0 + number * 60, category="general"))
+        for number in range(5)
+    ]
+    # then each stays its own case
+    assert [(decision.relation, decision.case_id) for decision in decisions] == [(None, f"I{number}") for number in range(5)]
+
+
+def test_aircraft_noise_joins_one_standing_case_per_area():
+    # given aircraft noise calls from callers spread over one district, and one from another district
+    index = CaseIndex(RULES)
+    first = index.link(typed("N1", "aircraft noise", category="noise disturbance"))
+    second = index.link(typed("N2", "aircraft noise", meters_north=2000, at=T0 + DAY, caller="c_x", category="noise disturbance"))
+    elsewhere = index.link(replace(typed("N3", "aircraft noise", at=T0 + DAY, category="noise disturbance"), district="Roxbury"))
+    # then the first opens the district's standing case, the second joins it, the third opens another one
+    assert (first.relation, first.case_id) == (None, "standing:noise disturbance:dorchester")
+    assert (second.relation, second.case_id, second.matched_order_id) == ("standing_case", "standing:noise disturbance:dorchester", "N1")
+    assert (elsewhere.relation, elsewhere.case_id) == (None, "standing:noise disturbance:roxbury")
+    for decision in (first, second, elsewhere):
+        assert topic_validator("hotline.cases.v1").validate(decision.to_event(repeat_count=1 if decision.relation else 0)) is None
+
+
+def test_free_text_chinese_appeals_link_as_before_with_category_rules():
+    # given the same appeals decided with and without category rules
+    appeals = [
+        appeal("GD-1", BARBECUE, caller="c_a"),
+        appeal("GD-2", BARBECUE_NEIGHBOUR, caller="c_b", at=T0 + HOUR),
+        appeal("GD-3", BARBECUE, caller="c_a", at=T0 + 2 * HOUR),
+        appeal("GD-4", RUBBISH, caller="c_c", at=T0 + 3 * HOUR, category="sanitation"),
+    ]
+    plain, ruled = CaseIndex(SETTINGS), CaseIndex(RULES)
+    # then every decision is the same: free text is read as words
+    assert [plain.link(a) for a in appeals] == [ruled.link(a) for a in appeals]
+    assert not any(ruled.entry(a.order_id).text_less for a in appeals)
+
+
+def test_a_body_seen_at_three_places_is_a_label():
+    # given a descriptor (not the category, not the title) seen at two places, then at a third
+    index = CaseIndex(RULES)
+    def described(order_id: str, meters: float, at: float) -> Appeal:
+        return replace(typed(order_id, "loud music party", meters_north=meters, at=at), title="noise residential", category="noise residential")
+    index.link(described("D1", 0, T0))
+    index.link(described("D2", 1000, T0 + 60))
+    third = index.link(described("D3", 2000, T0 + 120))
+    fourth = index.link(described("D4", 2020, T0 + 180))
+    # then the first two read as words, from the third place on it is a label and links by distance
+    assert [index.entry(order_id).text_less for order_id in ("D1", "D2", "D3", "D4")] == [False, False, True, True]
+    assert (third.relation, fourth.relation, fourth.matched_order_id) == (None, "other_caller_same_issue", "D3")
+
+
+def test_rebuilt_index_keeps_standing_cases_and_labels():
+    index = CaseIndex(RULES)
+    index.link(typed("N1", "aircraft noise", category="noise disturbance"))
+    index.link(typed("P1", "request for pothole repair"))
+    rebuilt = CaseIndex.from_entries(RULES, index.to_entries())
+    assert rebuilt.link(typed("N2", "aircraft noise", at=T0 + HOUR, category="noise disturbance")).relation == "standing_case"
+    assert rebuilt.link(typed("P2", "request for pothole repair", meters_north=20, at=T0 + HOUR)).matched_order_id == "P1"
+
+
+@pytest.mark.parametrize(
+    "change, field, problem",
+    [
+        (lambda t: t["category_rules"]["default"].update(policy="merge"), "category_rules.default.policy", "must be one of"),
+        (lambda t: t["category_rules"]["default"].pop("radius_meters"), "category_rules.default.radius_meters", "is missing"),
+        (lambda t: t["category_rules"]["by_category"]["Aircraft Noise"].update(area="city"), 'category_rules.by_category."Aircraft Noise".area', "must be one of"),
+        (lambda t: t["category_rules"]["by_category"]["Aircraft Noise"].update(window_seconds=0), 'category_rules.by_category."Aircraft Noise".window_seconds', "between"),
+        (lambda t: t["category_rules"]["by_category"].update({"AIRCRAFT_NOISE": {"policy": "not_linked"}}), 'category_rules.by_category."AIRCRAFT_NOISE"', "same key"),
+        (lambda t: t["category_rules"].update(lookup_cell_meters=40), "category_rules.lookup_cell_meters", "at least the largest radius_meters"),
+        (lambda t: t["category_rules"].update(label_min_places=1), "category_rules.label_min_places", "between"),
+        (lambda t: t["category_rules"]["by_category"]["Aircraft Noise"].update(radius=5), 'category_rules.by_category."Aircraft Noise".radius', "unknown field"),
+    ],
+)
+def test_category_rule_errors_name_the_file_and_the_field(change, field, problem):
+    table = copy.deepcopy(RULES_TABLE)
+    change(table)
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(table, "test-dedupe.toml")
+    assert raised.value.path == "test-dedupe.toml" and raised.value.field == field and problem in raised.value.problem

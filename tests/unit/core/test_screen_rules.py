@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.configfiles import ConfigFileError, default_config_dir, load_toml
+from hotline.configfiles import SHIPPED_CONFIG_DIR, ConfigFileError, load_toml
 from hotline.core.screen_rules import (
     Appeal,
     CallerHistory,
@@ -26,19 +26,12 @@ from hotline.core.screen_rules import (
 
 DAY = 86400.0
 T0 = 1767574800.0
-SHIPPED = default_config_dir() / "screening.toml"
-# The keyword rules as shipped, for a city the tests fix (the shipped city may change).
-TABLE = {
-    **load_toml(SHIPPED),
-    "jurisdiction": {
-        "city": "广州市",
-        "province": "广东省",
-        "districts": ["天河区", "海珠区", "越秀区"],
-        "other_places": ["北京", "河南", "郑州", "深圳", "佛山"],
-        "other_place_suffix": "(?:省|市)(?!场)",
-    },
-}
-RULES = screening_rules_from_table(TABLE, SHIPPED)
+SHIPPED = SHIPPED_CONFIG_DIR / "screening.toml"
+# The keyword rules as shipped, with a jurisdiction the tests fix (none is shipped).
+TABLE = load_toml(SHIPPED)
+TABLE["rules"]["outside_jurisdiction"].update(other_places=["北京", "河南", "郑州", "深圳", "佛山"], other_place_suffix="(?:省|市)(?!场)")
+JURISDICTION = {"jurisdiction": {"city": "广州市", "province": "广东省", "districts": ["天河区", "海珠区", "越秀区"]}}
+RULES = screening_rules_from_table(TABLE, SHIPPED, JURISDICTION, "jurisdiction.toml")
 
 
 def appeal(text: str, *, title: str = "", district: str = "天河区", caller: str | None = None, order_id: str = "GD-1",
@@ -320,8 +313,7 @@ def _broken(change) -> dict:
         (lambda t: t["rules"]["outside_jurisdiction"]["place_frames"].append("在({place}"), "rules.outside_jurisdiction.place_frames[3]",
          "invalid regular expression"),
         (lambda t: t["normalize"]["urgency_aliases"].update({"急": "asap"}), "normalize.urgency_aliases.急", "must be one of normal, urgent, emergency, got 'asap'"),
-        (lambda t: t["jurisdiction"]["other_places"].append("广州"), "jurisdiction.other_places[5]", "'广州' is the configured city or province"),
-        (lambda t: t["jurisdiction"].update(districts=[]), "jurisdiction.districts", "needs at least one district"),
+        (lambda t: t["rules"]["outside_jurisdiction"].pop("other_place_suffix"), "rules.outside_jurisdiction.other_place_suffix", "is missing"),
     ],
 )
 def test_config_errors_name_the_file_and_the_field(change, field, problem):
@@ -330,6 +322,51 @@ def test_config_errors_name_the_file_and_the_field(change, field, problem):
     assert raised.value.path == "/etc/hotline/screening.toml"
     assert raised.value.field == field
     assert raised.value.problem.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "field", "problem"),
+    [
+        ({"city": "广州市", "districts": []}, "jurisdiction.districts", "needs at least one district"),
+        ({"city": " ", "districts": ["天河区"]}, "jurisdiction.city", "must not be empty"),
+        ({"districts": ["天河区"]}, "jurisdiction.city", "is missing"),
+        ({"city": "广州市", "districts": "天河区"}, "jurisdiction.districts", "expected list"),
+    ],
+)
+def test_jurisdiction_errors_name_the_jurisdiction_file_and_the_field(jurisdiction, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        screening_rules_from_table(TABLE, SHIPPED, {"jurisdiction": jurisdiction}, "/etc/hotline/jurisdiction.toml")
+    assert (raised.value.path, raised.value.field) == ("/etc/hotline/jurisdiction.toml", field)
+    assert raised.value.problem.startswith(problem)
+
+
+def test_without_a_configured_jurisdiction_no_appeal_is_outside_it():
+    # Given the shipped rules and no jurisdiction (as shipped)
+    rules = screening_rules_from_table(TABLE, SHIPPED, {}, "jurisdiction.toml")
+    # When appeals name a district or a city of anywhere
+    elsewhere = rules.judge(appeal("我在河南省郑州市买的房子延期交房，开发商不理。", district="BROOKLYN")).verdict
+    # Then none is judged outside the jurisdiction
+    assert rules.jurisdiction is None
+    assert elsewhere == ACCEPTED
+
+
+def test_a_city_listed_among_other_places_is_not_elsewhere_for_itself():
+    # Given a deployment in 深圳, a city the shipped list of other places names
+    rules = screening_rules_from_table(TABLE, SHIPPED, {"jurisdiction": {"city": "深圳市", "province": "广东省", "districts": ["南山区"]}}, "j.toml")
+    # Then a text about its own city is not about another one, a text about 佛山 is
+    assert rules.judge(appeal("深圳市南山区科技园的路灯坏了一排。", district="南山区")).verdict == ACCEPTED
+    assert rules.judge(appeal("我在佛山市买的家具质量有问题。", district="南山区")).verdict == flagged("outside_jurisdiction")
+
+
+def test_the_shipped_config_judges_no_jurisdiction_and_the_simulator_profile_names_its_city(monkeypatch):
+    monkeypatch.delenv("HOTLINE_CONFIG_DIR", raising=False)
+    assert load_screening_rules().jurisdiction is None
+    shipped = SHIPPED.parent
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", f"{shipped / 'simulator'}:{shipped}")
+    rules = load_screening_rules()
+    assert (rules.jurisdiction.city, sorted(rules.jurisdiction.district_names)) == ("云州", ["临江", "江北", "滨湖", "老城", "高新区"])
+    assert rules.jurisdiction.source == str(shipped / "simulator" / "jurisdiction.toml")
+    assert rules.source == str(shipped / "screening.toml")
 
 
 def test_a_broken_toml_file_is_named(tmp_path: Path):

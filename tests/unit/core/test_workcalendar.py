@@ -15,8 +15,11 @@ from hotline.core.workcalendar import (
     CalendarRangeError,
     add_working_days,
     add_working_seconds,
+    civil_code_deadline,
+    end_of_local_day,
     is_working_day,
     supported_years,
+    working_days_elapsed,
     working_seconds_between,
 )
 
@@ -160,3 +163,96 @@ def test_the_due_instant_is_exactly_n_working_days_of_working_time_away(start: d
     # ...and it is the earliest such instant: a second earlier is short of the budget.
     if working_days:
         assert working_seconds_between(start, due - timedelta(seconds=1)) == working_days * WORKING_DAY_SECONDS - 1
+
+
+# --- civil-code count: the day of receipt is not counted, the last day ends at 24:00 ---
+
+
+@pytest.mark.parametrize(
+    ("received", "working_days", "due"),
+    [
+        # A working day just before and just after midnight: the next day starts the count.
+        ("2025-03-03 10:25", 5, "2025-03-11 00:00"),  # Mon -> 24:00 of Mon 10th (Tue..Fri, Mon)
+        ("2025-03-03 23:59:59", 5, "2025-03-11 00:00"),
+        ("2025-03-04 00:00", 5, "2025-03-12 00:00"),  # Tue 00:00 is already Tuesday: not counted
+        ("2025-03-04 00:00:01", 5, "2025-03-12 00:00"),
+        # Friday late and Saturday early: both first count Monday.
+        ("2025-03-07 23:59:59", 5, "2025-03-15 00:00"),
+        ("2025-03-08 00:00:01", 5, "2025-03-15 00:00"),
+        # Rest days: a weekend day and a public holiday (National Day 2025, Oct 1 - 8).
+        ("2025-03-09 15:00", 1, "2025-03-11 00:00"),  # Sunday -> Monday counts
+        ("2025-10-02 12:00", 5, "2025-10-15 00:00"),  # Oct 9, 10, 11 (Sat, worked), 13, 14
+        # A count that crosses a holiday skips it.
+        ("2025-09-29 10:00", 5, "2025-10-14 00:00"),  # Sep 30, Oct 9, 10, 11, 13
+        ("2026-02-12 08:30", 5, "2026-02-27 00:00"),  # Fri 13, Sat 14 (worked), Tue 24, Wed 25, Thu 26
+        # Adjusted working weekend days (调休) count as working days, and a receipt on one
+        # is a receipt on a working day.
+        ("2025-09-26 10:00", 1, "2025-09-29 00:00"),  # Fri -> Sun 28 works
+        ("2025-09-27 10:00", 1, "2025-09-29 00:00"),  # Sat (rest) -> Sun 28 works
+        ("2025-09-28 10:00", 1, "2025-09-30 00:00"),  # on the worked Sunday -> Mon 29
+        # Zero days: the instant the count starts.
+        ("2025-03-03 10:25", 0, "2025-03-04 00:00"),
+    ],
+)
+def test_civil_code_deadline_is_24_00_of_the_nth_working_day_after_the_day_of_receipt(received: str, working_days: int, due: str):
+    assert civil_code_deadline(local(received), working_days) == local(due)
+
+
+def test_civil_code_deadline_is_the_elapsed_count_started_at_the_end_of_the_day_of_receipt():
+    received = local("2025-01-24 10:00")
+    assert end_of_local_day(received) == local("2025-01-25 00:00")
+    assert civil_code_deadline(received, 3) == add_working_days(local("2025-01-25 00:00"), 3) == local("2025-02-06 00:00")
+
+
+@pytest.mark.parametrize(
+    ("received", "at", "elapsed"),
+    [
+        ("2025-03-03 10:25", "2025-03-03 10:25", 0),
+        ("2025-03-03 10:25", "2025-03-04 00:00", 0),  # 24:00 of the day of receipt
+        ("2025-03-03 10:25", "2025-03-04 00:00:01", 1),
+        ("2025-03-03 10:25", "2025-03-10 23:59:59", 5),  # last second of the fifth working day
+        ("2025-03-03 10:25", "2025-03-11 00:00", 5),  # its 24:00
+        ("2025-03-03 10:25", "2025-03-11 00:00:01", 6),
+        ("2025-03-03 10:25", "2025-03-08 12:00", 5),  # Saturday waits for Monday, the fifth
+        ("2025-03-08 10:00", "2025-03-09 10:00", 1),  # received Sat, replied Sun: before Mon 24:00
+        ("2025-09-29 10:00", "2025-10-05 10:00", 2),  # in the holiday: Sep 30 counted, Oct 9 next
+        ("2025-09-29 10:00", "2025-10-09 10:00", 2),
+        ("2025-09-26 10:00", "2025-09-28 18:00", 1),  # the worked Sunday is the first working day
+    ],
+)
+def test_working_days_elapsed_counts_the_civil_code_way(received: str, at: str, elapsed: int):
+    assert working_days_elapsed(local(received), local(at)) == elapsed
+
+
+def test_working_days_elapsed_refuses_an_end_before_the_start():
+    with pytest.raises(ValueError, match="before received_at"):
+        working_days_elapsed(local("2025-03-03 10:00"), local("2025-03-03 09:59"))
+
+
+RECEIPTS = st.datetimes(min_value=datetime(2017, 1, 1), max_value=datetime(2026, 11, 30), timezones=st.just(SHANGHAI))
+
+
+@given(received=RECEIPTS, working_days=st.integers(min_value=1, max_value=20))
+def test_a_civil_code_deadline_is_a_local_midnight_ending_a_working_day_after_the_receipt(received: datetime, working_days: int):
+    due = civil_code_deadline(received, working_days).astimezone(SHANGHAI)
+    assert due > received
+    assert due.time() == datetime.min.time()
+    assert is_working_day(due.date() - timedelta(days=1))
+    assert due.date() > received.date() + timedelta(days=working_days)
+
+
+@given(first=RECEIPTS, second=RECEIPTS, working_days=st.integers(min_value=0, max_value=20))
+def test_a_later_receipt_is_never_due_earlier(first: datetime, second: datetime, working_days: int):
+    earlier, later = sorted((first, second))
+    assert civil_code_deadline(earlier, working_days) <= civil_code_deadline(later, working_days)
+
+
+@given(received=RECEIPTS, working_days=st.integers(min_value=1, max_value=20), microseconds=st.integers(min_value=1, max_value=86_400_000_000))
+def test_working_days_elapsed_is_the_smallest_count_whose_deadline_is_not_passed(received: datetime, working_days: int, microseconds: int):
+    due = civil_code_deadline(received, working_days)
+    assert working_days_elapsed(received, due) == working_days
+    assert working_days_elapsed(received, due + timedelta(microseconds=1)) == working_days + 1
+    at = received + timedelta(microseconds=microseconds)
+    elapsed = working_days_elapsed(received, at)
+    assert at <= civil_code_deadline(received, elapsed)
+    assert elapsed == 0 or at > civil_code_deadline(received, elapsed - 1)

@@ -93,6 +93,7 @@ def test_scores_count_links_by_true_relation_and_flags_by_reason(tmp_path: Path)
         "exact_resubmission": (1, 1, 1, 1),
         "same_caller_same_issue": (0, 0, 0, 0),
         "other_caller_same_issue": (2, 1, 1, 1),
+        "standing_case": (0, 0, 0, 0),
         "none": (0, 0, 0, 0),
     }
     overall = scores.overall_links

@@ -87,7 +87,7 @@ def test_replaying_the_same_week_twice_gives_identical_deadline_and_escalation_i
     assert _ids(first) == _ids(second)
     assert first.deadline_events == second.deadline_events
     assert first.escalation_events == second.escalation_events
-    assert (len(first.deadline_events), len(first.raised)) == (1531, 28)
+    assert (len(first.deadline_events), len(first.raised)) == (1458, 28)
 
 
 def test_partitions_read_interleaved_differently_give_identical_ids():

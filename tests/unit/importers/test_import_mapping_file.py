@@ -132,3 +132,60 @@ def test_missing_mapping_file_is_named(tmp_path):
     with pytest.raises(ConfigFileError) as raised:
         load_mapping(tmp_path / "absent.toml")
     assert str(raised.value) == f"{tmp_path / 'absent.toml'}: (file): does not exist"
+
+
+EXAMPLE_MAPPINGS = EXAMPLE_NYC_MAPPING.parent
+BOARD_MESSAGES_HEADER = "留言编号,留言用户,留言主题,留言时间,留言详情,反对数,点赞数"
+BOARD_REPLIES_HEADER = "留言编号,留言用户,留言主题,留言时间,留言详情,答复意见,答复时间"
+
+
+def test_appeal_board_messages_mapping_reads_both_time_forms_with_constant_office_and_category():
+    mapping = load_mapping(EXAMPLE_MAPPINGS / "teddy2020-messages.toml")
+    # given one message with a written time and one whose time cell is an Excel serial
+    conversion = convert_csv(
+        [
+            BOARD_MESSAGES_HEADER,
+            "500001,U0001,公园健身器材损坏,2019/4/7 8:05:09,东门附近的单杠松动了，请尽快修理,0,2",
+            "500002,U0002,夜市油烟太大,43831.5,晚上油烟飘进家里，窗户都不敢开,1,0",
+        ],
+        mapping,
+    )
+    assert conversion.problems == []
+    received = [event for event in conversion.events if event["type"] == "appeal.received"]
+    assert [(event["order_id"], event["occurred_at"]) for event in received] == [
+        ("500001", "2019-04-07T08:05:09+08:00"),
+        ("500002", "2020-01-01T12:00:00+08:00"),
+    ]
+    assert received[0]["data"] == {
+        "channel": "web",
+        "caller_id": "U0001",
+        "title": "公园健身器材损坏",
+        "text": "东门附近的单杠松动了，请尽快修理",
+        "category": "message_board",
+        "urgency": "normal",
+        "location": {},
+        "office_id": "a_city_hotline",
+        "source": "teddy2020",
+    }
+    assert [event_validator().validate(event) for event in conversion.events] == [None] * 4
+
+
+def test_appeal_board_replies_mapping_writes_the_reply_as_order_replied():
+    mapping = load_mapping(EXAMPLE_MAPPINGS / "teddy2020-replies.toml")
+    # given a reply with a full time and one whose reply time has no time of day
+    conversion = convert_csv(
+        [
+            BOARD_REPLIES_HEADER,
+            "600001,U0003,小区路灯不亮,2019/5/6 21:00:00,楼下路灯坏了一周,已联系物业更换灯泡。,2019/5/9 10:30:00",
+            "600002,U0004,公交站台破损,2019/5/6 9:00:00,站台顶棚漏雨,已转交交通部门处理。,2019/5/9",
+        ],
+        mapping,
+    )
+    assert conversion.problems == []
+    replied = [(event["order_id"], event["occurred_at"], event["data"]) for event in conversion.events if event["type"] == "order.replied"]
+    assert replied == [
+        # in event-time order: the date-only reply counts from midnight
+        ("600002", "2019-05-09T00:00:00+08:00", {"office_id": "a_city_hotline", "kind": "first_contact", "text": "已转交交通部门处理。"}),
+        ("600001", "2019-05-09T10:30:00+08:00", {"office_id": "a_city_hotline", "kind": "first_contact", "text": "已联系物业更换灯泡。"}),
+    ]
+    assert [event_validator().validate(event) for event in conversion.events] == [None] * 6

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from importer_samples import TINY, convert_tiny, events_of
+from importer_samples import TINY, TINY_HEADER, convert_tiny, events_of
 
 from hotline.importers import CsvFileError, ImportProblem, convert_csv
 
@@ -30,54 +30,85 @@ def test_time_repeated_by_fall_back_is_taken_as_the_first_occurrence():
 
 
 @pytest.mark.parametrize(
-    ("row", "reason"),
+    ("row", "kind", "reason"),
     [
-        (",2020-01-01 10:00,,,Open,DOT,Pothole,x,,", "no order id (column 'id' is empty)"),
-        ("7,,,,Open,DOT,Pothole,x,,", "no created time (column 'created' is empty)"),
+        (",2020-01-01 10:00,,,Open,DOT,Pothole,x,,", "no_order_id", "no order id (column 'id' is empty)"),
+        ("7,,,,Open,DOT,Pothole,x,,", "no_created_time", "no created time (column 'created' is empty)"),
         (
             "7,2020-13-01 10:00,,,Open,DOT,Pothole,x,,",
+            "bad_time",
             "bad created time in column 'created': '2020-13-01 10:00' does not match '%Y-%m-%d %H:%M'",
         ),
         (
             "7,2020-01-01 10:00,01/02/2020,,Closed,DOT,Pothole,x,,",
+            "bad_time",
             "bad closed time in column 'closed': '01/02/2020' does not match '%Y-%m-%d %H:%M'",
         ),
         (
             "7,2020-01-02 10:00,2020-01-01 09:00,,Closed,DOT,Pothole,x,,",
+            "time_before_created",
             "closed at 2020-01-01T09:00:00-05:00, before it was created at 2020-01-02T10:00:00-05:00",
         ),
-        ("7,2020-01-02 10:00,,,Closed,DOT,Pothole,x,,", "status 'Closed' but no closed time (column 'closed' is empty)"),
+        ("7,2020-01-02 10:00,,,Closed,DOT,Pothole,x,,", "no_closed_time", "status 'Closed' but no closed time (column 'closed' is empty)"),
         (
             "7,2020-07-02 10:00,,2020-07-01 10:00,Open,DOT,Pothole,x,,",
+            "time_before_created",
             "due at 2020-07-01T10:00:00-04:00, before it was created at 2020-07-02T10:00:00-04:00",
         ),
-        ("7,2020-01-01 10:00,,,Open,,Pothole,x,,", "no office (column 'office' is empty)"),
-        ("7,2020-01-01 10:00,,,Open,市城管局,Pothole,x,,", "office '市城管局' has no usable office_id; name it in the mapping's office.values"),
-        ("7,2020-01-01 10:00,,,Open,DOT,--,x,,", "no category (column 'type' is empty)"),
-        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,north,-73.9", "bad latitude in column 'lat': 'north' is not a number"),
-        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,95,-73.9", "latitude 95 in column 'lat' is outside -90..90"),
-        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,40.7,", "has a latitude without a longitude or the other way round"),
-        ("7,2020-01-01 10:00", "has 2 fields; the header has 10"),
-        ("x" * 120 + ",2020-01-01 10:00,,,Open,DOT,Pothole,x,,", "order id is 120 characters: with the source and event type it exceeds the 128-character event id"),
+        ("7,2020-01-01 10:00,,,Open,,Pothole,x,,", "no_office", "no office (column 'office' is empty)"),
+        (
+            "7,2020-01-01 10:00,,,Open,市城管局,Pothole,x,,",
+            "unusable_office_id",
+            "office '市城管局' has no usable office_id; name it in the mapping's office.values",
+        ),
+        ("7,2020-01-01 10:00,,,Open,DOT,--,x,,", "no_category", "no category (column 'type' is empty)"),
+        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,north,-73.9", "bad_coordinates", "bad latitude in column 'lat': 'north' is not a number"),
+        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,95,-73.9", "bad_coordinates", "latitude 95 in column 'lat' is outside -90..90"),
+        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,40.7,", "bad_coordinates", "has a latitude without a longitude or the other way round"),
+        # a row cut short reads its missing cells as empty, so what it lacks is named
+        ("7,2020-01-01 10:00", "no_category", "no category (column 'type' is empty)"),
+        ("7,2020-01-01 10:00,,,Open,DOT,Pothole,x,,,extra", "extra_cells", "has 11 cells; the header has 10 and the extra ones are filled"),
+        (
+            "x" * 120 + ",2020-01-01 10:00,,,Open,DOT,Pothole,x,,",
+            "id_too_long",
+            "order id is 120 characters: with the source and event type it exceeds the 128-character event id",
+        ),
     ],
 )
-def test_row_that_cannot_be_converted_is_reported_with_its_number_and_reason(row, reason):
+def test_row_that_cannot_be_converted_is_reported_with_its_number_kind_and_reason(row, kind, reason):
     # given a good row, the bad row, and another good row
     conversion = convert_tiny("1,2020-01-01 10:00,,,Open,DOT,Pothole,x,,", row, "2,2020-01-01 11:00,,,Open,DOT,Pothole,x,,")
     # then the bad row (row 3, counting the header as row 1) is reported and the others convert
-    assert conversion.problems == [ImportProblem(3, reason)]
+    assert conversion.problems == [ImportProblem(3, reason, kind)]
     assert conversion.rows_converted == 2
+
+
+def test_short_row_has_empty_trailing_cells_and_empty_extra_cells_are_ignored():
+    # given a row cut after the type (no details, lat, lon) and a row with two empty cells too many
+    conversion = convert_tiny("1,2020-01-01 10:00,,,Open,DOT,Pothole", "2,2020-01-01 11:00,,,Open,DOT,Pothole,x,,,,")
+    # then both convert: the missing cells read as empty, the empty extras are dropped
+    assert conversion.problems == []
+    assert [(event["order_id"], event["data"]["text"]) for event in conversion.events if event["type"] == "appeal.received"] == [("1", ""), ("2", "x")]
+
+
+def test_strict_conversion_stops_at_the_first_rejected_row():
+    conversion = convert_csv(
+        [TINY_HEADER, "1,2020-01-01 10:00,,,Open,DOT,Pothole,x,,", ",2020-01-01 10:00,,,Open,DOT,Pothole,x,,", ",bad,,,Open,DOT,Pothole,x,,"],
+        TINY,
+        stop_at_first_problem=True,
+    )
+    assert conversion.problems == [ImportProblem(3, "no order id (column 'id' is empty)", "no_order_id")]
 
 
 def test_problems_come_in_file_order_and_blank_lines_are_not_rows():
     conversion = convert_tiny(
         "1,2020-01-01 10:00,,,Open,DOT,Pothole,x,,",
         "",
-        "2,2020-01-01 10:00",
+        "2,2020-01-01 10:00,,,Open,DOT,Pothole,x,,,filled",
         ",2020-01-01 10:00,,,Open,DOT,Pothole,x,,",
     )
     assert [str(problem) for problem in conversion.problems] == [
-        "row 4: has 2 fields; the header has 10",
+        "row 4: has 11 cells; the header has 10 and the extra ones are filled",
         "row 5: no order id (column 'id' is empty)",
     ]
     assert conversion.rows_converted == 1
@@ -95,7 +126,7 @@ def test_repeat_numbers_count_every_row_with_the_id_even_a_rejected_one():
         "csv:5~2:appeal.received",
         "csv:5~3:appeal.received",
     ]
-    assert conversion.problems == [ImportProblem(2, "bad created time in column 'created': 'yesterday' does not match '%Y-%m-%d %H:%M'")]
+    assert conversion.problems == [ImportProblem(2, "bad created time in column 'created': 'yesterday' does not match '%Y-%m-%d %H:%M'", "bad_time")]
 
 
 def test_status_decides_closure_in_any_letter_case():
