@@ -23,12 +23,13 @@ Reason codes:
 
 Keyword and regular-expression rules, the city's districts and which reasons flag and
 which reject are configuration; this module holds only the mechanics. Keyword rules read
-context: a match counts only when no exclusion matches in its clause (past events,
-hypotheses, negations, recurring defects, symptoms caused by a nuisance), when a required
-cue is in its sentence (an emergency is happening now), and, for rules that ask for it,
-when the match is made of whole words of the text's word segmentation (jieba), so that
-'着火' inside '看着火车' or '妈的' inside '妈妈的' does not count. Nothing here reads the
-wall clock: the frequent-caller window runs on the appeals' event time.
+context: a match counts only when no exclusion matches in its clause or the clause before
+(past events, hypotheses, negations, recurring defects, symptoms caused by a nuisance),
+when a required cue is in its clause (an emergency is happening now), and, for rules that
+ask for it, when the match is made of whole words of the text's word segmentation
+(jieba), so that '着火' inside '看着火车' or '妈的' inside '妈妈的' does not count.
+Nothing here reads the wall clock: the frequent-caller window runs on the appeals' event
+time.
 """
 
 from __future__ import annotations
