@@ -89,10 +89,11 @@ def rejected(*reasons: str) -> Verdict:
         ("物业说配电房没有着火，只是跳闸，可整栋楼到现在还停着电。", ACCEPTED),
         ("厨房的燃气管经常漏气，燃气公司来修了几次还是老样子。", ACCEPTED),
         ("电梯三天两头出故障，业主多次被困在电梯里，物业只会敷衍。", ACCEPTED),
-        ("隔壁工地的噪音吵得我心脏病都犯了，晚上根本睡不着。", ACCEPTED),
+        ("隔壁工地的噪音吵得我心脏病都犯了，现在胸闷呼吸困难。", ACCEPTED),
         ("楼下饭馆的油烟熏得我们头晕，现在一开窗就呼吸困难。", ACCEPTED),
         ("我刚才看着火车站门口的井盖又被人撬走了，赶紧派人来补上。", ACCEPTED),
         ("楼顶的落水管断了，雨水全冲进我家阳台，请快点来修。", ACCEPTED),
+        ("楼下那家叫着火点的烧烤店现在还在营业，油烟灌进屋里。", ACCEPTED),
         # insults and profanity; a mother, a diagnosis and a heap of rubbish are not
         ("你们这帮废物，打了十几次电话都没人管，一群吃干饭的！", flagged("abusive_content")),
         ("ＴＭＤ，门口的路灯坏了一个月了还不修。", flagged("abusive_content")),
