@@ -60,7 +60,7 @@ def test_without_labels_only_verdicts_and_links_are_counted():
     scores = score_with_labels(RUN, None)
     assert scores.statuses == {"accepted": 6, "flagged": 1, "rejected": 1}
     assert scores.reasons["frequent_caller"] == 1 and scores.reasons["non_actionable"] == 1
-    assert scores.link_counts == {"exact_resubmission": 1, "same_caller_same_issue": 1, "other_caller_same_issue": 2}
+    assert scores.link_counts == {"exact_resubmission": 1, "same_caller_same_issue": 1, "other_caller_same_issue": 2, "standing_case": 0}
     assert scores.overall_precision is None
     assert set(scores.to_json()) == {"appeals", "verdicts_by_status", "verdicts_by_reason", "links_by_relation"}
 
@@ -84,6 +84,7 @@ def test_links_judged_wrong_by_a_not_duplicate_pair_or_an_own_case_label():
         "exact_resubmission": (1, 1, 0, 0),
         "same_caller_same_issue": (1, 0, 0, 1),
         "other_caller_same_issue": (2, 0, 2, 0),
+        "standing_case": (0, 0, 0, 0),
     }
     overall = scores.overall_precision
     assert (overall.links, overall.judged, overall.correct, overall.wrong, overall.wrong_own_case, overall.unjudged) == (4, 3, 1, 2, 1, 1)
@@ -231,7 +232,7 @@ def test_cli_scores_exact_repeats_of_rows_as_json(tmp_path: Path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document["verdicts_by_status"] == {"accepted": 4, "flagged": 0, "rejected": 0}
-    assert document["links_by_relation"] == {"exact_resubmission": 2, "same_caller_same_issue": 0, "other_caller_same_issue": 0}
+    assert document["links_by_relation"] == {"exact_resubmission": 2, "same_caller_same_issue": 0, "other_caller_same_issue": 0, "standing_case": 0}
     overall = document["precision_overall"]
     assert (overall["links"], overall["correct"], overall["wrong"], overall["precision"]) == (2, 2, 0, 1.0)
     assert document["recall"][0] == {"group": "named original", "labelled": 2, "in_events": 2, "recalled": 2, "recall": 1.0}
