@@ -82,6 +82,7 @@ def rejected(*reasons: str) -> Verdict:
         ("我奶奶刚才在菜市场门口晕倒了，现在还没醒。", flagged("emergency_service")),
         ("停车场有人正在撬车门偷东西，快派警察来。", flagged("emergency_service")),
         ("家里燃气泄漏了，满屋子煤气味。", flagged("emergency_service")),
+        ("快来人！菜市场后面的仓库烧起来了，火很大！", flagged("emergency_service")),
         # the same words told as a past event, an aftermath, a negation, a recurring
         # defect, a symptom of a nuisance, or inside another word
         ("上次着火后物业把楼道电线换了，可被熏黑的墙到现在也没人刷。", ACCEPTED),
@@ -165,6 +166,14 @@ def test_a_district_of_another_city_is_outside_jurisdiction():
 
 def test_the_title_counts_as_content():
     assert verdict("", title="楼下烧烤店噪音扰民到凌晨") == ACCEPTED
+
+
+def test_a_placeholder_title_adds_no_content():
+    # given a call the operator titled with the placeholder for "a citizen called"
+    assert verdict("喂？有人吗？……不用了。", title="市民来电") == rejected("no_content")
+    # a placeholder title does not empty a real matter
+    assert verdict("路灯坏了", title="市民来电") == ACCEPTED
+    assert verdict("嗯，好的", title="市民来电") == flagged("non_actionable")
 
 
 def _caller_appeals(issues: list[tuple[str, str]], caller: str = "c_frequent", step_seconds: float = DAY):
