@@ -123,6 +123,8 @@ class Appeal:
     address: str = ""
     lat: float | None = None
     lon: float | None = None
+    # False: title and text are the source's type labels, not a caller's words (311).
+    free_text: bool = True
 
     @property
     def full_text(self) -> str:
@@ -158,6 +160,7 @@ def appeal_from_screened(
         address=place("address"),
         lat=location.get("lat"),
         lon=location.get("lon"),
+        free_text=data.get("free_text") is not False,
     )
 
 
