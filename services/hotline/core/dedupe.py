@@ -163,10 +163,13 @@ class CategoryRules:
     by_prefix: tuple[tuple[str, CategoryRule], ...]
     label_min_places: int
     lookup_cell_meters: float
+    # The rule of a text-less appeal whose category no entry names (None: `default`).
+    text_less_default: CategoryRule | None = None
 
-    def rule_for(self, appeal: Appeal) -> CategoryRule:
+    def rule_for(self, appeal: Appeal, text_less: bool = False) -> CategoryRule:
+        default = self.text_less_default if text_less and self.text_less_default is not None else self.default
         if not self.by_label and not self.by_prefix:
-            return self.default
+            return default
         for label in (label_slug(appeal.category), label_slug(appeal.title), label_slug(appeal.text)):
             if not label:
                 continue
@@ -176,11 +179,16 @@ class CategoryRules:
             for prefix, rule in self.by_prefix:
                 if label.startswith(prefix):
                     return rule
-        return self.default
+        return default
+
+    @property
+    def all_rules(self) -> list[CategoryRule]:
+        rules = [self.default, *self.by_label.values(), *(rule for _, rule in self.by_prefix)]
+        return rules + ([self.text_less_default] if self.text_less_default is not None else [])
 
     @property
     def longest_window_seconds(self) -> float:
-        return max([self.default.window_seconds, *(rule.window_seconds for rule in self.by_label.values()), *(rule.window_seconds for _, rule in self.by_prefix)])
+        return max(rule.window_seconds for rule in self.all_rules)
 
 
 # Without a [category_rules] table every appeal is read as free text, as before the
@@ -363,14 +371,19 @@ def _category_rules_from_table(table: dict[str, Any], path: Path | str) -> Categ
             by_prefix.append((key, rule))
         else:
             by_label[key] = rule
+    text_less_default = None
+    if "text_less_default" in table:
+        field = f"{prefix}.text_less_default"
+        text_less_default = _category_rule(require(table, "text_less_default", dict, path, prefix), path, field, default)
     rules = CategoryRules(
         default=default,
         by_label=by_label,
         by_prefix=tuple(sorted(by_prefix, key=lambda item: -len(item[0]))),
         label_min_places=_integer(table, "label_min_places", path, prefix, 2, 1_000_000),
         lookup_cell_meters=float(_number(table, "lookup_cell_meters", path, prefix, 1, 10_000)),
+        text_less_default=text_less_default,
     )
-    largest = max([default.radius_meters, *(rule.radius_meters for rule in by_label.values()), *(rule.radius_meters for _, rule in by_prefix)])
+    largest = max(rule.radius_meters for rule in rules.all_rules)
     # Candidates come from the probe's cell and its eight neighbours: a radius wider than
     # a cell would miss appeals two cells away.
     check(
@@ -830,8 +843,9 @@ class CaseIndex:
         if known_order in self._entries:
             return self._entries[known_order].decision
         rules = self.settings.category_rules
-        rule = rules.rule_for(appeal)
         label_key = label_key_of(appeal)
+        text_less = self._reads_as_label(appeal, label_key)
+        rule = rules.rule_for(appeal, text_less)
         case_id = standing_case_id(appeal.category, appeal, rule.area) if rule.policy == STANDING_CASE else appeal.order_id
         probe = IndexEntry(
             decision=CaseDecision(appeal.caused_by, appeal.order_id, case_id, appeal.occurred_at_seconds),
@@ -845,7 +859,7 @@ class CaseIndex:
             lon=appeal.lon,
             content=content_characters(f"{appeal.title} {appeal.text}"),
             label_key=label_key,
-            text_less=self._reads_as_label(appeal, label_key),
+            text_less=text_less,
             policy=rule.policy,
         )
         grams = shingles(probe.content, self.settings.ngram_sizes)
@@ -900,7 +914,7 @@ class CaseIndex:
 
     def _reads_as_label(self, appeal: Appeal, label_key: str) -> bool:
         """Whether the appeal carries no free text: see the module docstring."""
-        if not label_key or label_key == content_characters(appeal.category):
+        if not appeal.free_text or not label_key or label_key == content_characters(appeal.category):
             return True
         if appeal.text and label_key == content_characters(appeal.title):
             return True  # the same words twice: a type written into title and text

@@ -147,6 +147,8 @@ class Appeal:
     address: str = ""
     lat: float | None = None
     lon: float | None = None
+    # False: title and text are the source's type labels, not a caller's words (311).
+    free_text: bool = True
     # False when the source system says it did not accept the appeal (`data.accepted`).
     accepted_by_source: bool = True
 
@@ -184,6 +186,7 @@ def appeal_from_screened(
         address=place("address"),
         lat=location.get("lat"),
         lon=location.get("lon"),
+        free_text=data.get("free_text") is not False,
         accepted_by_source=data.get("accepted") is not False,
     )
 

@@ -270,6 +270,8 @@ def _convert_row(row: Mapping[str, str], mapping: ColumnMapping, occurrences: Co
         "office_id": office_id,
         "source": mapping.source,
     }
+    if not mapping.free_text:
+        appeal["free_text"] = False
     caller_id = _value(row, columns.caller_id, mapping)
     if len(caller_id) > _MAX_ID_CHARACTERS:
         raise _RowRejected("id_too_long", f"caller id is {len(caller_id)} characters; the contract allows {_MAX_ID_CHARACTERS}")

@@ -46,6 +46,7 @@ _TOP_LEVEL_FIELDS = frozenset(
         "encoding",
         "delimiter",
         "join_separator",
+        "free_text",
         "closed_statuses",
         "blank_values",
         "columns",
@@ -121,6 +122,9 @@ class ColumnMapping:
     encoding: str = "utf-8-sig"
     delimiter: str = ","
     join_separator: str = "\n"
+    # False: the export records no free text, its title and text are type labels (311);
+    # repeat detection then links its appeals by place, category and time.
+    free_text: bool = True
     # field -> value for fields no column carries (CONSTANT_FIELDS)
     constants: dict[str, str] = field(default_factory=dict)
     # category slug -> office_id, for exports without an office column
@@ -210,6 +214,7 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         encoding=_encoding(table, path),
         delimiter=_delimiter(table, path),
         join_separator=_join_separator(table, path),
+        free_text=require(table, "free_text", bool, path) if "free_text" in table else True,
         constants=constants,
         routing=routing,
         skip_values=skip_values,

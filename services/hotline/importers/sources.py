@@ -48,6 +48,7 @@ _CHICAGO = ZoneInfo("America/Chicago")
 
 NYC311 = ColumnMapping(
     source="nyc311",
+    free_text=False,
     time_zone=_NEW_YORK,
     date_formats=("%m/%d/%Y %I:%M:%S %p",),
     columns=Columns(
@@ -71,6 +72,7 @@ NYC311 = ColumnMapping(
 
 BOSTON311 = ColumnMapping(
     source="boston311",
+    free_text=False,
     time_zone=_BOSTON,
     date_formats=("%Y-%m-%d %H:%M:%S",),
     columns=Columns(
@@ -101,6 +103,7 @@ BOSTON311 = ColumnMapping(
 
 SF311 = ColumnMapping(
     source="sf311",
+    free_text=False,
     time_zone=_SAN_FRANCISCO,
     date_formats=("%Y-%m-%d %H:%M:%S UTC",),
     columns=Columns(
@@ -130,6 +133,7 @@ SF311 = ColumnMapping(
 
 CHICAGO311 = ColumnMapping(
     source="chicago311",
+    free_text=False,
     time_zone=_CHICAGO,
     date_formats=("%m/%d/%Y %I:%M:%S %p",),
     columns=Columns(

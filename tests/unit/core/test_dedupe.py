@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.configfiles import ConfigFileError, default_config_dir, load_toml
+from hotline.configfiles import SHIPPED_CONFIG_DIR, ConfigFileError, default_config_dir, load_toml
 from hotline.contract.schemas import topic_validator
 from hotline.core.dedupe import (
     CaseDecision,
@@ -485,3 +485,58 @@ def test_category_rule_errors_name_the_file_and_the_field(change, field, problem
     with pytest.raises(ConfigFileError) as raised:
         dedupe_settings_from_table(table, "test-dedupe.toml")
     assert raised.value.path == "test-dedupe.toml" and raised.value.field == field and problem in raised.value.problem
+
+
+# ---------------------------------------------------------------------------------------
+# The shipped rules on text-less 311 appeals
+
+SHIPPED_RULES = load_dedupe_settings(SHIPPED_CONFIG_DIR / "dedupe.toml")
+
+
+def source_typed(order_id: str, title: str, text: str, category: str, **fields) -> Appeal:
+    """An appeal as a 311 importer writes it: the export has no free text (`free_text`)."""
+    return replace(typed(order_id, title, category=category, **fields), text=text, free_text=False)
+
+
+def test_shipped_rules_link_a_streetlight_reported_twice_nearby():
+    # given a dark streetlight reported through a 311 export
+    index = CaseIndex(SHIPPED_RULES)
+    index.link(source_typed("L1", "Street Light Condition", "Street Light Out", "street_light_condition"))
+    # when another caller reports the same type 20 m away six hours later
+    decision = index.link(source_typed("L2", "Street Light Condition", "Street Light Out", "street_light_condition", meters_north=20, at=T0 + 6 * HOUR))
+    # then it repeats the first report's case, by place
+    assert (decision.relation, decision.case_id, decision.distance_meters) == ("other_caller_same_issue", "L1", 20.0)
+
+
+def test_shipped_rules_keep_each_parked_car_its_own_case():
+    # given a blocked bike lane reported at one address, then again there ten minutes later
+    index = CaseIndex(SHIPPED_RULES)
+    index.link(source_typed("C1", "Parking Enforcement", "Blocking Bicycle Lane", "parking_enforcement", address="10 market st"))
+    decision = index.link(
+        source_typed("C2", "Parking Enforcement", "Blocking Bicycle Lane", "parking_enforcement", address="10 market st", at=T0 + 600)
+    )
+    # then a category not fixed to one spot stays its own case: each car is one item
+    assert (decision.relation, decision.case_id) == (None, "C2")
+
+
+def test_an_appeal_the_source_marks_without_free_text_never_links_on_equal_labels():
+    # given the first two reports of a type in a file, both at one address: too few places
+    # for the label to be recognised by its spread
+    index = CaseIndex(SHIPPED_RULES)
+    index.link(source_typed("N1", "Noise Report", "Noise Issue", "noise_report", address="5 pine st"))
+    decision = index.link(source_typed("N2", "Noise Report", "Noise Issue", "noise_report", address="5 pine st", at=T0 + DAY))
+    # then the source's own mark makes them text-less: no exact resubmission, no link
+    assert (decision.relation, decision.case_id) == (None, "N2")
+    # while the same words from a source with free text are an exact resubmission
+    free = CaseIndex(SHIPPED_RULES)
+    free.link(replace(typed("F1", "楼下酒吧噪音扰民到凌晨", category="noise", address="5 pine st"), text="每晚音乐声很大"))
+    repeated = free.link(replace(typed("F2", "楼下酒吧噪音扰民到凌晨", category="noise", address="5 pine st", at=T0 + DAY), text="每晚音乐声很大"))
+    assert repeated.relation == "exact_resubmission"
+
+
+def test_text_less_default_errors_name_the_file_and_the_field():
+    table = copy.deepcopy(RULES_TABLE)
+    table["category_rules"]["text_less_default"] = {"policy": "forget"}
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(table, "test-dedupe.toml")
+    assert (raised.value.field, raised.value.problem.split(",")[0]) == ("category_rules.text_less_default.policy", "must be one of link")

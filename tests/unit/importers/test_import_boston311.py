@@ -45,6 +45,7 @@ def test_case_opened_in_winter_keeps_its_target_after_the_spring_clock_change(bo
             "channel": "phone",
             "title": "SCHEDULED Unsatisfactory Utilities - Electrical Plumbing",
             "text": "Unsatisfactory Utilities - Electrical Plumbing",
+            "free_text": False,
             "category": "housing",
             "urgency": "normal",
             "location": {

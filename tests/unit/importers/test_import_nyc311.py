@@ -39,6 +39,7 @@ def test_closed_noise_complaint_becomes_four_events_in_daylight_time(nyc):
                 "channel": "phone",
                 "title": "Noise - Residential",
                 "text": "Banging/Pounding",
+                "free_text": False,
                 "category": "noise_residential",
                 "urgency": "normal",
                 "location": {
