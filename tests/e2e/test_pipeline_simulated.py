@@ -83,7 +83,7 @@ def test_repeat_links_agree_with_the_ground_truth(run):
     correct = [c for c in links if issue[c["order_id"]] == issue[c["matched_order_id"]]]
     precision = len(correct) / len(links)
     recall = len({c["order_id"] for c in correct} & repeats) / len(repeats)
-    assert len(repeats) == 108
+    assert len(repeats) == 110  # 2 of them aircraft-noise calls joining a standing case
     # Appeals of one place reach the dedupe stage in an order that depends on how the
     # input partitions interleave, so a link or two can differ between runs on this small
     # sample; `hotline evaluate dedupe` scores the rules on 20 000+ appeals.

@@ -7,7 +7,9 @@ bounded index of recent appeals from which repeats are found.
 
 Relations, strongest first:
   exact_resubmission       the same normalised title + text from the same caller, or at
-                           the same place (address or community), inside a window
+                           the same place (address or community), inside a window; for
+                           appeals without free text, the same record sent twice (type,
+                           category, place and instant all equal)
   same_caller_same_issue   the same pseudonymised caller, similar text, at the same or a
                            nearby place
   other_caller_same_issue  another (or unrecorded) caller, similar text, at the same
@@ -865,7 +867,18 @@ class CaseIndex:
         grams = shingles(probe.content, self.settings.ngram_sizes)
         minhash = self._minhash(grams)
         decision = probe.decision
-        if rule.policy == STANDING_CASE:
+        same_record = self._same_record(probe) if text_less else None
+        if same_record is not None:
+            decision = replace(
+                decision,
+                case_id=same_record.decision.case_id,
+                relation=EXACT_RESUBMISSION,
+                similarity_ratio=1.0,
+                matched_order_id=same_record.order_id,
+                earlier_order_ids=(same_record.order_id,),
+            )
+            matches = []
+        elif rule.policy == STANDING_CASE:
             decision = self._standing_decision(probe, rule)
             matches = []
         elif rule.policy == NOT_LINKED:
@@ -923,6 +936,19 @@ class CaseIndex:
         if place is not None and not any(True for _ in self._by_label_place.get((label_key, place))):
             places += 1
         return places >= self.settings.category_rules.label_min_places
+
+    def _same_record(self, probe: IndexEntry) -> IndexEntry | None:
+        """An earlier text-less appeal equal to this one in type, category, place and
+        instant: the same record sent twice (an export that repeats a row), whatever the
+        category's policy. Distinct reports never share all four in the public samples."""
+        place = _label_place(probe.address, probe.lat, probe.lon)
+        if place is None:
+            return None
+        for order_id in sorted(self._by_label_place.get((probe.label_key, place))):
+            entry = self._entries[order_id]
+            if entry.occurred_at_seconds == probe.occurred_at_seconds and entry.category == probe.category and entry.text_less:
+                return entry
+        return None
 
     def _is_label(self, entry: IndexEntry) -> bool:
         return entry.text_less or self._label_places.get(entry.label_key, 0) >= self.settings.category_rules.label_min_places

@@ -540,3 +540,16 @@ def test_text_less_default_errors_name_the_file_and_the_field():
     with pytest.raises(ConfigFileError) as raised:
         dedupe_settings_from_table(table, "test-dedupe.toml")
     assert (raised.value.field, raised.value.problem.split(",")[0]) == ("category_rules.text_less_default.policy", "must be one of link")
+
+
+def test_a_record_sent_twice_is_an_exact_resubmission_whatever_its_category():
+    # given a bin left out, a category that never links by place
+    index = CaseIndex(SHIPPED_RULES)
+    index.link(source_typed("B1", "Litter Receptacles", "Cans Left Out", "litter_receptacles", address="3 oak st"))
+    # when the export repeats the row: same type, category, place and instant
+    repeated = index.link(source_typed("B1~2", "Litter Receptacles", "Cans Left Out", "litter_receptacles", address="3 oak st"))
+    # and another report of the same type there a minute later
+    another = index.link(source_typed("B2", "Litter Receptacles", "Cans Left Out", "litter_receptacles", address="3 oak st", at=T0 + 60))
+    # then the repeated row is the same record, the later report its own case
+    assert (repeated.relation, repeated.case_id, repeated.matched_order_id, repeated.similarity_ratio) == ("exact_resubmission", "B1", "B1", 1.0)
+    assert (another.relation, another.case_id) == (None, "B2")
