@@ -77,10 +77,23 @@ def place_key(appeal: Appeal) -> str:
 
 @dataclass(frozen=True)
 class SameCallerRule:
+    """One caller's appeals are one issue when near in place, in the same category (if
+    required) and similar in words: the whole texts, or the titles alone (a short title
+    names the place and the problem even when the follow-up text is all new words).
+
+    A caller with many appeals in the index writes some phrases into most of them (a
+    greeting, a signature, a template): the n-grams found in at least
+    `boilerplate_min_share` of the caller's remembered appeals (once the caller has
+    `boilerplate_min_appeals`) are left out of both sides before comparing. 0 appeals
+    turns the discount off; no title ratio turns the title comparison off."""
+
     window_seconds: float
     min_similarity_ratio: float
     nearby_meters: float
     require_same_category: bool
+    min_title_similarity_ratio: float | None = None
+    boilerplate_min_appeals: int = 0
+    boilerplate_min_share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,27 @@ def _integer(table: dict[str, Any], key: str, path: Path | str, prefix: str, low
     return value
 
 
+def _same_caller_text_options(same: dict[str, Any], path: Path | str) -> dict[str, Any]:
+    """The optional same-caller fields (title similarity, boilerplate discount); absent,
+    they are off."""
+    options: dict[str, Any] = {}
+    if "min_title_similarity_ratio" in same:
+        options["min_title_similarity_ratio"] = _number(same, "min_title_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0)
+    if "boilerplate_min_appeals" in same:
+        # Fewer than 3 appeals cannot tell a caller's habits from one issue's words.
+        options["boilerplate_min_appeals"] = _integer(same, "boilerplate_min_appeals", path, SAME_CALLER_SAME_ISSUE, 0, 100_000)
+        check(
+            options["boilerplate_min_appeals"] == 0 or options["boilerplate_min_appeals"] >= 3,
+            path,
+            f"{SAME_CALLER_SAME_ISSUE}.boilerplate_min_appeals",
+            f"must be 0 (off) or at least 3, got {options['boilerplate_min_appeals']}",
+        )
+        options["boilerplate_min_share"] = _number(same, "boilerplate_min_share", path, SAME_CALLER_SAME_ISSUE, 0.01, 1.0)
+    elif "boilerplate_min_share" in same:
+        check(False, path, f"{SAME_CALLER_SAME_ISSUE}.boilerplate_min_share", "needs boilerplate_min_appeals")
+    return options
+
+
 def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> DedupeSettings:
     """Validate a parsed dedupe.toml; every problem names the file and the field."""
     index = require(table, "index", dict, path)
@@ -191,6 +225,7 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
             min_similarity_ratio=_number(same, "min_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0),
             nearby_meters=_number(same, "nearby_meters", path, SAME_CALLER_SAME_ISSUE, 0, 100_000),
             require_same_category=require(same, "require_same_category", bool, path, SAME_CALLER_SAME_ISSUE),
+            **_same_caller_text_options(same, path),
         ),
         other_caller=OtherCallerRule(
             window_seconds=_number(other, "window_seconds", path, OTHER_CALLER_SAME_ISSUE, 1, 366 * 86400),
@@ -295,6 +330,9 @@ class IndexEntry:
     lat: float | None
     lon: float | None
     content: str
+    # The normalised title alone (empty when the source has none): same-caller repeats
+    # are also recognised by their titles.
+    title: str = ""
 
     @property
     def order_id(self) -> str:
@@ -324,6 +362,7 @@ class IndexEntry:
             "lat": self.lat,
             "lon": self.lon,
             "content": self.content,
+            "title": self.title,
         }
 
     @classmethod
@@ -348,6 +387,7 @@ class IndexEntry:
             lat=value["lat"],
             lon=value["lon"],
             content=value["content"],
+            title=value.get("title", ""),
         )
 
 
@@ -381,6 +421,18 @@ def jaccard_ratio(left: np.ndarray, right: np.ndarray) -> float:
     positions = np.searchsorted(right, left).clip(max=right.size - 1)
     intersection = int(np.count_nonzero(right[positions] == left))
     return intersection / (left.size + right.size - intersection)
+
+
+def _jaccard_without(left: np.ndarray, right: np.ndarray, left_out: np.ndarray) -> float:
+    """Jaccard ratio of two gram arrays once the `left_out` grams are removed from both;
+    0 when either side has nothing left (nothing but boilerplate is no evidence)."""
+    if not left_out.size:
+        return jaccard_ratio(left, right)
+    left = np.setdiff1d(left, left_out, assume_unique=True)
+    right = np.setdiff1d(right, left_out, assume_unique=True)
+    if not left.size or not right.size:
+        return 0.0
+    return jaccard_ratio(left, right)
 
 
 def _identity(value: int) -> int:
@@ -547,6 +599,8 @@ class CaseIndex:
         self._by_address = _Buckets()
         self._entries_per_case: dict[str, int] = {}
         self._by_age: list[tuple[float, str]] = []
+        # The caller's boilerplate n-grams for the appeal being linked (its probe, grams).
+        self._boilerplate_of: tuple[IndexEntry, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -590,6 +644,7 @@ class CaseIndex:
             lat=appeal.lat,
             lon=appeal.lon,
             content=content_characters(f"{appeal.title} {appeal.text}"),
+            title=content_characters(appeal.title),
         )
         grams = shingles(probe.content, self.settings.ngram_sizes)
         minhash = self._minhash(grams)
@@ -681,7 +736,8 @@ class CaseIndex:
                 return None
             if same.require_same_category and probe.category != entry.category:
                 return None
-            relation, min_similarity_ratio = SAME_CALLER_SAME_ISSUE, same.min_similarity_ratio
+            similarity = self._same_caller_similarity(probe, grams, entry)
+            return _Match(SAME_CALLER_SAME_ISSUE, similarity, entry) if similarity is not None else None
         else:
             other = settings.other_caller
             if gap_seconds > other.window_seconds:
@@ -697,6 +753,37 @@ class CaseIndex:
             relation = OTHER_CALLER_SAME_ISSUE
         similarity = jaccard_ratio(grams, self._shingles[entry.order_id])
         return _Match(relation, similarity, entry) if similarity >= min_similarity_ratio else None
+
+    def _same_caller_similarity(self, probe: IndexEntry, grams: np.ndarray, entry: IndexEntry) -> float | None:
+        """The similarity that links two appeals of one caller, or None: the Jaccard ratio
+        of the texts or, when configured, of the titles, whichever is higher among those
+        reaching their thresholds; the caller's boilerplate n-grams left out of both."""
+        rule = self.settings.same_caller
+        boilerplate = self._caller_boilerplate(probe)
+        text_ratio = _jaccard_without(grams, self._shingles[entry.order_id], boilerplate)
+        passing = [text_ratio] if text_ratio >= rule.min_similarity_ratio else []
+        if rule.min_title_similarity_ratio is not None and probe.title and entry.title:
+            sizes = self.settings.ngram_sizes
+            title_ratio = _jaccard_without(shingles(probe.title, sizes), shingles(entry.title, sizes), boilerplate)
+            if title_ratio >= rule.min_title_similarity_ratio:
+                passing.append(title_ratio)
+        return max(passing) if passing else None
+
+    def _caller_boilerplate(self, probe: IndexEntry) -> np.ndarray:
+        """The n-grams in at least `boilerplate_min_share` of the probe caller's remembered
+        appeals (and in two of them at least), once there are `boilerplate_min_appeals`;
+        computed once per linked appeal."""
+        if self._boilerplate_of is not None and self._boilerplate_of[0] is probe:
+            return self._boilerplate_of[1]
+        rule = self.settings.same_caller
+        boilerplate = np.empty(0, dtype=np.uint32)
+        if rule.boilerplate_min_appeals and probe.caller_id:
+            own = [order_id for order_id in self._by_caller.get((probe.place_key, probe.caller_id)) if order_id != probe.order_id]
+            if len(own) >= rule.boilerplate_min_appeals:
+                grams, counts = np.unique(np.concatenate([self._shingles[order_id] for order_id in own]), return_counts=True)
+                boilerplate = grams[counts >= max(2, math.ceil(rule.boilerplate_min_share * len(own)))]
+        self._boilerplate_of = (probe, boilerplate)
+        return boilerplate
 
     def _remember(self, entry: IndexEntry, grams: np.ndarray, minhash: MinHash) -> None:
         order_id = entry.order_id

@@ -331,3 +331,123 @@ def test_an_appeal_whose_case_count_was_stored_before_a_crash_is_not_counted_twi
     case_count = {"repeat_count": 4, "counted_order_id": "GD-9"}
     # then released again it carries the count it was published with
     assert repeat_count_of(LINK, None, case_count) == 4
+
+
+# Same caller: titles, and the caller's own boilerplate.
+TEXT_OPTIONS_TABLE = copy.deepcopy(SETTINGS_TABLE)
+TEXT_OPTIONS_TABLE["same_caller_same_issue"].update(min_title_similarity_ratio=0.2, boilerplate_min_appeals=3, boilerplate_min_share=0.5)
+TEXT_OPTIONS = dedupe_settings_from_table(TEXT_OPTIONS_TABLE, "test-dedupe.toml")
+
+LAMP = "幸福路路灯不亮 幸福路东段的路灯已经坏了一个星期，晚上走路很危险。"
+LAMP_AGAIN = "幸福路的路灯还是不亮 上次反映后至今没人来修，请尽快安排维修。"
+GREETING, CLOSING = "尊敬的领导您好，我是本市的一名普通市民，", "，恳请有关部门高度重视并尽快答复为盼。"
+
+
+def templated(title: str, issue: str) -> str:
+    return f"{title} {GREETING}{issue}{CLOSING}"
+
+
+FITNESS = templated("请重视公园设施", "公园的健身器材损坏多时无人维修")
+BIKES = templated("请重视单车乱停", "地铁站出口的共享单车堆放太乱")
+STALLS = templated("请重视占道经营", "菜市场的摊贩占道经营")
+SCHOOL_CARS = templated("请重视校门拥堵", "学校门口早晚高峰车辆乱停")
+FITNESS_AGAIN = templated("公园健身器材损坏还没修", "公园的健身器材损坏多时，至今仍无人维修")
+
+
+def test_follow_up_with_new_words_under_a_similar_title_is_linked_when_titles_count():
+    # given a caller's report of a broken street light
+    assert similarity(LAMP, LAMP_AGAIN) == 0.0707
+    assert similarity("幸福路路灯不亮", "幸福路的路灯还是不亮") == 0.2174
+    for settings, expected in (
+        # when titles do not count, the follow-up's new words make it a new case
+        (SETTINGS, CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + 5 * DAY)),
+        # when they do, the title names the same road and problem: the same issue
+        (TEXT_OPTIONS, CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + 5 * DAY, "same_caller_same_issue", 0.2174, "GD-1", ("GD-1",))),
+    ):
+        index = CaseIndex(settings)
+        index.link(appeal("GD-1", LAMP, category="roads"))
+        assert index.link(appeal("GD-2", LAMP_AGAIN, at=T0 + 5 * DAY, category="roads")) == expected
+
+
+def test_titles_alone_do_not_link_other_callers():
+    # given the same titles from two callers at one address (texts far apart)
+    index = CaseIndex(TEXT_OPTIONS)
+    index.link(appeal("GD-1", LAMP, address="幸福路1号", category="roads"))
+    # when the other caller writes the follow-up words, only the text counts
+    decision = index.link(appeal("GD-2", LAMP_AGAIN, caller="c_other", at=T0 + HOUR, address="幸福路1号", category="roads"))
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + HOUR)
+
+
+def _templated_caller_index(settings) -> CaseIndex:
+    # a caller who wraps every appeal in one greeting and closing; the first three are
+    # in other categories, so they are three cases whatever the text rule
+    index = CaseIndex(settings)
+    for number, (words, category) in enumerate(((FITNESS, "parks"), (BIKES, "traffic"), (STALLS, "markets")), start=1):
+        index.link(appeal(f"GD-{number}", words, at=T0 + number * HOUR, category=category))
+    return index
+
+
+def test_caller_boilerplate_does_not_make_two_issues_one():
+    assert similarity(FITNESS, SCHOOL_CARS) == 0.4521
+    # when the caller's fourth appeal, in the first one's category, is about school traffic
+    without_discount = _templated_caller_index(SETTINGS).link(appeal("GD-4", SCHOOL_CARS, at=T0 + DAY, category="parks"))
+    with_discount = _templated_caller_index(TEXT_OPTIONS).link(appeal("GD-4", SCHOOL_CARS, at=T0 + DAY, category="parks"))
+    # then the shared greeting and closing alone link it, unless they are left out
+    assert without_discount.relation == "same_caller_same_issue" and without_discount.case_id == "GD-1"
+    assert with_discount == CaseDecision("src:GD-4", "GD-4", "GD-4", T0 + DAY)
+
+
+def test_caller_boilerplate_left_out_keeps_the_repeat_of_one_issue():
+    # when the templated caller comes back about the park's fitness equipment
+    decision = _templated_caller_index(TEXT_OPTIONS).link(appeal("GD-4", FITNESS_AGAIN, at=T0 + DAY, category="parks"))
+    # then the words of the issue itself still link it
+    assert decision.case_id == "GD-1" and decision.relation == "same_caller_same_issue"
+    assert decision.similarity_ratio == 0.4688
+
+
+def test_boilerplate_needs_enough_appeals_of_the_caller():
+    # given only two earlier appeals (fewer than boilerplate_min_appeals)
+    index = CaseIndex(TEXT_OPTIONS)
+    index.link(appeal("GD-1", FITNESS, category="parks"))
+    index.link(appeal("GD-2", BIKES, at=T0 + HOUR, category="traffic"))
+    # then nothing is discounted and the template links the next one
+    decision = index.link(appeal("GD-3", SCHOOL_CARS, at=T0 + DAY, category="parks"))
+    assert (decision.case_id, decision.similarity_ratio) == ("GD-1", 0.4521)
+
+
+def test_index_entries_keep_the_title_and_read_entries_without_one():
+    index = CaseIndex(TEXT_OPTIONS)
+    index.link(appeal("GD-1", LAMP, category="roads"))
+    stored = index.to_entries()[0]
+    assert stored["title"] == "幸福路路灯不亮"
+    older = {key: value for key, value in stored.items() if key != "title"}
+    assert IndexEntry.from_json(older).title == ""
+    assert CaseIndex.from_entries(TEXT_OPTIONS, [stored]).to_entries() == [stored]
+
+
+def test_shipped_same_caller_rule_spans_months_and_discounts_boilerplate():
+    rule = load_dedupe_settings().same_caller
+    assert rule.window_seconds == 365 * DAY
+    assert rule.min_title_similarity_ratio is not None and rule.boilerplate_min_appeals >= 3
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda t: t["same_caller_same_issue"].update(min_title_similarity_ratio=-0.1), "same_caller_same_issue.min_title_similarity_ratio", "must be between 0.0 and 1.0, got -0.1"),
+        (lambda t: t["same_caller_same_issue"].update(boilerplate_min_appeals=2), "same_caller_same_issue.boilerplate_min_appeals", "must be 0 (off) or at least 3, got 2"),
+        (lambda t: t["same_caller_same_issue"].update(boilerplate_min_share=0), "same_caller_same_issue.boilerplate_min_share", "must be between 0.01 and 1.0, got 0"),
+        (lambda t: t["same_caller_same_issue"].pop("boilerplate_min_appeals"), "same_caller_same_issue.boilerplate_min_share", "needs boilerplate_min_appeals"),
+        (lambda t: t["same_caller_same_issue"].pop("boilerplate_min_share"), "same_caller_same_issue.boilerplate_min_share", "is missing"),
+    ],
+)
+def test_same_caller_text_option_errors_name_the_file_and_the_field(change, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(_broken(change), "/etc/hotline/dedupe.toml")
+    assert (raised.value.path, raised.value.field) == ("/etc/hotline/dedupe.toml", field)
+    assert raised.value.problem.startswith(problem)
+
+
+def test_same_caller_text_options_are_off_when_absent():
+    rule = SETTINGS.same_caller
+    assert (rule.min_title_similarity_ratio, rule.boilerplate_min_appeals) == (None, 0)
