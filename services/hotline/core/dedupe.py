@@ -30,16 +30,19 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
+import unicodedata
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from hotline.configfiles import check, config_file, load_toml, require
+from hotline.configfiles import ConfigFileError, check, config_file, load_toml, require
 from hotline.core.ids import derived_event_id
 from hotline.core.screen_rules import Appeal, content_characters, district_short_name
 from hotline.core.timeutil import format_utc
@@ -94,6 +97,12 @@ class SameCallerRule:
     min_title_similarity_ratio: float | None = None
     boilerplate_min_appeals: int = 0
     boilerplate_min_share: float = 1.0
+    # Titles sharing a run of this many characters (a road, an estate, a company; runs
+    # through `title_run_ignore` matches such as district names do not count) need only
+    # `title_run_min_similarity_ratio` of text similarity. 0 characters: off.
+    title_run_chars: int = 0
+    title_run_min_similarity_ratio: float = 1.0
+    title_run_ignore: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,26 @@ def _same_caller_text_options(same: dict[str, Any], path: Path | str) -> dict[st
         options["boilerplate_min_share"] = _number(same, "boilerplate_min_share", path, SAME_CALLER_SAME_ISSUE, 0.01, 1.0)
     elif "boilerplate_min_share" in same:
         check(False, path, f"{SAME_CALLER_SAME_ISSUE}.boilerplate_min_share", "needs boilerplate_min_appeals")
+    if "title_run_chars" in same:
+        options["title_run_chars"] = _integer(same, "title_run_chars", path, SAME_CALLER_SAME_ISSUE, 0, 100)
+        options["title_run_min_similarity_ratio"] = _number(same, "title_run_min_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0)
+        patterns = require(same, "title_run_ignore", list, path, SAME_CALLER_SAME_ISSUE) if "title_run_ignore" in same else []
+        options["title_run_ignore"] = tuple(
+            _title_run_pattern(pattern, path, f"{SAME_CALLER_SAME_ISSUE}.title_run_ignore[{position}]") for position, pattern in enumerate(patterns)
+        )
+    else:
+        for key in ("title_run_min_similarity_ratio", "title_run_ignore"):
+            check(key not in same, path, f"{SAME_CALLER_SAME_ISSUE}.{key}", "needs title_run_chars")
     return options
+
+
+def _title_run_pattern(pattern: Any, path: Path | str, field: str) -> re.Pattern[str]:
+    check(isinstance(pattern, str) and pattern != "", path, field, f"expected a non-empty regular expression, got {pattern!r}")
+    try:
+        # Titles are compared normalised (content_characters: NFKC, case-folded); so are patterns.
+        return re.compile(unicodedata.normalize("NFKC", pattern).casefold())
+    except re.error as error:
+        raise ConfigFileError(path, field, f"invalid regular expression {pattern!r}: {error}") from None
 
 
 def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> DedupeSettings:
@@ -421,6 +449,15 @@ def jaccard_ratio(left: np.ndarray, right: np.ndarray) -> float:
     positions = np.searchsorted(right, left).clip(max=right.size - 1)
     intersection = int(np.count_nonzero(right[positions] == left))
     return intersection / (left.size + right.size - intersection)
+
+
+def shared_title_run(left: str, right: str, ignore: Iterable[re.Pattern[str]] = ()) -> int:
+    """Length of the longest run of characters two normalised titles share, runs through
+    an `ignore` match (a district name, say) cut there."""
+    for pattern in ignore:
+        # Different cut marks on each side, so the marks never match each other.
+        left, right = pattern.sub("\x00", left), pattern.sub("\x01", right)
+    return SequenceMatcher(None, left, right, autojunk=False).find_longest_match(0, len(left), 0, len(right)).size
 
 
 def _jaccard_without(left: np.ndarray, right: np.ndarray, left_out: np.ndarray) -> float:
@@ -767,6 +804,9 @@ class CaseIndex:
             title_ratio = _jaccard_without(shingles(probe.title, sizes), shingles(entry.title, sizes), boilerplate)
             if title_ratio >= rule.min_title_similarity_ratio:
                 passing.append(title_ratio)
+        if not passing and rule.title_run_chars and text_ratio >= rule.title_run_min_similarity_ratio:
+            if shared_title_run(probe.title, entry.title, rule.title_run_ignore) >= rule.title_run_chars:
+                passing.append(text_ratio)
         return max(passing) if passing else None
 
     def _caller_boilerplate(self, probe: IndexEntry) -> np.ndarray:

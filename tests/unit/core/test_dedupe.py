@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from hotline.core.dedupe import (
     load_dedupe_settings,
     place_key,
     repeat_count_of,
+    shared_title_run,
     shingles,
 )
 from hotline.core.ids import derived_event_id
@@ -428,7 +430,7 @@ def test_index_entries_keep_the_title_and_read_entries_without_one():
 def test_shipped_same_caller_rule_spans_months_and_discounts_boilerplate():
     rule = load_dedupe_settings().same_caller
     assert rule.window_seconds == 365 * DAY
-    assert rule.min_title_similarity_ratio is not None and rule.boilerplate_min_appeals >= 3
+    assert rule.min_title_similarity_ratio is not None and rule.boilerplate_min_appeals >= 3 and rule.title_run_chars >= 4
 
 
 @pytest.mark.parametrize(
@@ -451,3 +453,70 @@ def test_same_caller_text_option_errors_name_the_file_and_the_field(change, fiel
 def test_same_caller_text_options_are_off_when_absent():
     rule = SETTINGS.same_caller
     assert (rule.min_title_similarity_ratio, rule.boilerplate_min_appeals) == (None, 0)
+
+
+# Same caller: a place named in both titles.
+RUN_OPTIONS_TABLE = copy.deepcopy(SETTINGS_TABLE)
+RUN_OPTIONS_TABLE["same_caller_same_issue"].update(
+    min_title_similarity_ratio=0.3, title_run_chars=5, title_run_min_similarity_ratio=0.05, title_run_ignore=["[a-z][0-9]*[市区县]"]
+)
+RUN_OPTIONS = dedupe_settings_from_table(RUN_OPTIONS_TABLE, "test-dedupe.toml")
+NO_IGNORE_TABLE = copy.deepcopy(RUN_OPTIONS_TABLE)
+NO_IGNORE_TABLE["same_caller_same_issue"]["title_run_ignore"] = []
+
+LIFT = "金桂花园小区电梯频繁故障 小区3栋的电梯这个月已经停了四次，老人上下楼非常困难，物业只说在等配件。"
+LIFT_NO_ANSWER = "为何金桂花园小区的投诉没有回音 上个月反映的电梯问题至今没人处理，物业也不接电话，请督促尽快解决。"
+HOSPITAL_PARKING = "b2区人民医院门口停车难 医院门口的停车场总是满的，车辆在路边排长队，请增加车位。"
+PARK_TOILET = "b2区人民公园厕所太脏 公园里的厕所很久没人打扫，请增加保洁的次数，门口也很乱。"
+
+
+def test_shared_title_run_is_the_longest_common_run_cut_at_ignored_names():
+    district = re.compile("[a-z][0-9]*[市区县]")
+    assert shared_title_run("金桂花园小区电梯频繁故障", "为何金桂花园小区的投诉没有回音") == 6
+    assert shared_title_run("b2区人民医院门口停车难", "b2区人民公园厕所太脏") == 5
+    assert shared_title_run("b2区人民医院门口停车难", "b2区人民公园厕所太脏", [district]) == 2
+    assert shared_title_run("", "b2区人民公园厕所太脏") == 0
+
+
+def test_follow_up_naming_the_same_estate_in_its_title_is_linked_on_little_text():
+    # given a caller's report of a broken lift in one estate
+    assert similarity(LIFT, LIFT_NO_ANSWER) == 0.0886
+    assert similarity("金桂花园小区电梯频繁故障", "为何金桂花园小区的投诉没有回音") == 0.2308
+    for settings, expected in (
+        # when only the whole texts count, the complaint about no answer is a new case
+        (SETTINGS, CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + 20 * DAY)),
+        # when both titles name the estate, a little shared text is enough
+        (RUN_OPTIONS, CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + 20 * DAY, "same_caller_same_issue", 0.0886, "GD-1", ("GD-1",))),
+    ):
+        index = CaseIndex(settings)
+        index.link(appeal("GD-1", LIFT, category="housing"))
+        assert index.link(appeal("GD-2", LIFT_NO_ANSWER, at=T0 + 20 * DAY, category="housing")) == expected
+
+
+def test_a_district_name_shared_by_two_titles_is_not_a_shared_place():
+    assert similarity(HOSPITAL_PARKING, PARK_TOILET) == 0.0909
+    decisions = []
+    for settings in (dedupe_settings_from_table(NO_IGNORE_TABLE, "test-dedupe.toml"), RUN_OPTIONS):
+        index = CaseIndex(settings)
+        index.link(appeal("GD-1", HOSPITAL_PARKING, category="city"))
+        decisions.append(index.link(appeal("GD-2", PARK_TOILET, at=T0 + DAY, category="city")))
+    # then "b2区人民" links the park to the hospital only when district names are not cut
+    assert decisions[0].case_id == "GD-1"
+    assert decisions[1] == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + DAY)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda t: t["same_caller_same_issue"].update(title_run_ignore=["[a-z"]), "same_caller_same_issue.title_run_ignore[0]", "invalid regular expression '[a-z'"),
+        (lambda t: t["same_caller_same_issue"].update(title_run_ignore=[""]), "same_caller_same_issue.title_run_ignore[0]", "expected a non-empty regular expression"),
+        (lambda t: t["same_caller_same_issue"].update(title_run_chars=-1), "same_caller_same_issue.title_run_chars", "must be between 0 and 100, got -1"),
+        (lambda t: t["same_caller_same_issue"].pop("title_run_min_similarity_ratio"), "same_caller_same_issue.title_run_min_similarity_ratio", "is missing"),
+        (lambda t: t["same_caller_same_issue"].pop("title_run_chars"), "same_caller_same_issue.title_run_min_similarity_ratio", "needs title_run_chars"),
+    ],
+)
+def test_title_run_option_errors_name_the_file_and_the_field(change, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(_broken(change), "/etc/hotline/dedupe.toml")
+    assert (raised.value.path, raised.value.field) == ("/etc/hotline/dedupe.toml", field)
+    assert raised.value.problem.startswith(problem)
