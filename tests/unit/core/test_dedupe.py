@@ -429,7 +429,7 @@ def test_index_entries_keep_the_title_and_read_entries_without_one():
 
 def test_shipped_same_caller_rule_spans_months_and_discounts_boilerplate():
     rule = load_dedupe_settings().same_caller
-    assert rule.window_seconds == 365 * DAY
+    assert rule.window_seconds == 90 * DAY
     assert rule.min_title_similarity_ratio is not None and rule.boilerplate_min_appeals >= 3 and rule.title_run_chars >= 4
 
 
