@@ -140,6 +140,14 @@ class DedupeSettings:
         """How long the index remembers an appeal: the longest window."""
         return max(self.exact_window_seconds, self.same_caller.window_seconds, self.other_caller.window_seconds)
 
+    @property
+    def lsh_horizon_seconds(self) -> float:
+        """How long an appeal stays in the LSH index. Only links to other callers need it
+        (a caller's own appeals are found by caller, the same text by text), so past the
+        windows other than the same caller's an appeal is kept for its caller alone,
+        without its LSH band keys (more than half of what an appeal costs)."""
+        return max(self.exact_window_seconds, self.other_caller.window_seconds)
+
     def links(self, verdict_status: str) -> bool:
         """Whether an appeal with this verdict takes part in dedupe (rejected appeals
         become no order, so they neither open nor join a case)."""
@@ -602,7 +610,10 @@ class _BandIndex:
             self._buckets.add(key, order_id)
 
     def remove(self, order_id: str) -> None:
-        for key in self._keys.pop(order_id).tolist():
+        keys = self._keys.pop(order_id, None)
+        if keys is None:
+            return  # retired from the LSH index before it was forgotten
+        for key in keys.tolist():
             self._buckets.discard(key, order_id)
 
     def query(self, keys: np.ndarray) -> set[str]:
@@ -636,6 +647,8 @@ class CaseIndex:
         self._by_address = _Buckets()
         self._entries_per_case: dict[str, int] = {}
         self._by_age: list[tuple[float, str]] = []
+        # Appeals in the LSH index by age, to retire them past lsh_horizon_seconds.
+        self._in_lsh_by_age: list[tuple[float, str]] = []
         # The caller's boilerplate n-grams for the appeal being linked (its probe, grams).
         self._boilerplate_of: tuple[IndexEntry, np.ndarray] | None = None
 
@@ -720,7 +733,25 @@ class CaseIndex:
             _, order_id = heapq.heappop(self._by_age)
             self._forget(order_id)
             forgotten.append(order_id)
+        self._retire_from_lsh(now_seconds - self.settings.lsh_horizon_seconds)
         return tuple(forgotten)
+
+    def _retire_from_lsh(self, before_seconds: float) -> None:
+        """Take appeals older than `before_seconds` out of the LSH index (they stay
+        remembered for their caller until purged)."""
+        while self._in_lsh_by_age and self._in_lsh_by_age[0][0] < before_seconds:
+            _, order_id = heapq.heappop(self._in_lsh_by_age)
+            entry = self._entries.get(order_id)
+            if entry is not None:  # else purged meanwhile, and out of the LSH index with it
+                self._remove_from_lsh(entry)
+
+    def _remove_from_lsh(self, entry: IndexEntry) -> None:
+        lsh = self._lsh_by_place.get(entry.place_key)
+        if lsh is None:
+            return  # its place's appeals have all been retired
+        lsh.remove(entry.order_id)
+        if lsh.is_empty():
+            del self._lsh_by_place[entry.place_key]
 
     # -- internals ---------------------------------------------------------------------
 
@@ -840,15 +871,13 @@ class CaseIndex:
         case_id = entry.decision.case_id
         self._entries_per_case[case_id] = self._entries_per_case.get(case_id, 0) + 1
         heapq.heappush(self._by_age, (entry.occurred_at_seconds, order_id))
+        heapq.heappush(self._in_lsh_by_age, (entry.occurred_at_seconds, order_id))
 
     def _forget(self, order_id: str) -> None:
         entry = self._entries.pop(order_id)
         del self._shingles[order_id]
         self._order_by_cause.pop(entry.decision.caused_by, None)
-        lsh = self._lsh_by_place[entry.place_key]
-        lsh.remove(order_id)
-        if lsh.is_empty():
-            del self._lsh_by_place[entry.place_key]
+        self._remove_from_lsh(entry)
         self._by_content.discard((entry.place_key, entry.content), order_id)
         self._by_caller.discard((entry.place_key, entry.caller_id), order_id)
         self._by_address.discard((entry.place_key, entry.address), order_id)

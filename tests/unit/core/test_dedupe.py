@@ -520,3 +520,35 @@ def test_title_run_option_errors_name_the_file_and_the_field(change, field, prob
         dedupe_settings_from_table(_broken(change), "/etc/hotline/dedupe.toml")
     assert (raised.value.path, raised.value.field) == ("/etc/hotline/dedupe.toml", field)
     assert raised.value.problem.startswith(problem)
+
+
+def test_appeal_past_the_other_callers_windows_leaves_the_lsh_index_but_links_its_caller():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE, at=T0))
+    # when the watermark passes the exact and other-caller windows (7 days) but not the caller's
+    assert SETTINGS.lsh_horizon_seconds == 7 * DAY
+    assert index.purge(T0 + 8 * DAY) == ()
+    # then the appeal is still remembered, without its LSH band keys
+    assert index.size == 1 and index._lsh_by_place == {}
+    # and the caller's reworded repeat still finds it
+    repeat = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + 9 * DAY))
+    assert (repeat.case_id, repeat.relation, repeat.similarity_ratio) == ("GD-1", "same_caller_same_issue", 0.3409)
+    # and both are forgotten cleanly when the caller's window passes too
+    assert index.purge(T0 + 40 * DAY) == ("GD-1", "GD-2")
+    assert index.size == 0 and index._lsh_by_place == {}
+
+
+def test_retiring_from_the_lsh_index_changes_no_decision():
+    appeals = [
+        appeal(f"GD-{n}", words, caller=f"c_{n % 3}", at=T0 + n * 4 * DAY)
+        for n, words in enumerate([BARBECUE, BARBECUE_REWORDED, RUBBISH, BARBECUE_NEIGHBOUR, BARBECUE_REWORDED, BARBECUE, RUBBISH])
+    ]
+    retiring, keeping = CaseIndex(SETTINGS), CaseIndex(SETTINGS)
+    decisions_retiring, decisions_keeping = [], []
+    for item in appeals:
+        decisions_retiring.append(retiring.link(item))
+        decisions_keeping.append(keeping.link(item))
+        retiring.purge(item.occurred_at_seconds)
+    assert decisions_retiring == decisions_keeping
+    # GD-3 and GD-4 find their callers' first appeals after those left the LSH index
+    assert [d.case_id for d in decisions_retiring] == ["GD-0", "GD-1", "GD-2", "GD-0", "GD-1", "GD-5", "GD-6"]
