@@ -46,9 +46,9 @@ DRAIN_SECONDS = 3600.0
 # event, a case while an appeal of it is remembered), so after the warm-up the worker holds
 # the windows' content (about 520 MiB for this city with 30 days of dedupe index; 60 more
 # days of it, kept for the same caller at about 2.1 KB an appeal, add some 110 MiB), and
-# the stages' lag in a replay as
-# fast as possible (held items, Faust's stream buffers): under a GiB. What may still grow
-# is the allocator's fragmentation and that lag: less than 25 MiB per 100 000 events.
+# the stages' lag in a replay as fast as possible (held items, Faust's stream buffers):
+# under a GiB. What may still grow is the allocator's fragmentation and that lag: less
+# than 25 MiB per 100 000 events.
 RSS_CEILING_MIB = 1024.0
 RSS_SLOPE_MIB_PER_100K_EVENTS = 25.0
 
