@@ -512,6 +512,11 @@ def _same_place(left: IndexEntry, right: IndexEntry) -> bool:
     return _same(left.address, right.address) or _same_community(left, right)
 
 
+def _places_disagree(left: IndexEntry, right: IndexEntry) -> bool:
+    """Both record an address, and neither the address nor the community is the same."""
+    return bool(left.address and right.address) and not _same_place(left, right)
+
+
 def _nearby(left: IndexEntry, right: IndexEntry, nearby_meters: float) -> bool:
     if _same_place(left, right) or _same(left.street, right.street):
         return True
@@ -835,7 +840,9 @@ class CaseIndex:
             title_ratio = _jaccard_without(shingles(probe.title, sizes), shingles(entry.title, sizes), boilerplate)
             if title_ratio >= rule.min_title_similarity_ratio:
                 passing.append(title_ratio)
-        if not passing and rule.title_run_chars and text_ratio >= rule.title_run_min_similarity_ratio:
+        # The shared run stands for a shared place only where the records do not name two
+        # places: between two addresses it is as likely the problem ("漏水", "扰民").
+        if not passing and rule.title_run_chars and text_ratio >= rule.title_run_min_similarity_ratio and not _places_disagree(probe, entry):
             if shared_title_run(probe.title, entry.title, rule.title_run_ignore) >= rule.title_run_chars:
                 passing.append(text_ratio)
         return max(passing) if passing else None

@@ -552,3 +552,18 @@ def test_retiring_from_the_lsh_index_changes_no_decision():
     assert decisions_retiring == decisions_keeping
     # GD-3 and GD-4 find their callers' first appeals after those left the LSH index
     assert [d.case_id for d in decisions_retiring] == ["GD-0", "GD-1", "GD-2", "GD-0", "GD-1", "GD-5", "GD-6"]
+
+
+def test_a_shared_title_run_does_not_link_appeals_recording_two_places():
+    # given the same caller's two appeals at two addresses of two communities on one street
+    index = CaseIndex(RUN_OPTIONS)
+    index.link(appeal("GD-1", LIFT, address="幸福路1号", community="金桂社区", category="housing"))
+    # when the second one's title shares "金桂花园小区" with the first one's
+    decision = index.link(appeal("GD-2", LIFT_NO_ANSWER, at=T0 + 20 * DAY, address="幸福路9号", community="银杏社区", category="housing"))
+    # then the run may name the problem as well as the place: no link on 0.0886 of text
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + 20 * DAY)
+    # and at the same address it links
+    index = CaseIndex(RUN_OPTIONS)
+    index.link(appeal("GD-1", LIFT, address="幸福路1号", community="金桂社区", category="housing"))
+    same_place = index.link(appeal("GD-2", LIFT_NO_ANSWER, at=T0 + 20 * DAY, address="幸福路1号", community="金桂社区", category="housing"))
+    assert (same_place.case_id, same_place.relation, same_place.similarity_ratio) == ("GD-1", "same_caller_same_issue", 0.0886)
