@@ -35,17 +35,20 @@ SAMPLE_SECONDS = 10.0
 EVENTS_PER_SIMULATED_DAY = 4000  # the steady city makes about 4 600; a day more than needed is simulated
 # Warm-up: state bounded by event-time windows stops growing once the longest window is
 # full: pressure buckets and escalation budgets keep 7 days (about 32 000 events), the
-# dedupe index and the frequent-caller history 30 days (about 140 000 events).
-WARMUP_EVENTS = min(150_000, EVENTS // 2)
+# frequent-caller history 30 days (about 140 000 events), the dedupe index 90 days (the
+# same caller's window; about 415 000 events).
+WARMUP_EVENTS = min(420_000, EVENTS // 2)
 STALL_SECONDS = 300.0
 DRAIN_SECONDS = 3600.0
 # The bound: every table and index of a worker is bounded by an event-time window (the
-# dedupe index and the callers 30 days, pressure buckets 7 days, escalation budgets their
+# dedupe index 90 days, the callers 30 days, pressure buckets 7 days, escalation budgets their
 # closed-day retention, a finished order HOTLINE_CLOSED_ORDER_RETENTION_DAYS after its last
 # event, a case while an appeal of it is remembered), so after the warm-up the worker holds
-# the windows' content, about 520 MiB for this city, and the stages' lag in a replay as
-# fast as possible (held items, Faust's stream buffers): under a GiB. What may still grow
-# is the allocator's fragmentation and that lag: less than 25 MiB per 100 000 events.
+# the windows' content (about 520 MiB for this city with 30 days of dedupe index; 60 more
+# days of it, kept for the same caller at about 2.1 KB an appeal, add some 110 MiB), and
+# the stages' lag in a replay as fast as possible (held items, Faust's stream buffers):
+# under a GiB. What may still grow is the allocator's fragmentation and that lag: less
+# than 25 MiB per 100 000 events.
 RSS_CEILING_MIB = 1024.0
 RSS_SLOPE_MIB_PER_100K_EVENTS = 25.0
 

@@ -67,16 +67,18 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from hotline.configfiles import check, config_file, load_toml, require
+from hotline.configfiles import ConfigFileError, check, config_file, load_toml, require
 from hotline.core.ids import derived_event_id
 from hotline.core.screen_rules import Appeal, content_characters, district_short_name, normalize_text
 from hotline.core.timeutil import format_utc
@@ -122,10 +124,29 @@ def place_key(appeal: Appeal) -> str:
 
 @dataclass(frozen=True)
 class SameCallerRule:
+    """One caller's appeals are one issue when near in place, in the same category (if
+    required) and similar in words: the whole texts, or the titles alone (a short title
+    names the place and the problem even when the follow-up text is all new words).
+
+    A caller with many appeals in the index writes some phrases into most of them (a
+    greeting, a signature, a template): the n-grams found in at least
+    `boilerplate_min_share` of the caller's remembered appeals (once the caller has
+    `boilerplate_min_appeals`) are left out of both sides before comparing. 0 appeals
+    turns the discount off; no title ratio turns the title comparison off."""
+
     window_seconds: float
     min_similarity_ratio: float
     nearby_meters: float
     require_same_category: bool
+    min_title_similarity_ratio: float | None = None
+    boilerplate_min_appeals: int = 0
+    boilerplate_min_share: float = 1.0
+    # Titles sharing a run of this many characters (a road, an estate, a company; runs
+    # through `title_run_ignore` matches such as district names do not count) need only
+    # `title_run_min_similarity_ratio` of text similarity. 0 characters: off.
+    title_run_chars: int = 0
+    title_run_min_similarity_ratio: float = 1.0
+    title_run_ignore: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,6 +247,20 @@ class DedupeSettings:
             self.category_rules.longest_window_seconds,
         )
 
+    @property
+    def callerless_horizon_seconds(self) -> float:
+        """How long an appeal without a caller (a 311 record) is remembered: only the
+        same caller's window is longer than the others, and it can never link to it."""
+        return max(self.exact_window_seconds, self.other_caller.window_seconds, self.category_rules.longest_window_seconds)
+
+    @property
+    def lsh_horizon_seconds(self) -> float:
+        """How long an appeal stays in the LSH index. Only links to other callers need it
+        (a caller's own appeals are found by caller, the same text by text), so past the
+        windows other than the same caller's an appeal is kept for its caller alone,
+        without its LSH band keys (more than half of what an appeal costs)."""
+        return max(self.exact_window_seconds, self.other_caller.window_seconds)
+
     def links(self, verdict_status: str) -> bool:
         """Whether an appeal with this verdict takes part in dedupe (rejected appeals
         become no order, so they neither open nor join a case)."""
@@ -247,6 +282,46 @@ def _integer(table: dict[str, Any], key: str, path: Path | str, prefix: str, low
     value = require(table, key, int, path, prefix)
     check(low <= value <= high, path, f"{prefix}.{key}", f"must be between {low} and {high}, got {value}")
     return value
+
+
+def _same_caller_text_options(same: dict[str, Any], path: Path | str) -> dict[str, Any]:
+    """The optional same-caller fields (title similarity, boilerplate discount); absent,
+    they are off."""
+    options: dict[str, Any] = {}
+    if "min_title_similarity_ratio" in same:
+        options["min_title_similarity_ratio"] = _number(same, "min_title_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0)
+    if "boilerplate_min_appeals" in same:
+        # Fewer than 3 appeals cannot tell a caller's habits from one issue's words.
+        options["boilerplate_min_appeals"] = _integer(same, "boilerplate_min_appeals", path, SAME_CALLER_SAME_ISSUE, 0, 100_000)
+        check(
+            options["boilerplate_min_appeals"] == 0 or options["boilerplate_min_appeals"] >= 3,
+            path,
+            f"{SAME_CALLER_SAME_ISSUE}.boilerplate_min_appeals",
+            f"must be 0 (off) or at least 3, got {options['boilerplate_min_appeals']}",
+        )
+        options["boilerplate_min_share"] = _number(same, "boilerplate_min_share", path, SAME_CALLER_SAME_ISSUE, 0.01, 1.0)
+    elif "boilerplate_min_share" in same:
+        check(False, path, f"{SAME_CALLER_SAME_ISSUE}.boilerplate_min_share", "needs boilerplate_min_appeals")
+    if "title_run_chars" in same:
+        options["title_run_chars"] = _integer(same, "title_run_chars", path, SAME_CALLER_SAME_ISSUE, 0, 100)
+        options["title_run_min_similarity_ratio"] = _number(same, "title_run_min_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0)
+        patterns = require(same, "title_run_ignore", list, path, SAME_CALLER_SAME_ISSUE) if "title_run_ignore" in same else []
+        options["title_run_ignore"] = tuple(
+            _title_run_pattern(pattern, path, f"{SAME_CALLER_SAME_ISSUE}.title_run_ignore[{position}]") for position, pattern in enumerate(patterns)
+        )
+    else:
+        for key in ("title_run_min_similarity_ratio", "title_run_ignore"):
+            check(key not in same, path, f"{SAME_CALLER_SAME_ISSUE}.{key}", "needs title_run_chars")
+    return options
+
+
+def _title_run_pattern(pattern: Any, path: Path | str, field: str) -> re.Pattern[str]:
+    check(isinstance(pattern, str) and pattern != "", path, field, f"expected a non-empty regular expression, got {pattern!r}")
+    try:
+        # Titles are compared normalised (content_characters: NFKC, case-folded); so are patterns.
+        return re.compile(unicodedata.normalize("NFKC", pattern).casefold())
+    except re.error as error:
+        raise ConfigFileError(path, field, f"invalid regular expression {pattern!r}: {error}") from None
 
 
 def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> DedupeSettings:
@@ -299,6 +374,7 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
             min_similarity_ratio=_number(same, "min_similarity_ratio", path, SAME_CALLER_SAME_ISSUE, 0.0, 1.0),
             nearby_meters=_number(same, "nearby_meters", path, SAME_CALLER_SAME_ISSUE, 0, 100_000),
             require_same_category=require(same, "require_same_category", bool, path, SAME_CALLER_SAME_ISSUE),
+            **_same_caller_text_options(same, path),
         ),
         other_caller=OtherCallerRule(
             window_seconds=_number(other, "window_seconds", path, OTHER_CALLER_SAME_ISSUE, 1, 366 * 86400),
@@ -487,6 +563,9 @@ class IndexEntry:
     label_key: str = ""
     text_less: bool = False
     policy: str = LINK
+    # The normalised title alone (empty when the source has none): same-caller repeats
+    # are also recognised by their titles.
+    title: str = ""
 
     @property
     def order_id(self) -> str:
@@ -520,6 +599,7 @@ class IndexEntry:
             "label_key": self.label_key,
             "text_less": self.text_less,
             "policy": self.policy,
+            "title": self.title,
         }
 
     @classmethod
@@ -548,6 +628,7 @@ class IndexEntry:
             label_key=value.get("label_key", ""),
             text_less=bool(value.get("text_less", False)),
             policy=value.get("policy", LINK),
+            title=value.get("title", ""),
         )
 
 
@@ -583,6 +664,27 @@ def jaccard_ratio(left: np.ndarray, right: np.ndarray) -> float:
     return intersection / (left.size + right.size - intersection)
 
 
+def shared_title_run(left: str, right: str, ignore: Iterable[re.Pattern[str]] = ()) -> int:
+    """Length of the longest run of characters two normalised titles share, runs through
+    an `ignore` match (a district name, say) cut there."""
+    for pattern in ignore:
+        # Different cut marks on each side, so the marks never match each other.
+        left, right = pattern.sub("\x00", left), pattern.sub("\x01", right)
+    return SequenceMatcher(None, left, right, autojunk=False).find_longest_match(0, len(left), 0, len(right)).size
+
+
+def _jaccard_without(left: np.ndarray, right: np.ndarray, left_out: np.ndarray) -> float:
+    """Jaccard ratio of two gram arrays once the `left_out` grams are removed from both;
+    0 when either side has nothing left (nothing but boilerplate is no evidence)."""
+    if not left_out.size:
+        return jaccard_ratio(left, right)
+    left = np.setdiff1d(left, left_out, assume_unique=True)
+    right = np.setdiff1d(right, left_out, assume_unique=True)
+    if not left.size or not right.size:
+        return 0.0
+    return jaccard_ratio(left, right)
+
+
 def _identity(value: int) -> int:
     return value
 
@@ -613,6 +715,11 @@ def _has_fine_place(entry: IndexEntry) -> bool:
 
 def _same_place(left: IndexEntry, right: IndexEntry) -> bool:
     return _same(left.address, right.address) or _same_community(left, right)
+
+
+def _places_disagree(left: IndexEntry, right: IndexEntry) -> bool:
+    """Both record an address, and neither the address nor the community is the same."""
+    return bool(left.address and right.address) and not _same_place(left, right)
 
 
 def _nearby(left: IndexEntry, right: IndexEntry, nearby_meters: float) -> bool:
@@ -774,7 +881,10 @@ class _BandIndex:
             self._buckets.add(key, order_id)
 
     def remove(self, order_id: str) -> None:
-        for key in self._keys.pop(order_id).tolist():
+        keys = self._keys.pop(order_id, None)
+        if keys is None:
+            return  # retired from the LSH index before it was forgotten
+        for key in keys.tolist():
             self._buckets.discard(key, order_id)
 
     def query(self, keys: np.ndarray) -> set[str]:
@@ -812,6 +922,12 @@ class CaseIndex:
         self._by_label_place = _Buckets()  # (label key, place) -> appeals
         self._label_places: dict[str, int] = {}  # label key -> distinct places remembered
         self._by_standing_case = _Buckets()  # standing case id -> its remembered appeals
+        # Appeals without a caller by age, to forget them past callerless_horizon_seconds.
+        self._callerless_by_age: list[tuple[float, str]] = []
+        # Appeals in the LSH index by age, to retire them past lsh_horizon_seconds.
+        self._in_lsh_by_age: list[tuple[float, str]] = []
+        # The caller's boilerplate n-grams for the appeal being linked (its probe, grams).
+        self._boilerplate_of: tuple[IndexEntry, np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -863,6 +979,7 @@ class CaseIndex:
             label_key=label_key,
             text_less=text_less,
             policy=rule.policy,
+            title=content_characters(appeal.title),
         )
         grams = shingles(probe.content, self.settings.ngram_sizes)
         minhash = self._minhash(grams)
@@ -919,9 +1036,34 @@ class CaseIndex:
         forgotten: list[str] = []
         while self._by_age and (self._by_age[0][0] < horizon or len(self._entries) > self.settings.max_entries):
             _, order_id = heapq.heappop(self._by_age)
-            self._forget(order_id)
-            forgotten.append(order_id)
+            if order_id in self._entries:  # else forgotten already as caller-less
+                self._forget(order_id)
+                forgotten.append(order_id)
+        callerless_horizon = now_seconds - self.settings.callerless_horizon_seconds
+        while self._callerless_by_age and self._callerless_by_age[0][0] < callerless_horizon:
+            _, order_id = heapq.heappop(self._callerless_by_age)
+            if order_id in self._entries:
+                self._forget(order_id)
+                forgotten.append(order_id)
+        self._retire_from_lsh(now_seconds - self.settings.lsh_horizon_seconds)
         return tuple(forgotten)
+
+    def _retire_from_lsh(self, before_seconds: float) -> None:
+        """Take appeals older than `before_seconds` out of the LSH index (they stay
+        remembered for their caller until purged)."""
+        while self._in_lsh_by_age and self._in_lsh_by_age[0][0] < before_seconds:
+            _, order_id = heapq.heappop(self._in_lsh_by_age)
+            entry = self._entries.get(order_id)
+            if entry is not None:  # else purged meanwhile, and out of the LSH index with it
+                self._remove_from_lsh(entry)
+
+    def _remove_from_lsh(self, entry: IndexEntry) -> None:
+        lsh = self._lsh_by_place.get(entry.place_key)
+        if lsh is None:
+            return  # its place's appeals have all been retired
+        lsh.remove(entry.order_id)
+        if lsh.is_empty():
+            del self._lsh_by_place[entry.place_key]
 
     # -- internals ---------------------------------------------------------------------
 
@@ -1061,7 +1203,8 @@ class CaseIndex:
                 return None
             if same.require_same_category and probe.category != entry.category:
                 return None
-            relation, min_similarity_ratio = SAME_CALLER_SAME_ISSUE, same.min_similarity_ratio
+            similarity = self._same_caller_similarity(probe, grams, entry)
+            return _Match(SAME_CALLER_SAME_ISSUE, similarity, entry) if similarity is not None else None
         else:
             other = settings.other_caller
             if gap_seconds > other.window_seconds:
@@ -1077,6 +1220,42 @@ class CaseIndex:
             relation = OTHER_CALLER_SAME_ISSUE
         similarity = jaccard_ratio(grams, self._shingles[entry.order_id])
         return _Match(relation, similarity, entry) if similarity >= min_similarity_ratio else None
+
+    def _same_caller_similarity(self, probe: IndexEntry, grams: np.ndarray, entry: IndexEntry) -> float | None:
+        """The similarity that links two appeals of one caller, or None: the Jaccard ratio
+        of the texts or, when configured, of the titles, whichever is higher among those
+        reaching their thresholds; the caller's boilerplate n-grams left out of both."""
+        rule = self.settings.same_caller
+        boilerplate = self._caller_boilerplate(probe)
+        text_ratio = _jaccard_without(grams, self._shingles[entry.order_id], boilerplate)
+        passing = [text_ratio] if text_ratio >= rule.min_similarity_ratio else []
+        if rule.min_title_similarity_ratio is not None and probe.title and entry.title:
+            sizes = self.settings.ngram_sizes
+            title_ratio = _jaccard_without(shingles(probe.title, sizes), shingles(entry.title, sizes), boilerplate)
+            if title_ratio >= rule.min_title_similarity_ratio:
+                passing.append(title_ratio)
+        # The shared run stands for a shared place only where the records do not name two
+        # places: between two addresses it is as likely the problem ("漏水", "扰民").
+        if not passing and rule.title_run_chars and text_ratio >= rule.title_run_min_similarity_ratio and not _places_disagree(probe, entry):
+            if shared_title_run(probe.title, entry.title, rule.title_run_ignore) >= rule.title_run_chars:
+                passing.append(text_ratio)
+        return max(passing) if passing else None
+
+    def _caller_boilerplate(self, probe: IndexEntry) -> np.ndarray:
+        """The n-grams in at least `boilerplate_min_share` of the probe caller's remembered
+        appeals (and in two of them at least), once there are `boilerplate_min_appeals`;
+        computed once per linked appeal."""
+        if self._boilerplate_of is not None and self._boilerplate_of[0] is probe:
+            return self._boilerplate_of[1]
+        rule = self.settings.same_caller
+        boilerplate = np.empty(0, dtype=np.uint32)
+        if rule.boilerplate_min_appeals and probe.caller_id:
+            own = [order_id for order_id in self._by_caller.get((probe.place_key, probe.caller_id)) if order_id != probe.order_id]
+            if len(own) >= rule.boilerplate_min_appeals:
+                grams, counts = np.unique(np.concatenate([self._shingles[order_id] for order_id in own]), return_counts=True)
+                boilerplate = grams[counts >= max(2, math.ceil(rule.boilerplate_min_share * len(own)))]
+        self._boilerplate_of = (probe, boilerplate)
+        return boilerplate
 
     def _remember(self, entry: IndexEntry, grams: np.ndarray, minhash: MinHash) -> None:
         order_id = entry.order_id
@@ -1103,15 +1282,15 @@ class CaseIndex:
             self._by_standing_case.add(case_id, order_id)
         self._entries_per_case[case_id] = self._entries_per_case.get(case_id, 0) + 1
         heapq.heappush(self._by_age, (entry.occurred_at_seconds, order_id))
+        if not entry.caller_id:
+            heapq.heappush(self._callerless_by_age, (entry.occurred_at_seconds, order_id))
+        heapq.heappush(self._in_lsh_by_age, (entry.occurred_at_seconds, order_id))
 
     def _forget(self, order_id: str) -> None:
         entry = self._entries.pop(order_id)
         del self._shingles[order_id]
         self._order_by_cause.pop(entry.decision.caused_by, None)
-        lsh = self._lsh_by_place[entry.place_key]
-        lsh.remove(order_id)
-        if lsh.is_empty():
-            del self._lsh_by_place[entry.place_key]
+        self._remove_from_lsh(entry)
         self._by_content.discard((entry.place_key, entry.content), order_id)
         self._by_caller.discard((entry.place_key, entry.caller_id), order_id)
         self._by_address.discard((entry.place_key, entry.address), order_id)

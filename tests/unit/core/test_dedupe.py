@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hotline.core.dedupe import (
     load_dedupe_settings,
     place_key,
     repeat_count_of,
+    shared_title_run,
     shingles,
 )
 from hotline.core.ids import derived_event_id
@@ -213,6 +215,20 @@ def test_purge_forgets_appeals_older_than_the_longest_window():
     assert index.entry("GD-1") is None
     # then the same caller's barbecue complaint is a new case: nothing is left to match
     assert index.link(appeal("GD-3", BARBECUE, at=T0 + 31 * DAY)).case_id == "GD-3"
+
+
+def test_an_appeal_without_a_caller_is_forgotten_after_the_windows_other_callers_use():
+    # given a 311-style appeal without a caller and a caller's appeal, the same day
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", RUBBISH, caller=None, at=T0, category="sanitation"))
+    index.link(appeal("GD-2", BARBECUE, at=T0))
+    # when the watermark passes the 7-day windows of other callers, but not the caller's 30 days
+    forgotten = index.purge(T0 + 7 * DAY + 1)
+    # then only the caller-less appeal is forgotten: no window it could be linked in is left
+    assert forgotten == ("GD-1",)
+    assert (index.entry("GD-1"), index.entry("GD-2") is not None) == (None, True)
+    # and its stale age entry does not forget anything twice later
+    assert index.purge(T0 + 30 * DAY + 1) == ("GD-2",)
 
 
 def test_a_case_is_open_to_links_until_its_last_remembered_appeal_is_purged():
@@ -553,3 +569,235 @@ def test_a_record_sent_twice_is_an_exact_resubmission_whatever_its_category():
     # then the repeated row is the same record, the later report its own case
     assert (repeated.relation, repeated.case_id, repeated.matched_order_id, repeated.similarity_ratio) == ("exact_resubmission", "B1", "B1", 1.0)
     assert (another.relation, another.case_id) == (None, "B2")
+# Same caller: titles, and the caller's own boilerplate.
+TEXT_OPTIONS_TABLE = copy.deepcopy(SETTINGS_TABLE)
+TEXT_OPTIONS_TABLE["same_caller_same_issue"].update(min_title_similarity_ratio=0.2, boilerplate_min_appeals=3, boilerplate_min_share=0.5)
+TEXT_OPTIONS = dedupe_settings_from_table(TEXT_OPTIONS_TABLE, "test-dedupe.toml")
+
+LAMP = "幸福路路灯不亮 幸福路东段的路灯已经坏了一个星期，晚上走路很危险。"
+LAMP_AGAIN = "幸福路的路灯还是不亮 上次反映后至今没人来修，请尽快安排维修。"
+GREETING, CLOSING = "尊敬的领导您好，我是本市的一名普通市民，", "，恳请有关部门高度重视并尽快答复为盼。"
+
+
+def templated(title: str, issue: str) -> str:
+    return f"{title} {GREETING}{issue}{CLOSING}"
+
+
+FITNESS = templated("请重视公园设施", "公园的健身器材损坏多时无人维修")
+BIKES = templated("请重视单车乱停", "地铁站出口的共享单车堆放太乱")
+STALLS = templated("请重视占道经营", "菜市场的摊贩占道经营")
+SCHOOL_CARS = templated("请重视校门拥堵", "学校门口早晚高峰车辆乱停")
+FITNESS_AGAIN = templated("公园健身器材损坏还没修", "公园的健身器材损坏多时，至今仍无人维修")
+
+
+def test_follow_up_with_new_words_under_a_similar_title_is_linked_when_titles_count():
+    # given a caller's report of a broken street light
+    assert similarity(LAMP, LAMP_AGAIN) == 0.0707
+    assert similarity("幸福路路灯不亮", "幸福路的路灯还是不亮") == 0.2174
+    for settings, expected in (
+        # when titles do not count, the follow-up's new words make it a new case
+        (SETTINGS, CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + 5 * DAY)),
+        # when they do, the title names the same road and problem: the same issue
+        (TEXT_OPTIONS, CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + 5 * DAY, "same_caller_same_issue", 0.2174, "GD-1", ("GD-1",))),
+    ):
+        index = CaseIndex(settings)
+        index.link(appeal("GD-1", LAMP, category="roads"))
+        assert index.link(appeal("GD-2", LAMP_AGAIN, at=T0 + 5 * DAY, category="roads")) == expected
+
+
+def test_titles_alone_do_not_link_other_callers():
+    # given the same titles from two callers at one address (texts far apart)
+    index = CaseIndex(TEXT_OPTIONS)
+    index.link(appeal("GD-1", LAMP, address="幸福路1号", category="roads"))
+    # when the other caller writes the follow-up words, only the text counts
+    decision = index.link(appeal("GD-2", LAMP_AGAIN, caller="c_other", at=T0 + HOUR, address="幸福路1号", category="roads"))
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + HOUR)
+
+
+def _templated_caller_index(settings) -> CaseIndex:
+    # a caller who wraps every appeal in one greeting and closing; the first three are
+    # in other categories, so they are three cases whatever the text rule
+    index = CaseIndex(settings)
+    for number, (words, category) in enumerate(((FITNESS, "parks"), (BIKES, "traffic"), (STALLS, "markets")), start=1):
+        index.link(appeal(f"GD-{number}", words, at=T0 + number * HOUR, category=category))
+    return index
+
+
+def test_caller_boilerplate_does_not_make_two_issues_one():
+    assert similarity(FITNESS, SCHOOL_CARS) == 0.4521
+    # when the caller's fourth appeal, in the first one's category, is about school traffic
+    without_discount = _templated_caller_index(SETTINGS).link(appeal("GD-4", SCHOOL_CARS, at=T0 + DAY, category="parks"))
+    with_discount = _templated_caller_index(TEXT_OPTIONS).link(appeal("GD-4", SCHOOL_CARS, at=T0 + DAY, category="parks"))
+    # then the shared greeting and closing alone link it, unless they are left out
+    assert without_discount.relation == "same_caller_same_issue" and without_discount.case_id == "GD-1"
+    assert with_discount == CaseDecision("src:GD-4", "GD-4", "GD-4", T0 + DAY)
+
+
+def test_caller_boilerplate_left_out_keeps_the_repeat_of_one_issue():
+    # when the templated caller comes back about the park's fitness equipment
+    decision = _templated_caller_index(TEXT_OPTIONS).link(appeal("GD-4", FITNESS_AGAIN, at=T0 + DAY, category="parks"))
+    # then the words of the issue itself still link it
+    assert decision.case_id == "GD-1" and decision.relation == "same_caller_same_issue"
+    assert decision.similarity_ratio == 0.4688
+
+
+def test_boilerplate_needs_enough_appeals_of_the_caller():
+    # given only two earlier appeals (fewer than boilerplate_min_appeals)
+    index = CaseIndex(TEXT_OPTIONS)
+    index.link(appeal("GD-1", FITNESS, category="parks"))
+    index.link(appeal("GD-2", BIKES, at=T0 + HOUR, category="traffic"))
+    # then nothing is discounted and the template links the next one
+    decision = index.link(appeal("GD-3", SCHOOL_CARS, at=T0 + DAY, category="parks"))
+    assert (decision.case_id, decision.similarity_ratio) == ("GD-1", 0.4521)
+
+
+def test_index_entries_keep_the_title_and_read_entries_without_one():
+    index = CaseIndex(TEXT_OPTIONS)
+    index.link(appeal("GD-1", LAMP, category="roads"))
+    stored = index.to_entries()[0]
+    assert stored["title"] == "幸福路路灯不亮"
+    older = {key: value for key, value in stored.items() if key != "title"}
+    assert IndexEntry.from_json(older).title == ""
+    assert CaseIndex.from_entries(TEXT_OPTIONS, [stored]).to_entries() == [stored]
+
+
+def test_shipped_same_caller_rule_spans_months_and_discounts_boilerplate():
+    rule = load_dedupe_settings().same_caller
+    assert rule.window_seconds == 90 * DAY
+    assert rule.min_title_similarity_ratio is not None and rule.boilerplate_min_appeals >= 3 and rule.title_run_chars >= 4
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda t: t["same_caller_same_issue"].update(min_title_similarity_ratio=-0.1), "same_caller_same_issue.min_title_similarity_ratio", "must be between 0.0 and 1.0, got -0.1"),
+        (lambda t: t["same_caller_same_issue"].update(boilerplate_min_appeals=2), "same_caller_same_issue.boilerplate_min_appeals", "must be 0 (off) or at least 3, got 2"),
+        (lambda t: t["same_caller_same_issue"].update(boilerplate_min_share=0), "same_caller_same_issue.boilerplate_min_share", "must be between 0.01 and 1.0, got 0"),
+        (lambda t: t["same_caller_same_issue"].pop("boilerplate_min_appeals"), "same_caller_same_issue.boilerplate_min_share", "needs boilerplate_min_appeals"),
+        (lambda t: t["same_caller_same_issue"].pop("boilerplate_min_share"), "same_caller_same_issue.boilerplate_min_share", "is missing"),
+    ],
+)
+def test_same_caller_text_option_errors_name_the_file_and_the_field(change, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(_broken(change), "/etc/hotline/dedupe.toml")
+    assert (raised.value.path, raised.value.field) == ("/etc/hotline/dedupe.toml", field)
+    assert raised.value.problem.startswith(problem)
+
+
+def test_same_caller_text_options_are_off_when_absent():
+    rule = SETTINGS.same_caller
+    assert (rule.min_title_similarity_ratio, rule.boilerplate_min_appeals) == (None, 0)
+
+
+# Same caller: a place named in both titles.
+RUN_OPTIONS_TABLE = copy.deepcopy(SETTINGS_TABLE)
+RUN_OPTIONS_TABLE["same_caller_same_issue"].update(
+    min_title_similarity_ratio=0.3, title_run_chars=5, title_run_min_similarity_ratio=0.05, title_run_ignore=["[a-z][0-9]*[市区县]"]
+)
+RUN_OPTIONS = dedupe_settings_from_table(RUN_OPTIONS_TABLE, "test-dedupe.toml")
+NO_IGNORE_TABLE = copy.deepcopy(RUN_OPTIONS_TABLE)
+NO_IGNORE_TABLE["same_caller_same_issue"]["title_run_ignore"] = []
+
+LIFT = "金桂花园小区电梯频繁故障 小区3栋的电梯这个月已经停了四次，老人上下楼非常困难，物业只说在等配件。"
+LIFT_NO_ANSWER = "为何金桂花园小区的投诉没有回音 上个月反映的电梯问题至今没人处理，物业也不接电话，请督促尽快解决。"
+HOSPITAL_PARKING = "b2区人民医院门口停车难 医院门口的停车场总是满的，车辆在路边排长队，请增加车位。"
+PARK_TOILET = "b2区人民公园厕所太脏 公园里的厕所很久没人打扫，请增加保洁的次数，门口也很乱。"
+
+
+def test_shared_title_run_is_the_longest_common_run_cut_at_ignored_names():
+    district = re.compile("[a-z][0-9]*[市区县]")
+    assert shared_title_run("金桂花园小区电梯频繁故障", "为何金桂花园小区的投诉没有回音") == 6
+    assert shared_title_run("b2区人民医院门口停车难", "b2区人民公园厕所太脏") == 5
+    assert shared_title_run("b2区人民医院门口停车难", "b2区人民公园厕所太脏", [district]) == 2
+    assert shared_title_run("", "b2区人民公园厕所太脏") == 0
+
+
+def test_follow_up_naming_the_same_estate_in_its_title_is_linked_on_little_text():
+    # given a caller's report of a broken lift in one estate
+    assert similarity(LIFT, LIFT_NO_ANSWER) == 0.0886
+    assert similarity("金桂花园小区电梯频繁故障", "为何金桂花园小区的投诉没有回音") == 0.2308
+    for settings, expected in (
+        # when only the whole texts count, the complaint about no answer is a new case
+        (SETTINGS, CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + 20 * DAY)),
+        # when both titles name the estate, a little shared text is enough
+        (RUN_OPTIONS, CaseDecision("src:GD-2", "GD-2", "GD-1", T0 + 20 * DAY, "same_caller_same_issue", 0.0886, "GD-1", ("GD-1",))),
+    ):
+        index = CaseIndex(settings)
+        index.link(appeal("GD-1", LIFT, category="housing"))
+        assert index.link(appeal("GD-2", LIFT_NO_ANSWER, at=T0 + 20 * DAY, category="housing")) == expected
+
+
+def test_a_district_name_shared_by_two_titles_is_not_a_shared_place():
+    assert similarity(HOSPITAL_PARKING, PARK_TOILET) == 0.0909
+    decisions = []
+    for settings in (dedupe_settings_from_table(NO_IGNORE_TABLE, "test-dedupe.toml"), RUN_OPTIONS):
+        index = CaseIndex(settings)
+        index.link(appeal("GD-1", HOSPITAL_PARKING, category="city"))
+        decisions.append(index.link(appeal("GD-2", PARK_TOILET, at=T0 + DAY, category="city")))
+    # then "b2区人民" links the park to the hospital only when district names are not cut
+    assert decisions[0].case_id == "GD-1"
+    assert decisions[1] == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + DAY)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda t: t["same_caller_same_issue"].update(title_run_ignore=["[a-z"]), "same_caller_same_issue.title_run_ignore[0]", "invalid regular expression '[a-z'"),
+        (lambda t: t["same_caller_same_issue"].update(title_run_ignore=[""]), "same_caller_same_issue.title_run_ignore[0]", "expected a non-empty regular expression"),
+        (lambda t: t["same_caller_same_issue"].update(title_run_chars=-1), "same_caller_same_issue.title_run_chars", "must be between 0 and 100, got -1"),
+        (lambda t: t["same_caller_same_issue"].pop("title_run_min_similarity_ratio"), "same_caller_same_issue.title_run_min_similarity_ratio", "is missing"),
+        (lambda t: t["same_caller_same_issue"].pop("title_run_chars"), "same_caller_same_issue.title_run_min_similarity_ratio", "needs title_run_chars"),
+    ],
+)
+def test_title_run_option_errors_name_the_file_and_the_field(change, field, problem):
+    with pytest.raises(ConfigFileError) as raised:
+        dedupe_settings_from_table(_broken(change), "/etc/hotline/dedupe.toml")
+    assert (raised.value.path, raised.value.field) == ("/etc/hotline/dedupe.toml", field)
+    assert raised.value.problem.startswith(problem)
+
+
+def test_appeal_past_the_other_callers_windows_leaves_the_lsh_index_but_links_its_caller():
+    index = CaseIndex(SETTINGS)
+    index.link(appeal("GD-1", BARBECUE, at=T0))
+    # when the watermark passes the exact and other-caller windows (7 days) but not the caller's
+    assert SETTINGS.lsh_horizon_seconds == 7 * DAY
+    assert index.purge(T0 + 8 * DAY) == ()
+    # then the appeal is still remembered, without its LSH band keys
+    assert index.size == 1 and index._lsh_by_place == {}
+    # and the caller's reworded repeat still finds it
+    repeat = index.link(appeal("GD-2", BARBECUE_REWORDED, at=T0 + 9 * DAY))
+    assert (repeat.case_id, repeat.relation, repeat.similarity_ratio) == ("GD-1", "same_caller_same_issue", 0.3409)
+    # and both are forgotten cleanly when the caller's window passes too
+    assert index.purge(T0 + 40 * DAY) == ("GD-1", "GD-2")
+    assert index.size == 0 and index._lsh_by_place == {}
+
+
+def test_retiring_from_the_lsh_index_changes_no_decision():
+    appeals = [
+        appeal(f"GD-{n}", words, caller=f"c_{n % 3}", at=T0 + n * 4 * DAY)
+        for n, words in enumerate([BARBECUE, BARBECUE_REWORDED, RUBBISH, BARBECUE_NEIGHBOUR, BARBECUE_REWORDED, BARBECUE, RUBBISH])
+    ]
+    retiring, keeping = CaseIndex(SETTINGS), CaseIndex(SETTINGS)
+    decisions_retiring, decisions_keeping = [], []
+    for item in appeals:
+        decisions_retiring.append(retiring.link(item))
+        decisions_keeping.append(keeping.link(item))
+        retiring.purge(item.occurred_at_seconds)
+    assert decisions_retiring == decisions_keeping
+    # GD-3 and GD-4 find their callers' first appeals after those left the LSH index
+    assert [d.case_id for d in decisions_retiring] == ["GD-0", "GD-1", "GD-2", "GD-0", "GD-1", "GD-5", "GD-6"]
+
+
+def test_a_shared_title_run_does_not_link_appeals_recording_two_places():
+    # given the same caller's two appeals at two addresses of two communities on one street
+    index = CaseIndex(RUN_OPTIONS)
+    index.link(appeal("GD-1", LIFT, address="幸福路1号", community="金桂社区", category="housing"))
+    # when the second one's title shares "金桂花园小区" with the first one's
+    decision = index.link(appeal("GD-2", LIFT_NO_ANSWER, at=T0 + 20 * DAY, address="幸福路9号", community="银杏社区", category="housing"))
+    # then the run may name the problem as well as the place: no link on 0.0886 of text
+    assert decision == CaseDecision("src:GD-2", "GD-2", "GD-2", T0 + 20 * DAY)
+    # and at the same address it links
+    index = CaseIndex(RUN_OPTIONS)
+    index.link(appeal("GD-1", LIFT, address="幸福路1号", community="金桂社区", category="housing"))
+    same_place = index.link(appeal("GD-2", LIFT_NO_ANSWER, at=T0 + 20 * DAY, address="幸福路1号", community="金桂社区", category="housing"))
+    assert (same_place.case_id, same_place.relation, same_place.similarity_ratio) == ("GD-1", "same_caller_same_issue", 0.0886)
