@@ -1,8 +1,8 @@
 """`hotline evaluate`: score the pure stages offline against a truth file or labels.
 
   hotline evaluate dedupe --events events.jsonl --truth truth.jsonl [--json]
-  hotline evaluate real --events events.jsonl [--labels L.csv ...] [--examples N]
-                        [--show-text] [--json]
+  hotline evaluate real --events events.jsonl [--labels L.csv ...] [--flag-labels F.csv ...]
+                        [--examples N] [--show-text] [--json]
 
 Both run screen → verdict rules → dedupe over the events (in file order).
 
@@ -18,7 +18,9 @@ counted apart), the recall of labelled duplicate pairs, how many duplicates with
 named original (or whose original is not in the file) were linked at all, the verdicts of labelled appeals, N examples of each kind of error (false
 links, missed duplicates, rejected or flagged labelled appeals; ids and figures only,
 `--show-text` adds the titles for a local reader), and the throughput of the chain.
-The rules are hotline.evaluation.labels.
+The rules are hotline.evaluation.labels. With flag labels (order_id,reason,agree) it also
+prints, per verdict reason, how many of the appeals given it a reader agrees with
+(hotline.evaluation.flag_labels).
 
 `register(cli)` adds the group.
 """
@@ -37,6 +39,7 @@ from rich.table import Table
 from hotline.configfiles import ConfigFileError
 from hotline.core.dedupe import load_dedupe_settings
 from hotline.core.screen_rules import load_screening_rules
+from hotline.evaluation.flag_labels import ReasonPrecision, read_flag_label_file, score_reasons
 from hotline.evaluation.labels import LabelFileError, LabelScores, Labels, label_counts, read_label_file, score_with_labels
 from hotline.evaluation.pipeline import OfflineRun, run_offline
 from hotline.evaluation.scoring import Scores, read_truth, score
@@ -196,9 +199,20 @@ def _print_real(run: OfflineRun, scores: LabelScores, labels: Labels | None, tit
     out.print(f"throughput screen+rules+dedupe: {run.appeals_per_second:,.0f} appeals/s ({run.elapsed_seconds:.2f} s)")
 
 
+def _print_reason_precision(rows: list[ReasonPrecision]) -> None:
+    table = Table(title="Verdict reasons a reader agrees with (flag labels)")
+    table.add_column("reason", no_wrap=True)
+    for column in ("given", "judged", "agreed", "precision"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(row.reason, str(row.given), str(row.judged), str(row.agreed), figure(row.precision))
+    out.print(table)
+
+
 @evaluate_group.command("real")
 @click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="hotline.events.v1 events, JSON lines (from `hotline import`)")
 @click.option("--labels", "label_paths", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True, help="label file order_id,earlier_order_id,label (repeatable)")
+@click.option("--flag-labels", "flag_label_paths", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True, help="label file order_id,reason,agree: whether a reader agrees with a verdict reason (repeatable)")
 @click.option("--examples", type=click.IntRange(0, 1000), default=5, show_default=True, help="examples of each kind of error")
 @click.option("--show-text", is_flag=True, help="print the titles of the examples (for a local reader only)")
 @click.option("--screening-config", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default: config/screening.toml")
@@ -207,6 +221,7 @@ def _print_real(run: OfflineRun, scores: LabelScores, labels: Labels | None, tit
 def evaluate_real(
     events_path: Path,
     label_paths: tuple[Path, ...],
+    flag_label_paths: tuple[Path, ...],
     examples: int,
     show_text: bool,
     screening_config: Path | None,
@@ -218,13 +233,16 @@ def evaluate_real(
         rules = load_screening_rules(screening_config)
         settings = load_dedupe_settings(dedupe_config)
         labels = Labels.of(label for path in label_paths for label in read_label_file(path)) if label_paths else None
+        flag_labels = {key: agree for path in flag_label_paths for key, agree in read_flag_label_file(path).items()}
     except (ConfigFileError, LabelFileError) as error:
         raise click.UsageError(str(error)) from None
     run = run_offline(_lines(events_path), rules, settings)
     scores = score_with_labels(run, labels, examples)
+    reasons = score_reasons(run.verdicts, flag_labels) if flag_label_paths else None
     if as_json:
         document = {
             **scores.to_json(),
+            **({"reason_precision": [row.to_json() for row in reasons]} if reasons is not None else {}),
             **({"label_kinds": dict(label_counts(labels))} if labels is not None else {}),
             "events_read": run.events_read,
             "resent_events": run.resent_events,
@@ -243,6 +261,8 @@ def evaluate_real(
         shown |= {e.order_id for e in scores.wrong_verdicts}
         titles = _titles(events_path, shown)
     _print_real(run, scores, labels, titles)
+    if reasons is not None:
+        _print_reason_precision(reasons)
 
 
 def register(cli: click.Group) -> None:

@@ -263,3 +263,20 @@ def test_cli_without_labels_and_with_a_broken_label_file(tmp_path: Path):
     broken = CliRunner().invoke(evaluate_group, ["real", "--events", str(events), "--labels", str(labels)])
     assert broken.exit_code == 2
     assert f"{labels}:2: label must be duplicate or not_duplicate, got 'maybe'" in broken.output
+
+
+def test_cli_scores_verdict_reasons_against_flag_labels(tmp_path: Path):
+    # given the two leak reports, the second one with a curse, and a reader who agrees it is abusive
+    events = tmp_path / "events.jsonl"
+    cursing = _appeal("R1~2", 6, "13900000001", LEAK + "物业都是一群废物！", "江北区中山路12号1栋")
+    events.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in (EVENTS[0], cursing)))
+    flags = tmp_path / "flags.csv"
+    flags.write_text("# read by hand\norder_id,reason,agree\nR1~2,abusive_content,yes\nR1,emergency_service,no\n", encoding="utf-8")
+    # when the run is scored with the flag labels
+    result = CliRunner().invoke(evaluate_group, ["real", "--events", str(events), "--flag-labels", str(flags), "--json"])
+    # then the one abusive flag is judged and agreed with, and the unflagged R1 counts nowhere
+    assert result.exit_code == 0, result.output
+    rows = {row["reason"]: (row["given"], row["judged"], row["agreed"], row["precision"]) for row in json.loads(result.output)["reason_precision"]}
+    assert rows["abusive_content"] == (1, 1, 1, 1.0)
+    assert rows["emergency_service"] == (0, 0, 0, None)
+    assert rows["any"] == (1, 1, 1, 1.0)
