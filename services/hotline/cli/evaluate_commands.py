@@ -56,6 +56,19 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 
 
+def _run_figures(run: OfflineRun) -> dict[str, float]:
+    """What every --json document says of the run itself."""
+    return {
+        "events_read": run.events_read,
+        "resent_events": run.resent_events,
+        "dead_letters": run.dead_letters,
+        "peak_index_size": run.peak_index_size,
+        "final_index_size": run.final_index_size,
+        "elapsed_seconds": round(run.elapsed_seconds, 3),
+        "appeals_per_second": round(run.appeals_per_second, 1),
+    }
+
+
 def _print_tables(run: OfflineRun, scores: Scores) -> None:
     links = Table(title="Repeat links (rows: true relation of the appeal)")
     links.add_column("relation", no_wrap=True)
@@ -112,13 +125,7 @@ def evaluate_dedupe(events_path: Path, truth_path: Path, screening_config: Path 
         document = {
             **scores.to_json(),
             "appeals": run.appeals,
-            "events_read": run.events_read,
-            "resent_events": run.resent_events,
-            "dead_letters": run.dead_letters,
-            "peak_index_size": run.peak_index_size,
-            "final_index_size": run.final_index_size,
-            "elapsed_seconds": round(run.elapsed_seconds, 3),
-            "appeals_per_second": round(run.appeals_per_second, 1),
+            **_run_figures(run),
         }
         click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         return
@@ -244,13 +251,7 @@ def evaluate_real(
             **scores.to_json(),
             **({"reason_precision": [row.to_json() for row in reasons]} if reasons is not None else {}),
             **({"label_kinds": dict(label_counts(labels))} if labels is not None else {}),
-            "events_read": run.events_read,
-            "resent_events": run.resent_events,
-            "dead_letters": run.dead_letters,
-            "peak_index_size": run.peak_index_size,
-            "final_index_size": run.final_index_size,
-            "elapsed_seconds": round(run.elapsed_seconds, 3),
-            "appeals_per_second": round(run.appeals_per_second, 1),
+            **_run_figures(run),
         }
         click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         return
