@@ -55,7 +55,7 @@ test-fast: system-deps install kafka-fetch
 test-reliability: system-deps install kafka-fetch
 	@HOTLINE_RELIABILITY=1 scripts/with-test-broker.sh $(BIN)/python -m pytest tests/reliability -s $(PYTEST_ARGS)
 
-# The issue's long form of tests/e2e/test_replay_speed.py (make test runs one day at 1000x).
+# The long form of tests/e2e/test_replay_speed.py: a simulated week at 100x (make test runs one day at 1000x).
 test-replay-speed: system-deps install kafka-fetch
 	@HOTLINE_REPLAY_DAYS=7 HOTLINE_REPLAY_SPEEDUP=100 scripts/with-test-broker.sh $(BIN)/python -m pytest tests/e2e/test_replay_speed.py -s $(PYTEST_ARGS)
 
