@@ -8,7 +8,7 @@ the same messages, key for key and value for value, in the same order per key; o
 broker offsets and timestamps differ.
 
 In `make test` the stream is one simulated day of the overload scenario at 1000x
-(about 90 s); `make test-replay-speed` runs the issue's week at 100x (about 100 min):
+(about 90 s); `make test-replay-speed` runs a simulated week at 100x (about 100 min):
 HOTLINE_REPLAY_DAYS, HOTLINE_REPLAY_SPEEDUP and HOTLINE_REPLAY_APPEALS_PER_DAY set it.
 """
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 STREAM_DAYS = 3
 STREAM_SEED = 20260302
-# The crash scenario replays at least 50 000 events (the size): 11 simulated days
+# The crash scenario replays at least 50 000 events (a size that fills every window): 11 simulated days
 # of the steady city make 62 263.
 CRASH_STREAM_DAYS = 11
 CRASH_STREAM_MIN_EVENTS = 50_000

@@ -636,7 +636,7 @@ def test_caller_boilerplate_does_not_make_two_issues_one():
 def test_caller_boilerplate_left_out_keeps_the_repeat_of_one_issue():
     # when the templated caller comes back about the park's fitness equipment
     decision = _templated_caller_index(TEXT_OPTIONS).link(appeal("GD-4", FITNESS_AGAIN, at=T0 + DAY, category="parks"))
-    # then the words of the issue itself still link it
+    # then the words about the equipment itself still link it
     assert decision.case_id == "GD-1" and decision.relation == "same_caller_same_issue"
     assert decision.similarity_ratio == 0.4688
 
