@@ -313,7 +313,7 @@ class _Run:
         rng = self.side_rng
         order_id = self._side_order_id(at)
         community = rng.choice(self.noise_communities)
-        compound, location = self._side_place_in(community)
+        compound, location = self._place_in(community, rng)
         issue_id = f"STANDING-{texts.AIRCRAFT_NOISE_CATEGORY}-{self.noise_district}"
         repeat_of, relation = (self.noise_first_order, "standing_case") if self.noise_first_order else (None, None)
         self._record_appeal(
@@ -322,20 +322,6 @@ class _Run:
         )
         self.noise_first_order = self.noise_first_order or order_id
         self.side_lifecycles.answer(order_id, at, rng.choice(texts.AIRCRAFT_NOISE_ANSWERS), "normal")
-
-    def _side_place_in(self, community: Community) -> tuple[Compound, dict[str, Any]]:
-        rng = self.side_rng
-        compound = rng.choice(community.compounds)
-        address = f"{community.district_name}{community.road}{compound.house_number}号{compound.name}{rng.randint(1, 24)}栋{rng.randint(1, 4)}单元"
-        location = {
-            "district": community.district_name,
-            "street": community.street_name,
-            "community": community.name,
-            "address": address,
-            "lat": round(community.lat + rng.uniform(-0.002, 0.002), 6),
-            "lon": round(community.lon + rng.uniform(-0.002, 0.002), 6),
-        }
-        return compound, location
 
     def _side_channel(self) -> str:
         return self.side_rng.choices(CHANNELS, cum_weights=_CHANNEL_CUMULATIVE_WEIGHTS)[0]
@@ -373,9 +359,10 @@ class _Run:
         compound, location = self._place_in(community)
         return _Issue(self._new_issue_id(), facts, community, compound.name, location, urgency)
 
-    def _place_in(self, community: Community) -> tuple[Compound, dict[str, Any]]:
-        """An address in one of the community's compounds, as an appeal's location."""
-        rng = self.rng
+    def _place_in(self, community: Community, rng: random.Random | None = None) -> tuple[Compound, dict[str, Any]]:
+        """An address in one of the community's compounds, as an appeal's location, drawn
+        from `rng` (the main stream unless given)."""
+        rng = rng or self.rng
         compound = rng.choice(community.compounds)
         address = f"{community.district_name}{community.road}{compound.house_number}号{compound.name}{rng.randint(1, 24)}栋{rng.randint(1, 4)}单元"
         location = {
