@@ -17,6 +17,7 @@ import os
 import faust
 
 from hotline.contract.topics import DEFAULT_PARTITIONS
+from hotline.stream import worker_logging
 
 app = faust.App(
     os.environ.get("HOTLINE_BENCH_APP_ID", "hotline-bench-forward"),
@@ -32,6 +33,7 @@ app = faust.App(
     producer_linger=0.010,
     producer_max_batch_size=256 * 1024,
     consumer_auto_offset_reset="earliest",
+    Worker=worker_logging.Worker,  # the pipeline's worker class: the same logging cost
 )
 
 

@@ -14,7 +14,7 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import restart_position, table_partitions, write_order
+from hotline.stream import restart_position, table_partitions, worker_logging, write_order
 
 settings = Settings.from_env()
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
@@ -64,6 +64,7 @@ app = faust.App(
     # One worker's agents are restarted by Faust if they crash; a poisoned message is
     # dead-lettered by the agents themselves and never reaches this point.
     web_enabled=True,
+    Worker=worker_logging.Worker,  # logs at the level asked for (faust lowers it to DEBUG)
 )
 
 
