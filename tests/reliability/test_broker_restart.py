@@ -24,6 +24,13 @@ pytestmark = pytest.mark.timeout(1800)
 
 STOP_AT_FRACTION = 0.4
 DOWN_SECONDS = 20.0
+# The worker rides out the outage as the same group member: it consumes again well
+# within the group's session timeout (Faust's default: 60 s) of the broker answering,
+# without a rebalance; beyond this the reconnect is stuck.
+RESUME_BOUND_SECONDS = 30.0
+# At least once replays only what was not committed when the broker went away: a few
+# seconds of input (Faust commits every 2.8 s), not a share of the whole stream.
+MAX_DUPLICATE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,16 @@ def restarted(reference_run, simulated_stream, pipeline_factory) -> RestartedRun
     )
 
 
-def test_print_recovery_time_and_duplicates_per_topic(restarted, reference_run):
+def test_consuming_again_soon_after_the_broker_answers_with_few_duplicates(restarted, reference_run):
     print(f"\nbroker stopped at {STOP_AT_FRACTION:.0%} of the input committed, down {DOWN_SECONDS:.0f}s: " f"consuming again {restarted.recovery_seconds:.1f}s after it answered")
+    all_distinct = all_duplicates = 0
     for spec in DERIVED:
         copies = restarted.derived.copies(spec.name)
         duplicates = sum(len(c) - 1 for c in copies.values())
         print(f"{spec.name}: {len(copies)} distinct, {duplicates} duplicate deliveries (reference: {len(reference_run.by_topic[spec.name]) - len(reference_run.event_ids(spec.name))})")
-    assert restarted.recovery_seconds > 0
+        all_distinct, all_duplicates = all_distinct + len(copies), all_duplicates + duplicates
+    assert restarted.recovery_seconds < RESUME_BOUND_SECONDS
+    assert all_duplicates <= MAX_DUPLICATE_SHARE * all_distinct, (all_duplicates, all_distinct)
 
 
 def test_the_same_worker_process_reconnects_and_finishes_the_input(restarted):

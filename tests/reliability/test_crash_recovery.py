@@ -28,6 +28,13 @@ SEED = 20260708
 KILLS = 3
 # Faust's default broker_session_timeout: how long the group waits for a killed member.
 SESSION_TIMEOUT_SECONDS = 60.0
+# A worker restarted under a new member id waits for the group to drop the killed one
+# (the session timeout), then rejoins and restores its tables: anything far beyond that
+# is a stuck rejoin or restore.
+RESUME_BOUND_SECONDS = 2 * SESSION_TIMEOUT_SECONDS
+# At least once replays only what each killed worker had not committed: seconds of input
+# per kill (Faust commits every 2.8 s), not a share of the whole stream.
+MAX_DUPLICATE_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -77,15 +84,18 @@ def crashed(crash_reference_run, crash_stream, pipeline_factory) -> CrashedRun:
     return CrashedRun(pipeline.derived(), Views.of(pipeline.worker, crash_stream.order_ids()), kill_fractions, recovery_seconds, drain_failure)
 
 
-def test_print_duplicates_per_topic_and_recovery_times(crashed, crash_reference_run):
+def test_each_restart_consumes_again_within_the_rejoin_bound_with_few_duplicates(crashed, crash_reference_run):
     print()
     for fraction, seconds in zip(crashed.kill_fractions, crashed.recovery_seconds):
         print(f"killed at {fraction:.0%} of the input committed: consuming again {seconds:.1f}s after the restart")
+    all_distinct = all_duplicates = 0
     for spec in DERIVED:
         copies = crashed.derived.copies(spec.name)
         duplicates = sum(len(c) - 1 for c in copies.values())
         print(f"{spec.name}: {len(copies)} distinct, {duplicates} duplicate deliveries (reference: {len(crash_reference_run.derived.by_topic[spec.name]) - len(crash_reference_run.derived.event_ids(spec.name))})")
-    assert len(crashed.recovery_seconds) == KILLS
+        all_distinct, all_duplicates = all_distinct + len(copies), all_duplicates + duplicates
+    assert [seconds < RESUME_BOUND_SECONDS for seconds in crashed.recovery_seconds] == [True] * KILLS
+    assert all_duplicates <= MAX_DUPLICATE_SHARE * all_distinct, (all_duplicates, all_distinct)
 
 
 def test_the_restarted_worker_commits_every_message(crashed):
