@@ -7,10 +7,11 @@ processed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Collection, TypeVar
 
 T = TypeVar("T")
 
@@ -77,6 +78,23 @@ def require(table: dict[str, Any], key: str, kind: type[T] | tuple[type, ...], p
         expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise ConfigFileError(path, field, f"expected {expected}, got {value!r}")
     return value
+
+
+def reject_unknown_keys(table: dict[str, Any], allowed: Collection[str], path: Path | str, prefix: str = "") -> None:
+    """Stop at the first key of `table` that is not in `allowed`.
+
+    A misspelt setting would otherwise be ignored and its default used without a word.
+    Only for tables whose keys are settings; tables whose keys are data (categories,
+    offices, aliases) are checked by the shape of their values instead.
+    """
+    for key in table:
+        if key in allowed:
+            continue
+        expected = ", ".join(sorted(allowed))
+        close = difflib.get_close_matches(key, list(allowed), n=1)
+        hint = f", did you mean {close[0]!r}?" if close else ""
+        field = f"{prefix}.{key}" if prefix else key
+        raise ConfigFileError(path, field, f"unknown key{hint} (expected one of: {expected})")
 
 
 def check(condition: bool, path: Path | str, field: str, problem: str) -> None:

@@ -115,3 +115,6 @@ from hotline.cli import (  # noqa: E402
 # Each module adds its subcommands to `cli`.
 for module in (kafka_commands, clock_commands, simulate_commands, import_commands, evaluate_commands, demo_commands, bench_commands):
     module.register(cli)
+
+if __name__ == "__main__":
+    cli()

@@ -18,12 +18,12 @@ Thresholds come from config/alerts.toml.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, require
+from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
 from hotline.core.timeutil import format_utc, parse_rfc3339
 
@@ -64,6 +64,10 @@ class AlertRule:
     summary: str
 
 
+# The fields an alert's table sets (its name is the table's name).
+_RULE_KEYS = tuple(setting.name for setting in fields(AlertRule) if setting.name != "name")
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     rules: Mapping[str, AlertRule]
@@ -72,11 +76,11 @@ class AlertSettings:
 def load_alert_settings(path: Path | str | None = None) -> AlertSettings:
     path = Path(path) if path is not None else config_file(DEFAULT_CONFIG_FILE)
     document = load_toml(path)
-    for name in document:
-        check(name in ALERT_NAMES, path, name, f"is not a known alert; known alerts: {', '.join(ALERT_NAMES)}")
+    reject_unknown_keys(document, ALERT_NAMES, path)
     rules = {}
     for name in ALERT_NAMES:
         table = require(document, name, dict, path)
+        reject_unknown_keys(table, _RULE_KEYS, path, name)
         severity = require(table, "severity", str, path, name)
         check(severity in SEVERITIES, path, f"{name}.severity", f"must be one of {', '.join(SEVERITIES)}, got {severity!r}")
         fire_above = float(require(table, "fire_above", (int, float), path, name))

@@ -76,7 +76,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, config_file, load_toml
+from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -161,8 +161,7 @@ def _allowance(
     table: Any, path: Path, field_name: str, default_fractions: tuple[float, ...], counting: str = CIVIL_CODE
 ) -> Allowance:
     check(isinstance(table, dict), path, field_name, f"expected a table such as {{ hours = 2 }}, got {table!r}")
-    unknown = sorted(set(table) - {"hours", "working_days", "warning_fractions"})
-    check(not unknown, path, f"{field_name}.{unknown[0] if unknown else ''}", "unknown key (expected hours, working_days or warning_fractions)")
+    reject_unknown_keys(table, ("hours", "working_days", "warning_fractions"), path, field_name)
     check(("hours" in table) != ("working_days" in table), path, field_name, "needs exactly one of hours or working_days")
     fractions = (
         _fractions(table["warning_fractions"], path, f"{field_name}.warning_fractions")
@@ -190,13 +189,7 @@ def _allowance(
 
 def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlinePolicy:
     path = Path(path)
-    unknown = sorted(set(raw) - {"warning_fractions", "working_days_counting", *TARGETS})
-    check(
-        not unknown,
-        path,
-        unknown[0] if unknown else "",
-        f"unknown key (expected warning_fractions, working_days_counting, {', '.join(TARGETS)})",
-    )
+    reject_unknown_keys(raw, ("warning_fractions", "working_days_counting", *TARGETS), path)
     default_fractions = _fractions(raw.get("warning_fractions", list(DEFAULT_WARNING_FRACTIONS)), path, "warning_fractions")
     default_counting = _counting(raw.get("working_days_counting", CIVIL_CODE), path, "working_days_counting")
     allowances: dict[tuple[str, str], Allowance] = {}
@@ -205,13 +198,7 @@ def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlineP
         check(target in raw, path, target, "is missing")
         table = raw[target]
         check(isinstance(table, dict), path, target, f"expected a table, got {table!r}")
-        extra = sorted(set(table) - {*URGENCIES, "categories", "working_days_counting"})
-        check(
-            not extra,
-            path,
-            f"{target}.{extra[0] if extra else ''}",
-            "unknown key (expected normal, urgent, emergency, categories, working_days_counting)",
-        )
+        reject_unknown_keys(table, (*URGENCIES, "categories", "working_days_counting"), path, target)
         counting = (
             _counting(table["working_days_counting"], path, f"{target}.working_days_counting")
             if "working_days_counting" in table
@@ -223,12 +210,13 @@ def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlineP
                 table[urgency], path, f"{target}.{urgency}", default_fractions, counting
             )
         categories = table.get("categories", {})
+        # Its keys are category names (data, free); the tables under them are settings.
         check(isinstance(categories, dict), path, f"{target}.categories", "expected a table of categories")
         for category, by_urgency in categories.items():
             prefix = f"{target}.categories.{category}"
             check(isinstance(by_urgency, dict) and by_urgency, path, prefix, "expected a table of urgencies")
+            reject_unknown_keys(by_urgency, URGENCIES, path, prefix)
             for urgency, allowance in by_urgency.items():
-                check(urgency in URGENCIES, path, f"{prefix}.{urgency}", "unknown urgency (expected normal, urgent, emergency)")
                 category_allowances[(target, category, urgency)] = _allowance(
                     allowance, path, f"{prefix}.{urgency}", default_fractions, counting
                 )

@@ -69,7 +69,7 @@ import math
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -78,7 +78,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from hotline.configfiles import ConfigFileError, check, config_file, load_toml, require
+from hotline.configfiles import ConfigFileError, check, config_file, load_toml, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
 from hotline.core.screen_rules import Appeal, content_characters, district_short_name, normalize_text
 from hotline.core.timeutil import format_utc
@@ -324,9 +324,34 @@ def _title_run_pattern(pattern: Any, path: Path | str, field: str) -> re.Pattern
         raise ConfigFileError(path, field, f"invalid regular expression {pattern!r}: {error}") from None
 
 
+def _field_names(rule: type) -> tuple[str, ...]:
+    return tuple(setting.name for setting in fields(rule))
+
+
+# The keys each table of dedupe.toml may set. The two caller rules take theirs from their
+# dataclasses: a field added there is a key here.
+_TABLE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "index": ("num_perm", "seed", "ngram_sizes", "lsh_threshold", "max_candidates", "max_entries"),
+    "linking": ("skip_verdicts", "max_earlier_order_ids"),
+    EXACT_RESUBMISSION: ("window_seconds",),
+    SAME_CALLER_SAME_ISSUE: _field_names(SameCallerRule),
+    OTHER_CALLER_SAME_ISSUE: _field_names(OtherCallerRule),
+    "resend_detection": ("window_seconds", "max_entries"),
+}
+_TOP_LEVEL_KEYS = (*_TABLE_KEYS, "category_rules")
+_CATEGORY_RULES_KEYS = ("default", "by_category", "text_less_default", "label_min_places", "lookup_cell_meters")
+
+
+def _settings_table(table: dict[str, Any], name: str, path: Path | str) -> dict[str, Any]:
+    section = require(table, name, dict, path)
+    reject_unknown_keys(section, _TABLE_KEYS[name], path, name)
+    return section
+
+
 def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> DedupeSettings:
     """Validate a parsed dedupe.toml; every problem names the file and the field."""
-    index = require(table, "index", dict, path)
+    reject_unknown_keys(table, _TOP_LEVEL_KEYS, path)
+    index = _settings_table(table, "index", path)
     ngram_sizes = require(index, "ngram_sizes", list, path, "index")
     check(len(ngram_sizes) > 0, path, "index.ngram_sizes", "needs at least one size")
     for position, size in enumerate(ngram_sizes):
@@ -336,7 +361,7 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
             f"index.ngram_sizes[{position}]",
             f"must be an integer between 1 and 8, got {size!r}",
         )
-    linking = require(table, "linking", dict, path)
+    linking = _settings_table(table, "linking", path)
     skip_verdicts = require(linking, "skip_verdicts", list, path, "linking")
     for position, status in enumerate(skip_verdicts):
         check(
@@ -346,10 +371,10 @@ def dedupe_settings_from_table(table: dict[str, Any], path: Path | str) -> Dedup
             f"must be accepted, flagged or rejected, got {status!r}",
         )
 
-    exact = require(table, EXACT_RESUBMISSION, dict, path)
-    same = require(table, SAME_CALLER_SAME_ISSUE, dict, path)
-    other = require(table, OTHER_CALLER_SAME_ISSUE, dict, path)
-    resend = require(table, "resend_detection", dict, path)
+    exact = _settings_table(table, EXACT_RESUBMISSION, path)
+    same = _settings_table(table, SAME_CALLER_SAME_ISSUE, path)
+    other = _settings_table(table, OTHER_CALLER_SAME_ISSUE, path)
+    resend = _settings_table(table, "resend_detection", path)
     levels = require(other, "same_area_levels", list, path, OTHER_CALLER_SAME_ISSUE)
     for position, level in enumerate(levels):
         check(
@@ -412,8 +437,7 @@ _CATEGORY_RULE_FIELDS = ("policy", "radius_meters", "window_seconds", "area")
 
 
 def _category_rule(table: dict[str, Any], path: Path | str, prefix: str, base: CategoryRule | None) -> CategoryRule:
-    unknown = sorted(set(table) - set(_CATEGORY_RULE_FIELDS))
-    check(not unknown, path, f"{prefix}.{unknown[0] if unknown else ''}", f"unknown field; known: {', '.join(_CATEGORY_RULE_FIELDS)}")
+    reject_unknown_keys(table, _CATEGORY_RULE_FIELDS, path, prefix)
     values: dict[str, Any] = {}
     for key in _CATEGORY_RULE_FIELDS:
         if key in table or base is None:
@@ -435,6 +459,8 @@ def _category_rule(table: dict[str, Any], path: Path | str, prefix: str, base: C
 
 def _category_rules_from_table(table: dict[str, Any], path: Path | str) -> CategoryRules:
     prefix = "category_rules"
+    # The keys under by_category are categories (data, free); each names a rule table.
+    reject_unknown_keys(table, _CATEGORY_RULES_KEYS, path, prefix)
     default = _category_rule(require(table, "default", dict, path, prefix), path, f"{prefix}.default", None)
     by_label: dict[str, CategoryRule] = {}
     by_prefix: list[tuple[str, CategoryRule]] = []

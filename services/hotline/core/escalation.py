@@ -56,7 +56,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, config_file, load_toml
+from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -88,19 +88,20 @@ class EscalationPolicy:
     closed_day_retention_days: int = 7
 
 
+_POLICY_KEYS = (
+    "repeated_appeals_threshold",
+    "ping_pong_handoffs",
+    "daily_budget_per_office",
+    "highest_level",
+    "summary_order_ids_limit",
+    "closed_day_retention_days",
+    "reasons",
+)
+
+
 def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> EscalationPolicy:
     path = Path(path)
-    known = {
-        "repeated_appeals_threshold",
-        "ping_pong_handoffs",
-        "daily_budget_per_office",
-        "highest_level",
-        "summary_order_ids_limit",
-        "closed_day_retention_days",
-        "reasons",
-    }
-    unknown = sorted(set(raw) - known)
-    check(not unknown, path, unknown[0] if unknown else "", f"unknown key (expected one of {', '.join(sorted(known))})")
+    reject_unknown_keys(raw, _POLICY_KEYS, path)
 
     def whole(key: str, default: int, minimum: int) -> int:
         value = raw.get(key, default)
@@ -117,8 +118,8 @@ def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> Escalat
     check(highest in ("street", "district", "city"), path, "highest_level", f"expected street, district or city, got {highest!r}")
     reasons = raw.get("reasons", {})
     check(isinstance(reasons, dict), path, "reasons", "expected a table of reason = true/false")
+    reject_unknown_keys(reasons, REASONS, path, "reasons")
     for reason, enabled in reasons.items():
-        check(reason in REASONS, path, f"reasons.{reason}", f"unknown reason (expected one of {', '.join(REASONS)})")
         check(isinstance(enabled, bool), path, f"reasons.{reason}", f"expected true or false, got {enabled!r}")
     return EscalationPolicy(
         repeated_appeals_threshold=whole("repeated_appeals_threshold", 3, 1),

@@ -17,12 +17,12 @@ The formulas are documented in docs/indicators.md.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, require
+from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
 from hotline.core.timeutil import format_utc
 
@@ -121,7 +121,9 @@ class PressureSettings:
 def load_pressure_settings(path: Path | str | None = None) -> PressureSettings:
     path = Path(path) if path is not None else config_file(DEFAULT_CONFIG_FILE)
     document = load_toml(path)
+    reject_unknown_keys(document, ("hotspots",), path)
     table = require(document, "hotspots", dict, path)
+    reject_unknown_keys(table, tuple(setting.name for setting in fields(HotspotSettings)), path, "hotspots")
     factor = float(require(table, "factor", (int, float), path, "hotspots"))
     check(factor > 1.0, path, "hotspots.factor", f"must be above 1 (a hotspot is inflow above its baseline), got {factor}")
     min_inflow = require(table, "min_inflow_1h", int, path, "hotspots")

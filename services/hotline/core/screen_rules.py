@@ -44,7 +44,7 @@ from typing import Any, Mapping
 
 import jieba
 
-from hotline.configfiles import ConfigFileError, check, config_file, load_toml, require
+from hotline.configfiles import ConfigFileError, check, config_file, load_toml, reject_unknown_keys, require
 from hotline.core.privacy import ID_NUMBER_PLACEHOLDER, PHONE_PLACEHOLDER
 from hotline.core.timeutil import parse_rfc3339
 
@@ -579,10 +579,12 @@ def _jurisdiction(
     table: dict[str, Any], path: Path | str, other_places: list[str], other_place_suffix: str | None
 ) -> Jurisdiction | None:
     """The [jurisdiction] of jurisdiction.toml, or None when it has none."""
+    reject_unknown_keys(table, ("jurisdiction",), path)
     if "jurisdiction" not in table:
         return None
     prefix = "jurisdiction"
     section = require(table, "jurisdiction", dict, path)
+    reject_unknown_keys(section, ("city", "province", "districts"), path, prefix)
     city = require(section, "city", str, path, prefix)
     check(city.strip() != "", path, f"{prefix}.city", "must not be empty")
     province = require(section, "province", str, path, prefix) if "province" in section else ""
@@ -601,6 +603,24 @@ def _jurisdiction(
     return Jurisdiction(district_short_name(city), short_districts, own_pattern, other_pattern, str(path), city, tuple(districts))
 
 
+_KEYWORD_RULE_KEYS = ("patterns", "exclude_patterns", "require_patterns", "whole_words")
+# The settings of each table under [rules].
+_RULE_KEYS: Mapping[str, tuple[str, ...]] = {
+    **{code: _KEYWORD_RULE_KEYS for code in KEYWORD_REASONS},
+    NO_CONTENT: ("min_content_chars", "filler_patterns"),
+    NON_ACTIONABLE: (
+        "max_content_chars",
+        "min_content_chars",
+        "min_distinct_char_ratio",
+        "distinct_ratio_min_chars",
+        "meaningless_patterns",
+        "idle_patterns",
+    ),
+    FREQUENT_CALLER: ("window_seconds", "min_distinct_issues", "max_history_entries"),
+    OUTSIDE_JURISDICTION: ("other_places", "other_place_suffix", "place_frames"),
+}
+
+
 def screening_rules_from_table(
     table: dict[str, Any],
     path: Path | str,
@@ -609,7 +629,9 @@ def screening_rules_from_table(
 ) -> ScreeningRules:
     """Validate a parsed screening.toml (and jurisdiction.toml); every problem names the
     file and the field."""
+    reject_unknown_keys(table, ("verdict", "rules", "normalize"), path)
     verdict = require(table, "verdict", dict, path)
+    reject_unknown_keys(verdict, ("reject", "flag"), path, "verdict")
     reject = _string_list(verdict, "reject", path, "verdict")
     flag = _string_list(verdict, "flag", path, "verdict")
     for key, codes in (("reject", reject), ("flag", flag)):
@@ -623,6 +645,9 @@ def screening_rules_from_table(
     check(FREQUENT_CALLER in flag, path, "verdict.flag", f"must list {FREQUENT_CALLER!r}: a frequent caller's appeal is flagged, never rejected")
 
     rules = require(table, "rules", dict, path)
+    reject_unknown_keys(rules, _RULE_KEYS, path, "rules")
+    for code, keys in _RULE_KEYS.items():
+        reject_unknown_keys(require(rules, code, dict, path, "rules"), keys, path, f"rules.{code}")
     keyword_rules = {code: _keyword_rule(require(rules, code, dict, path, "rules"), path, f"rules.{code}") for code in KEYWORD_REASONS}
     if any(rule.whole_words for rule in keyword_rules.values()):
         load_word_segmenter()
@@ -682,6 +707,8 @@ def screening_rules_from_table(
         jurisdiction = jurisdiction.with_place_frames(tuple(unicodedata.normalize("NFKC", frame).casefold() for frame in place_frames))
 
     normalize = require(table, "normalize", dict, path)
+    # The keys under each alias table are the aliases themselves (data, free).
+    reject_unknown_keys(normalize, ("category_aliases", "urgency_aliases"), path, "normalize")
     return ScreeningRules(
         source=str(path),
         reject_reasons=frozenset(reject),

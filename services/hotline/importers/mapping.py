@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hotline.configfiles import ConfigFileError, check, load_toml, require
+from hotline.configfiles import ConfigFileError, check, load_toml, reject_unknown_keys, require
 from hotline.importers.localtime import EXCEL_SERIAL
 from hotline.importers.normalise import OFFICE_ID_PATTERN, category_slug
 
@@ -173,7 +173,7 @@ class Labeller:
 
 def load_mapping(path: Path | str) -> ColumnMapping:
     table = load_toml(path)
-    _reject_unknown(table, _TOP_LEVEL_FIELDS, path, "")
+    reject_unknown_keys(table, _TOP_LEVEL_FIELDS, path)
     source = _optional_str(table, "source", "csv", path, "")
     check(bool(_SOURCE_PATTERN.match(source)), path, "source", f"{source!r} must be 1-32 lowercase letters, digits, '_', '.' or '-'")
     columns = _columns(require(table, "columns", dict, path), path)
@@ -220,13 +220,6 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         skip_values=skip_values,
         keep_values=keep_values,
     )
-
-
-def _reject_unknown(table: dict[str, Any], known: frozenset[str] | tuple[str, ...], path: Path | str, prefix: str) -> None:
-    # A misspelt field would otherwise be ignored and its column silently not imported.
-    for key in table:
-        if key not in known:
-            raise ConfigFileError(path, f"{prefix}{key}", f"unknown field; expected one of {', '.join(sorted(known))}")
 
 
 def _optional_str(table: dict[str, Any], key: str, default: str, path: Path | str, prefix: str) -> str:
@@ -277,7 +270,7 @@ def _date_formats(table: dict[str, Any], path: Path | str) -> tuple[str, ...]:
 
 
 def _columns(table: dict[str, Any], path: Path | str) -> Columns:
-    _reject_unknown(table, _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS, path, "columns.")
+    reject_unknown_keys(table, _REQUIRED_COLUMNS + _OPTIONAL_COLUMNS, path, "columns")
     required = {name: _column_ref(table, name, path, "columns.") for name in _REQUIRED_COLUMNS}
     for name, column in required.items():
         check(column is not None, path, f"columns.{name}", "is missing")
@@ -299,7 +292,7 @@ def _column_ref(table: dict[str, Any], name: str, path: Path | str, prefix: str)
 
 def _location(table: dict[str, Any], path: Path | str) -> LocationColumns:
     check(isinstance(table, dict), path, "location", "expected a table")
-    _reject_unknown(table, _LOCATION_COLUMNS + ("placeholder_coordinates",), path, "location.")
+    reject_unknown_keys(table, _LOCATION_COLUMNS + ("placeholder_coordinates",), path, "location")
     columns = {name: _column_ref(table, name, path, "location.") for name in _LOCATION_COLUMNS}
     check((columns["lat"] is None) == (columns["lon"] is None), path, "location.lat", "location.lat and location.lon go together")
     placeholders = []
@@ -317,7 +310,7 @@ def _location(table: dict[str, Any], path: Path | str) -> LocationColumns:
 
 def _channel(table: dict[str, Any], path: Path | str) -> tuple[str | None, dict[str, str], str]:
     check(isinstance(table, dict), path, "channel", "expected a table")
-    _reject_unknown(table, ("column", "values", "default"), path, "channel.")
+    reject_unknown_keys(table, ("column", "values", "default"), path, "channel")
     default = _optional_str(table, "default", "other", path, "channel.")
     check(default in CHANNELS, path, "channel.default", f"{default!r} is not one of {', '.join(sorted(CHANNELS))}")
     values = table.get("values", {})
@@ -331,7 +324,7 @@ def _channel(table: dict[str, Any], path: Path | str) -> tuple[str | None, dict[
 
 def _office_values(table: dict[str, Any], path: Path | str) -> dict[str, str]:
     check(isinstance(table, dict), path, "office", "expected a table")
-    _reject_unknown(table, ("values",), path, "office.")
+    reject_unknown_keys(table, ("values",), path, "office")
     values = table.get("values", {})
     check(isinstance(values, dict), path, "office.values", "expected a table of source value = office_id")
     for source_value, office_id in values.items():
@@ -367,7 +360,7 @@ def _join_separator(table: dict[str, Any], path: Path | str) -> str:
 
 def _constants(table: dict[str, Any], columns: Columns, location: LocationColumns, path: Path | str) -> dict[str, str]:
     check(isinstance(table, dict), path, "constants", "expected a table")
-    _reject_unknown(table, CONSTANT_FIELDS, path, "constants.")
+    reject_unknown_keys(table, CONSTANT_FIELDS, path, "constants")
     constants = {name: _optional_str(table, name, "", path, "constants.") for name in table}
     for name in constants:
         column = getattr(columns, name, None) or getattr(location, name, None)
@@ -399,7 +392,7 @@ def _routing(table: dict[str, Any], path: Path | str) -> dict[str, str]:
 
 def _filter(table: dict[str, Any], path: Path | str) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     check(isinstance(table, dict), path, "filter", "expected a table")
-    _reject_unknown(table, ("skip", "keep"), path, "filter.")
+    reject_unknown_keys(table, ("skip", "keep"), path, "filter")
     tables = []
     for kind in ("skip", "keep"):
         values_by_column = table.get(kind, {})

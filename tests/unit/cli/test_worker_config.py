@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from hotline.cli.main import cli
-from hotline.configfiles import default_config_dir
+from hotline.configfiles import SHIPPED_CONFIG_DIR, default_config_dir
 
 
 def test_worker_stops_before_start_up_on_a_wrong_threshold(tmp_path, monkeypatch):
@@ -22,6 +22,22 @@ def test_worker_stops_before_start_up_on_a_wrong_threshold(tmp_path, monkeypatch
 
     assert result.exit_code == 1
     assert f"bad configuration: {alerts}: OfficeOverloaded.fire_above: expected int or float, got 'high'" in result.output
+
+
+def test_worker_stops_on_a_misspelt_key_with_one_line_naming_file_and_key(tmp_path, monkeypatch):
+    # given a profile in front of the shipped rules whose pressure.toml misspells a key
+    shipped = SHIPPED_CONFIG_DIR
+    pressure = tmp_path / "pressure.toml"
+    pressure.write_text((shipped / "pressure.toml").read_text().replace("max_listed = 10", "max_listing = 10"))
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", f"{tmp_path}:{shipped}")
+
+    result = CliRunner().invoke(cli, ["worker"])
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: bad configuration: {pressure}: hotspots.max_listing: unknown key, did you mean 'max_listed'? "
+        "(expected one of: baseline_hours, factor, max_listed, min_baseline_per_hour, min_inflow_1h)\n"
+    )
 
 
 def test_worker_names_a_missing_rule_file(tmp_path, monkeypatch):

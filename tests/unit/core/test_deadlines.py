@@ -163,7 +163,7 @@ def _with(table: dict, value, *path: str) -> dict:
         (_with(POLICY_TABLE, [0.75, 0.5], "warning_fractions"), "warning_fractions", "increase"),
         (_with(POLICY_TABLE, [0.5, 1.0], "warning_fractions"), "warning_fractions", "between 0 and 1"),
         (_with(POLICY_TABLE, {"hours": 1, "minutes": 3}, "sign_for", "urgent"), "sign_for.urgent.minutes", "unknown key"),
-        (_with(POLICY_TABLE, {"hours": 1}, "resolution", "categories", "heating", "critical"), "resolution.categories.heating.critical", "unknown urgency"),
+        (_with(POLICY_TABLE, {"hours": 1}, "resolution", "categories", "heating", "critical"), "resolution.categories.heating.critical", "unknown key"),
         (_with(POLICY_TABLE, 3, "closure"), "closure", "unknown key"),
         (_with(POLICY_TABLE, "calendar", "working_days_counting"), "working_days_counting", "expected one of 'civil_code', 'elapsed'"),
         (_with(POLICY_TABLE, True, "resolution", "working_days_counting"), "resolution.working_days_counting", "expected one of"),

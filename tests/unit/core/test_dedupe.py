@@ -492,7 +492,7 @@ def test_rebuilt_index_keeps_standing_cases_and_labels():
         (lambda t: t["category_rules"]["by_category"].update({"AIRCRAFT_NOISE": {"policy": "not_linked"}}), 'category_rules.by_category."AIRCRAFT_NOISE"', "same key"),
         (lambda t: t["category_rules"].update(lookup_cell_meters=40), "category_rules.lookup_cell_meters", "at least the largest radius_meters"),
         (lambda t: t["category_rules"].update(label_min_places=1), "category_rules.label_min_places", "between"),
-        (lambda t: t["category_rules"]["by_category"]["Aircraft Noise"].update(radius=5), 'category_rules.by_category."Aircraft Noise".radius', "unknown field"),
+        (lambda t: t["category_rules"]["by_category"]["Aircraft Noise"].update(radius=5), 'category_rules.by_category."Aircraft Noise".radius', "unknown key"),
     ],
 )
 def test_category_rule_errors_name_the_file_and_the_field(change, field, problem):

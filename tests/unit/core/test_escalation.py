@@ -111,7 +111,7 @@ def test_a_budget_of_zero_means_no_limit_and_a_reason_can_be_switched_off():
         ({"daily_budget_per_office": -1}, "daily_budget_per_office", ">= 0"),
         ({"repeated_appeals_threshold": True}, "repeated_appeals_threshold", "whole number"),
         ({"highest_level": "province"}, "highest_level", "street, district or city"),
-        ({"reasons": {"bad_weather": True}}, "reasons.bad_weather", "unknown reason"),
+        ({"reasons": {"bad_weather": True}}, "reasons.bad_weather", "unknown key"),
         ({"reasons": {"ping_pong": "yes"}}, "reasons.ping_pong", "true or false"),
         ({"daily_budget": 3}, "daily_budget", "unknown key"),
         ({"closed_day_retention_days": 0}, "closed_day_retention_days", ">= 1"),

@@ -102,8 +102,8 @@ def test_mapping_for_a_12345_export_converts_chinese_rows_with_callers_and_beiji
     ("change", "field", "problem"),
     [
         (lambda text: text.replace('order_id = "工单编号"\n', ""), "columns.order_id", "is missing"),
-        (lambda text: text.replace("[columns]", "[colums]"), "colums", "unknown field; expected one of"),
-        (lambda text: text.replace('title = "标题"', 'titel = "标题"'), "columns.titel", "unknown field; expected one of"),
+        (lambda text: text.replace("[columns]", "[colums]"), "colums", "unknown key"),
+        (lambda text: text.replace('title = "标题"', 'titel = "标题"'), "columns.titel", "unknown key"),
         (lambda text: text.replace("Asia/Shanghai", "Asia/Beijing"), "time_zone", "unknown time zone 'Asia/Beijing'"),
         (lambda text: text.replace('"%Y/%m/%d %H:%M"', '"%H:%M"'), "date_format[1]", "'%H:%M' must contain a full date"),
         (lambda text: text.replace('"微信" = "wechat"', '"传真" = "fax"'), "channel.values.传真", "'fax' is not one of"),

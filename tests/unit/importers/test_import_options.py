@@ -197,14 +197,14 @@ def test_a_mapped_column_twice_in_the_header_stops_the_file(tmp_path):
         (lambda text: text.replace('office = "a_city_hotline"\n', ""), "columns.office", "is missing: name the office column"),
         (lambda text: text.replace('category = "message_board"\n', ""), "columns.category", "is missing: name a column or give constants.category"),
         (lambda text: text.replace('office = "a_city_hotline"', 'office = "市热线"'), "constants.office", "'市热线' is not an office_id"),
-        (lambda text: text.replace('office = "a_city_hotline"', 'channel = "web"'), "constants.channel", "unknown field; expected one of"),
+        (lambda text: text.replace('office = "a_city_hotline"', 'channel = "web"'), "constants.channel", "unknown key"),
         (lambda text: text.replace('caller_id = "用户"', 'caller_id = "用户"\ncategory = "主题"'), "constants.category", "the field already comes from column '主题'"),
         (lambda text: text.replace('text = ["主题", "详情"]', 'text = ["详情"]'), "columns.text", "a list joins two or more columns"),
         (lambda text: text.replace('caller_id = "用户"', 'caller_id = ["用户", "编号"]'), "columns.caller_id", "expected str, got"),
         (lambda text: text.replace('caller_id = "用户"', 'caller_id = "用户"\nreply = "答复"'), "columns.replied_at", "columns.replied_at and columns.reply go together"),
         (lambda text: text + '[routing]\n"噪音" = "市公安"\n', "routing.噪音", "'市公安' is not an office_id"),
         (lambda text: text + '[filter]\nskip = { "用户" = "tester" }\n', "filter.skip.用户", "expected a non-empty list of cell values"),
-        (lambda text: text + '[filter]\ndrop = { "用户" = ["tester"] }\n', "filter.drop", "unknown field; expected one of"),
+        (lambda text: text + '[filter]\ndrop = { "用户" = ["tester"] }\n', "filter.drop", "unknown key"),
     ],
 )
 def test_mistake_in_a_new_option_names_the_file_and_the_field(tmp_path, change, field, problem):
