@@ -35,10 +35,10 @@ is held back the same way, its summary's raised_count null; the budget then hold
 whatever the arrival order, at the price of holding back such stale escalations.
 Redelivery of a proposal whose key the day still holds changes nothing.
 
-Two halves, so the lead can partition them: `propose` works per order (its ledger,
-`OrderEscalations`, lives with the order), `admit` / `close_days` work per receiving
-office (`OfficeBudget`, keyed by office_id). `escalate` runs both for callers that hold
-both ledgers (`EscalationLedger`).
+Two halves, so the stream can partition them by different keys: `propose` works per
+order (its ledger, `OrderEscalations`, lives with the order), `admit` / `close_days` work
+per receiving office (`OfficeBudget`, keyed by office_id). `escalate` runs both for
+callers that hold both ledgers (`EscalationLedger`).
 
 Identities: escalation.raised has event_id = derived_event_id("<order_id>:<to_level>",
 "escalation.raised") — one per order and level, whatever trigger got there first — and

@@ -84,7 +84,7 @@ def test_every_dispatch_names_an_office_of_the_registry(any_run):
 
 
 def test_cli_writes_events_to_stdout_and_reports_speed_on_stderr(tmp_path):
-    # given the command registered on a group, as the lead wires it into `hotline`
+    # given the command registered on a group, as `hotline` registers it
     runner = CliRunner()
     offices_path, truth_path = tmp_path / "offices.jsonl", tmp_path / "truth.jsonl"
     # when the events go to stdout
