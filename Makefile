@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+ASYNCAPI_VALIDATOR := tools/asyncapi-validate
+# npm ci writes this file last; a newer package-lock.json reinstalls.
+ASYNCAPI_VALIDATOR_INSTALLED := $(ASYNCAPI_VALIDATOR)/node_modules/.package-lock.json
 KAFKA := deploy/kafka/kafka.sh
 
 .PHONY: system-deps help install demo test test-fast test-unit test-reliability test-replay-speed soak bench kafka-fetch kafka-up kafka-down topics clean
@@ -30,7 +33,16 @@ $(INSTALLED): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(INSTALLED)
+# The AsyncAPI parser checks docs/asyncapi.yaml in the unit tests; without npm they skip it.
+$(ASYNCAPI_VALIDATOR_INSTALLED): $(ASYNCAPI_VALIDATOR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing the AsyncAPI parser into $(ASYNCAPI_VALIDATOR)"; \
+		npm ci --prefix $(ASYNCAPI_VALIDATOR) --no-audit --no-fund --loglevel=error >/dev/null; \
+	else \
+		echo "npm not found: the AsyncAPI document is not checked by its parser"; \
+	fi
+
+install: $(INSTALLED) $(ASYNCAPI_VALIDATOR_INSTALLED)
 
 kafka-fetch:
 	@$(KAFKA) fetch

@@ -1,4 +1,4 @@
-"""Commands that talk to the broker: topics, offices, replay, tail."""
+"""Commands that talk to the broker (topics, offices, replay, tail), and the topics' AsyncAPI document."""
 
 from __future__ import annotations
 
@@ -51,6 +51,39 @@ def topics_list() -> None:
     """Print the contract's topics and what they carry."""
     for spec in topics.ALL_TOPICS:
         click.echo(f"{spec.name:28} key={spec.key:14} partitions={spec.partitions}  {spec.description}")
+
+
+DEFAULT_ASYNCAPI_PATH = Path("docs/asyncapi.yaml")
+ASYNCAPI_HEADER = "# Generated from hotline.contract by `hotline topics asyncapi`; do not edit by hand.\n"
+
+
+def render_asyncapi(out: Path) -> str:
+    """The AsyncAPI document as YAML, its schema $refs relative to `out`'s folder."""
+    import os
+
+    import yaml
+
+    from hotline import __version__
+    from hotline.contract import asyncapi
+
+    schemas_dir = schemas.schemas_dir().resolve()
+    schemas_ref_dir = Path(os.path.relpath(schemas_dir, out.resolve().parent)).as_posix()
+    document = asyncapi.build_document(__version__, schemas_ref_dir, asyncapi.load_examples(schemas_dir))
+    return ASYNCAPI_HEADER + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+@topics_group.command("asyncapi")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_ASYNCAPI_PATH,
+    show_default=True,
+    help="where to write the document; its schema $refs are relative to this file",
+)
+def topics_asyncapi(out: Path) -> None:
+    """Write the AsyncAPI 3.0 document of the public topics (YAML)."""
+    out.write_text(render_asyncapi(out), encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)
 
 
 @click.group("offices")

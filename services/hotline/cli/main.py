@@ -2,6 +2,7 @@
 
   hotline worker [FAUST WORKER OPTIONS]   run a Faust worker (all agents, /metrics)
   hotline topics create                   create the project's topics on the broker
+  hotline topics asyncapi                 write the AsyncAPI document of the public topics
   hotline offices load FILE               put the office registry on hotline.offices.v1
   hotline replay FILE|-                   produce events onto hotline.events.v1
   hotline tail TOPIC                      print a topic's messages as JSON lines

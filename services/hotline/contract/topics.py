@@ -97,6 +97,9 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DEADLETTER,
 )
 
+# The topics the processor reads from outside; it writes every other topic of ALL_TOPICS.
+INPUT_TOPICS: tuple[TopicSpec, ...] = (EVENTS, OFFICES)
+
 
 # Stage-to-stage topics of one Faust app, named "<app id>-<suffix>" like Faust's own
 # internal topics; each re-keys messages so the next stage's state is co-partitioned.
