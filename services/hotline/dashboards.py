@@ -1,13 +1,17 @@
-"""The Grafana dashboard of the processor, as code.
+"""The Grafana dashboard of the processor, as code on the Grafana Foundation SDK.
 
 Produces deploy/grafana/dashboards/hotline.json (`python -m hotline.dashboards`, or
-`python -m hotline.dashboards --check` to fail when the committed file is stale). The
-queries read the recording rules of deploy/prometheus/rules/hotline-recording.yml and
-the metrics of hotline.stream.metrics and hotline.stream.pressure_metrics; a unit test
-checks that every metric a panel names exists.
+`python -m hotline.dashboards --check` to fail when the committed file is stale). Panels,
+queries and the variable are built with the SDK's typed builders
+(`grafana_foundation_sdk.builders.*`) and serialised with its JSON encoder. The queries
+read the recording rules of deploy/prometheus/rules/hotline-recording.yml and the metrics
+of hotline.stream.metrics and hotline.stream.pressure_metrics; a unit test checks that
+every metric a panel names exists.
 
 Four rows: office pressure overview, one office in detail (template variable `office`),
-alerts, and pipeline health.
+alerts, and pipeline health. The SDK lays panels out left to right and starts a new line
+once the widths reach the 24 grid columns, so the widths of a line add up to 24 (the last
+line of a row may be shorter).
 """
 
 from __future__ import annotations
@@ -16,124 +20,135 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from grafana_foundation_sdk.builders import bargauge, common, dashboard, prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as common_models
+from grafana_foundation_sdk.models import dashboard as dashboard_models
+from grafana_foundation_sdk.models import prometheus as prometheus_models
 
 DASHBOARD_UID = "hotline-pressure"
-DATASOURCE = {"type": "prometheus", "uid": "hotline-prometheus"}
-GRID_COLUMNS = 24
+DASHBOARD_TITLE = "Hotline pressure"
+DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="hotline-prometheus")
+OFFICE_VARIABLE_QUERY = "label_values(hotline_office_info, office)"
 OUTPUT = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "hotline.json"
 
+GREEN_ONLY = [dashboard_models.Threshold(color="green", value=None)]
+RED_FROM_ONE = [dashboard_models.Threshold(color="green", value=None), dashboard_models.Threshold(color="red", value=1)]
 RATIO_THRESHOLDS = [
-    {"color": "green", "value": None},
-    {"color": "orange", "value": 1.0},
-    {"color": "red", "value": 1.2},
+    dashboard_models.Threshold(color="green", value=None),
+    dashboard_models.Threshold(color="orange", value=1.0),
+    dashboard_models.Threshold(color="red", value=1.2),
 ]
 
 
-def _target(expr: str, legend: str = "", *, instant: bool = False, ref: str = "A") -> dict[str, Any]:
-    target = {"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "refId": ref}
+def _target(expr: str, legend: str = "", *, instant: bool = False, ref: str = "A") -> prometheus.Dataquery:
+    target = prometheus.Dataquery().datasource(DATASOURCE).expr(expr).legend_format(legend).ref_id(ref)
     if instant:
-        target.update({"instant": True, "range": False, "format": "table"})
+        target.instant().format(prometheus_models.PromQueryFormat.TABLE)
     return target
 
 
-class _Layout:
-    """Hands out panel ids and grid positions, row after row, left to right."""
-
-    def __init__(self) -> None:
-        self.panels: list[dict[str, Any]] = []
-        self._next_id = 1
-        self._x = 0
-        self._y = 0
-        self._row_height = 0
-
-    def row(self, title: str) -> None:
-        self._newline()
-        self._add({"type": "row", "title": title, "collapsed": False, "panels": []}, GRID_COLUMNS, 1)
-        self._newline()
-
-    def panel(self, panel: dict[str, Any], width: int, height: int) -> None:
-        if self._x + width > GRID_COLUMNS:
-            self._newline()
-        panel["datasource"] = DATASOURCE
-        self._add(panel, width, height)
-
-    def _add(self, panel: dict[str, Any], width: int, height: int) -> None:
-        panel["id"] = self._next_id
-        self._next_id += 1
-        panel["gridPos"] = {"h": height, "w": width, "x": self._x, "y": self._y}
-        self.panels.append(panel)
-        self._x += width
-        self._row_height = max(self._row_height, height)
-
-    def _newline(self) -> None:
-        if self._x:
-            self._y += self._row_height
-        self._x = 0
-        self._row_height = 0
+def _thresholds(steps: list[dashboard_models.Threshold]) -> dashboard.ThresholdsConfig:
+    return dashboard.ThresholdsConfig().mode(dashboard_models.ThresholdsMode.ABSOLUTE).steps(steps)
 
 
-def _timeseries(title: str, targets: list[dict[str, Any]], unit: str, description: str) -> dict[str, Any]:
-    return {
-        "type": "timeseries",
-        "title": title,
-        "description": description,
-        "targets": targets,
-        "fieldConfig": {"defaults": {"unit": unit, "custom": {"lineWidth": 1, "fillOpacity": 10}}, "overrides": []},
-        "options": {"legend": {"displayMode": "table", "placement": "bottom", "calcs": ["lastNotNull", "max"]}, "tooltip": {"mode": "multi", "sort": "desc"}},
-    }
+def _last_value() -> common.ReduceDataOptions:
+    return common.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
 
 
-def _stat(title: str, expr: str, unit: str, description: str, thresholds: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    steps = thresholds or [{"color": "green", "value": None}]
-    return {
-        "type": "stat",
-        "title": title,
-        "description": description,
-        "targets": [_target(expr)],
-        "fieldConfig": {"defaults": {"unit": unit, "thresholds": {"mode": "absolute", "steps": steps}}, "overrides": []},
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "value", "graphMode": "area"},
-    }
+def _shown_legend(mode: common_models.LegendDisplayMode, calcs: list[str]) -> common.VizLegendOptions:
+    # The SDK's legend defaults to hidden, Grafana's timeseries and state-timeline
+    # panels to shown: say it.
+    return common.VizLegendOptions().show_legend(True).display_mode(mode).placement(common_models.LegendPlacement.BOTTOM).calcs(calcs)
 
 
-def _table(title: str, targets: list[dict[str, Any]], description: str, columns: dict[str, str]) -> dict[str, Any]:
+def _timeseries(title: str, targets: list[prometheus.Dataquery], unit: str, description: str, width: int) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(targets)
+        .unit(unit)
+        .line_width(1)
+        .fill_opacity(10)
+        .legend(_shown_legend(common_models.LegendDisplayMode.TABLE, ["lastNotNull", "max"]))
+        .tooltip(common.VizTooltipOptions().mode(common_models.TooltipDisplayMode.MULTI).sort(common_models.SortOrder.DESCENDING))
+        .span(width)
+        .height(8)
+    )
+
+
+def _stat(title: str, expr: str, description: str, thresholds: list[dashboard_models.Threshold] = GREEN_ONLY) -> stat.Panel:
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(_target(expr))
+        .unit("none")
+        .thresholds(_thresholds(thresholds))
+        .reduce_options(_last_value())
+        .color_mode(common_models.BigValueColorMode.VALUE)
+        .graph_mode(common_models.BigValueGraphMode.AREA)
+        .span(6)
+        .height(4)
+    )
+
+
+def _table(title: str, targets: list[prometheus.Dataquery], description: str, columns: dict[str, str], width: int, height: int) -> table.Panel:
     """An instant table merging one query per column; `columns` renames Value #<ref>."""
-    return {
-        "type": "table",
-        "title": title,
-        "description": description,
-        "targets": targets,
-        "transformations": [
-            {"id": "merge", "options": {}},
-            {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": columns}},
-        ],
-        "fieldConfig": {"defaults": {"custom": {"align": "auto"}}, "overrides": []},
-        "options": {"showHeader": True},
-    }
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .targets(targets)
+        .transformations(
+            [
+                dashboard_models.DataTransformerConfig(id_val="merge", options={}),
+                dashboard_models.DataTransformerConfig(
+                    id_val="organize", options={"excludeByName": {"Time": True}, "renameByName": columns}
+                ),
+            ]
+        )
+        .align(common_models.FieldTextAlignment.AUTO)
+        .show_header(True)
+        .span(width)
+        .height(height)
+    )
 
 
-def _overview(layout: _Layout) -> None:
-    layout.row("Office pressure overview")
-    over_capacity = [{"color": "green", "value": None}, {"color": "red", "value": 1}]
-    layout.panel(
-        _stat("Offices over capacity", "count(hotline:office_pressure_ratio:max >= 1) or vector(0)", "none", "Offices whose effective inflow of the last 24 h reached their daily capacity.", over_capacity),
-        6, 4,
+def _overview(board: dashboard.Dashboard) -> None:
+    board.with_row(dashboard.Row("Office pressure overview"))
+    board.with_panel(
+        _stat(
+            "Offices over capacity",
+            "count(hotline:office_pressure_ratio:max >= 1) or vector(0)",
+            "Offices whose effective inflow of the last 24 h reached their daily capacity.",
+            RED_FROM_ONE,
+        )
     )
-    layout.panel(_stat("Open orders", "sum(hotline:office_backlog_orders:max)", "none", "Orders open at all offices."), 6, 4)
-    layout.panel(_stat("Overdue orders", "sum(hotline:office_overdue_orders:max)", "none", "Open orders past a deadline.", over_capacity), 6, 4)
-    layout.panel(_stat("Alerts firing", "sum(hotline:alert_active:max)", "none", "Alert and office pairs firing now.", over_capacity), 6, 4)
-    layout.panel(
-        {
-            "type": "bargauge",
-            "title": "Pressure ratio, top 15 offices",
-            "description": "Effective inflow of the last 24 h over daily capacity; 100 % = capacity fully used.",
-            "targets": [_target("topk(15, hotline:office_pressure_ratio:max)", "{{office}}", instant=True)],
-            "fieldConfig": {"defaults": {"unit": "percentunit", "min": 0, "thresholds": {"mode": "absolute", "steps": RATIO_THRESHOLDS}}, "overrides": []},
-            "options": {"orientation": "horizontal", "displayMode": "gradient", "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}},
-        },
-        10, 10,
+    board.with_panel(_stat("Open orders", "sum(hotline:office_backlog_orders:max)", "Orders open at all offices."))
+    board.with_panel(_stat("Overdue orders", "sum(hotline:office_overdue_orders:max)", "Open orders past a deadline.", RED_FROM_ONE))
+    board.with_panel(_stat("Alerts firing", "sum(hotline:alert_active:max)", "Alert and office pairs firing now.", RED_FROM_ONE))
+    board.with_panel(
+        bargauge.Panel()
+        .title("Pressure ratio, top 15 offices")
+        .description("Effective inflow of the last 24 h over daily capacity; 100 % = capacity fully used.")
+        .datasource(DATASOURCE)
+        .with_target(_target("topk(15, hotline:office_pressure_ratio:max)", "{{office}}", instant=True))
+        .unit("percentunit")
+        .min(0)
+        .thresholds(_thresholds(RATIO_THRESHOLDS))
+        .orientation(common_models.VizOrientation.HORIZONTAL)
+        .display_mode(common_models.BarGaugeDisplayMode.GRADIENT)
+        .reduce_options(_last_value())
+        .span(10)
+        .height(10)
     )
-    layout.panel(
+    board.with_panel(
         _table(
             "Offices",
             [
@@ -153,28 +168,34 @@ def _overview(layout: _Layout) -> None:
                 "Value #E": "ping-pong share",
                 "Value #F": "failed rush closures",
             },
-        ),
-        14, 10,
+            14,
+            10,
+        )
     )
 
 
-def _drill_down(layout: _Layout) -> None:
-    layout.row("Office $office")
+def _drill_down(board: dashboard.Dashboard) -> None:
+    board.with_row(dashboard.Row("Office $office"))
     office = '{office="$office"}'
-    layout.panel(
-        _timeseries("Pressure ratio", [_target(f"hotline:office_pressure_ratio:max{office}", "pressure ratio")], "percentunit", "Effective inflow of the last 24 h over daily capacity."),
-        8, 8,
+    board.with_panel(
+        _timeseries(
+            "Pressure ratio",
+            [_target(f"hotline:office_pressure_ratio:max{office}", "pressure ratio")],
+            "percentunit",
+            "Effective inflow of the last 24 h over daily capacity.",
+            8,
+        )
     )
-    layout.panel(
+    board.with_panel(
         _timeseries(
             "Inflow of the last 24 h, raw and effective",
             [_target(f"hotline:office_inflow_24h_appeals:max{office}", "{{load}}")],
             "none",
             "Raw: every appeal that reached the office. Effective: without repeats of existing cases and flagged appeals.",
-        ),
-        8, 8,
+            8,
+        )
     )
-    layout.panel(
+    board.with_panel(
         _timeseries(
             "Backlog and overdue orders",
             [
@@ -183,10 +204,10 @@ def _drill_down(layout: _Layout) -> None:
             ],
             "none",
             "Orders open at the office now, and those past a deadline.",
-        ),
-        8, 8,
+            8,
+        )
     )
-    layout.panel(
+    board.with_panel(
         _timeseries(
             "Wasted-work shares",
             [
@@ -198,22 +219,22 @@ def _drill_down(layout: _Layout) -> None:
             ],
             "percentunit",
             "Shares of work that help nobody: repeats, flagged appeals, orders bounced away, closures rushed before the deadline.",
-        ),
-        12, 8,
+            12,
+        )
     )
-    layout.panel(
+    board.with_panel(
         _timeseries(
             "Deadline breaches and escalations",
             [
                 _target(f"hotline:office_deadline_breaches_24h:max{office}", "breaches (24 h)", ref="A"),
-                _target(f'max(hotline_office_escalations{{office="$office", window="24h"}})', "escalations (24 h)", ref="B"),
+                _target('max(hotline_office_escalations{office="$office", window="24h"})', "escalations (24 h)", ref="B"),
             ],
             "none",
             "Deadline breaches and escalations of the office's orders over the last 24 h.",
-        ),
-        12, 8,
+            12,
+        )
     )
-    layout.panel(
+    board.with_panel(
         _table(
             "Hotspots (current hour)",
             [
@@ -222,73 +243,66 @@ def _drill_down(layout: _Layout) -> None:
             ],
             "Category x district combinations with the most appeals this hour against their own baseline.",
             {"Value #A": "ratio to baseline", "Value #B": "appeals this hour"},
-        ),
-        24, 8,
+            24,
+            8,
+        )
     )
 
 
-def _alerts(layout: _Layout) -> None:
-    layout.row("Alerts")
-    layout.panel(
+def _alerts(board: dashboard.Dashboard) -> None:
+    board.with_row(dashboard.Row("Alerts"))
+    board.with_panel(
         _table(
             "Firing now",
             [_target("hotline:alert_active:max == 1", instant=True)],
             "Alerts the processor reports firing (event time, with the hysteresis of config/alerts.toml).",
             {"Value": "firing"},
-        ),
-        10, 8,
+            10,
+            8,
+        )
     )
-    layout.panel(
-        {
-            "type": "state-timeline",
-            "title": "Offices firing, per alert",
-            "description": "How many offices each alert fires for, over time.",
-            "targets": [_target("sum by (alert) (hotline:alert_active:max)", "{{alert}}")],
-            "fieldConfig": {
-                "defaults": {
-                    "unit": "none",
-                    "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]},
-                },
-                "overrides": [],
-            },
-            "options": {"showValue": "auto", "mergeValues": True},
-        },
-        14, 8,
+    board.with_panel(
+        statetimeline.Panel()
+        .title("Offices firing, per alert")
+        .description("How many offices each alert fires for, over time.")
+        .datasource(DATASOURCE)
+        .with_target(_target("sum by (alert) (hotline:alert_active:max)", "{{alert}}"))
+        .unit("none")
+        .thresholds(_thresholds(RED_FROM_ONE))
+        .show_value(common_models.VisibilityMode.AUTO)
+        .merge_values(True)
+        .legend(_shown_legend(common_models.LegendDisplayMode.LIST, []))
+        .tooltip(common.VizTooltipOptions().mode(common_models.TooltipDisplayMode.SINGLE).sort(common_models.SortOrder.NONE))
+        .span(14)
+        .height(8)
     )
 
 
-def _pipeline(layout: _Layout) -> None:
-    layout.row("Pipeline health")
-    layout.panel(
-        _timeseries("Consumed", [_target("hotline:messages_consumed:rate5m", "{{topic}}")], "reqps", "Messages consumed per second, per topic."),
-        8, 8,
+def _pipeline(board: dashboard.Dashboard) -> None:
+    board.with_row(dashboard.Row("Pipeline health"))
+    board.with_panel(
+        _timeseries("Consumed", [_target("hotline:messages_consumed:rate5m", "{{topic}}")], "reqps", "Messages consumed per second, per topic.", 8)
     )
-    layout.panel(
-        _timeseries("Processed", [_target("hotline:messages_processed:rate5m", "{{stage}}")], "reqps", "Messages processed per second, per stage."),
-        8, 8,
+    board.with_panel(
+        _timeseries("Processed", [_target("hotline:messages_processed:rate5m", "{{stage}}")], "reqps", "Messages processed per second, per stage.", 8)
     )
-    layout.panel(
+    board.with_panel(
         _timeseries(
             "Dead-lettered",
             [_target("hotline:messages_deadlettered:rate5m > 0", "{{stage}} {{reason}}")],
             "reqps",
             "Messages sent to hotline.deadletter.v1 per second, per stage and reason.",
-        ),
-        8, 8,
+            8,
+        )
     )
-    layout.panel(
-        _timeseries("Produced", [_target("hotline:messages_produced:rate5m", "{{topic}}")], "reqps", "Messages produced per second, per derived topic."),
-        8, 8,
+    board.with_panel(
+        _timeseries("Produced", [_target("hotline:messages_produced:rate5m", "{{topic}}")], "reqps", "Messages produced per second, per derived topic.", 8)
     )
-    layout.panel(
-        _timeseries("Event-time lag", [_target("hotline:event_time_lag_seconds", "{{stage}}")], "s", "Wall clock minus the newest event time a stage has seen."),
-        8, 8,
+    board.with_panel(
+        _timeseries("Event-time lag", [_target("hotline:event_time_lag_seconds", "{{stage}}")], "s", "Wall clock minus the newest event time a stage has seen.", 8)
     )
-    layout.panel(
-        _timeseries("Workers up", [_target('sum(up{job="hotline"})', "workers")], "none", "Workers Prometheus can scrape."),
-        8, 8,
-    )
-    layout.panel(
+    board.with_panel(_timeseries("Workers up", [_target('sum(up{job="hotline"})', "workers")], "none", "Workers Prometheus can scrape.", 8))
+    board.with_panel(
         _timeseries(
             "Held for event-time order",
             [
@@ -298,53 +312,52 @@ def _pipeline(layout: _Layout) -> None:
             "none",
             "Items the dedupe, escalate and pressure stages hold until every upstream partition's "
             "clock has passed them. Growing: a partition's clock does not move (runbook, HotlineProcessorStalled).",
-        ),
-        8, 8,
+            8,
+        )
     )
 
 
-def build_dashboard() -> dict[str, Any]:
-    layout = _Layout()
-    _overview(layout)
-    _drill_down(layout)
-    _alerts(layout)
-    _pipeline(layout)
-    return {
-        "uid": DASHBOARD_UID,
-        "title": "Hotline pressure",
-        "description": "Office pressure, alerts and pipeline health of the hotline stream processor.",
-        "tags": ["hotline"],
-        "timezone": "browser",
-        "editable": False,
-        "graphTooltip": 1,
-        "refresh": "30s",
-        "schemaVersion": 39,
-        "version": 1,
-        "time": {"from": "now-24h", "to": "now"},
-        "templating": {
-            "list": [
-                {
-                    "name": "office",
-                    "label": "Office",
-                    "type": "query",
-                    "datasource": DATASOURCE,
-                    "query": {"query": "label_values(hotline_office_info, office)", "refId": "office"},
-                    "definition": "label_values(hotline_office_info, office)",
-                    "refresh": 2,
-                    "sort": 1,
-                    "multi": False,
-                    "includeAll": False,
-                }
-            ]
-        },
-        "annotations": {"list": []},
-        "links": [],
-        "panels": layout.panels,
-    }
+def _office_variable() -> dashboard.QueryVariable:
+    return (
+        dashboard.QueryVariable("office")
+        .label("Office")
+        .datasource(DATASOURCE)
+        .query({"query": OFFICE_VARIABLE_QUERY, "refId": "office"})
+        .refresh(dashboard_models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dashboard_models.VariableSort.ALPHABETICAL_ASC)
+        .multi(False)
+        .include_all(False)
+    )
+
+
+def build_dashboard() -> dashboard_models.Dashboard:
+    board = (
+        dashboard.Dashboard(DASHBOARD_TITLE)
+        .uid(DASHBOARD_UID)
+        .description("Office pressure, alerts and pipeline health of the hotline stream processor.")
+        .tags(["hotline"])
+        .timezone("browser")
+        .readonly()
+        .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
+        .refresh("30s")
+        .version(1)
+        .time("now-24h", "now")
+        .with_variable(_office_variable())
+    )
+    _overview(board)
+    _drill_down(board)
+    _alerts(board)
+    _pipeline(board)
+    model = board.build()
+    # The SDK leaves panel ids to Grafana; numbering them here keeps links to one panel
+    # (viewPanel=<id>) stable from one generated file to the next.
+    for panel_id, panel in enumerate(model.panels or [], start=1):
+        panel.id_val = panel_id
+    return model
 
 
 def render() -> str:
-    return json.dumps(build_dashboard(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build_dashboard(), cls=JSONEncoder, indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

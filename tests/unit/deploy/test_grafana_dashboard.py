@@ -61,7 +61,78 @@ def test_the_dashboard_has_the_four_sections_and_an_office_variable():
     rows = [panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"]
     assert rows == ["Office pressure overview", "Office $office", "Alerts", "Pipeline health"]
     [variable] = dashboard["templating"]["list"]
-    assert (variable["name"], variable["definition"]) == ("office", "label_values(hotline_office_info, office)")
+    assert (variable["name"], variable["query"]["query"]) == ("office", "label_values(hotline_office_info, office)")
+
+
+OFFICE = '{office="$office"}'
+EXPECTED_PANELS = [
+    ("row", "Office pressure overview", []),
+    ("stat", "Offices over capacity", ["count(hotline:office_pressure_ratio:max >= 1) or vector(0)"]),
+    ("stat", "Open orders", ["sum(hotline:office_backlog_orders:max)"]),
+    ("stat", "Overdue orders", ["sum(hotline:office_overdue_orders:max)"]),
+    ("stat", "Alerts firing", ["sum(hotline:alert_active:max)"]),
+    ("bargauge", "Pressure ratio, top 15 offices", ["topk(15, hotline:office_pressure_ratio:max)"]),
+    (
+        "table",
+        "Offices",
+        [
+            "hotline:office_pressure_ratio:max",
+            "hotline:office_backlog_orders:max",
+            "hotline:office_overdue_orders:max",
+            "hotline:office_repeat_ratio:max",
+            "hotline:office_ping_pong_ratio:max",
+            "hotline:office_failed_rush_closure_ratio:max",
+        ],
+    ),
+    ("row", "Office $office", []),
+    ("timeseries", "Pressure ratio", [f"hotline:office_pressure_ratio:max{OFFICE}"]),
+    ("timeseries", "Inflow of the last 24 h, raw and effective", [f"hotline:office_inflow_24h_appeals:max{OFFICE}"]),
+    ("timeseries", "Backlog and overdue orders", [f"hotline:office_backlog_orders:max{OFFICE}", f"hotline:office_overdue_orders:max{OFFICE}"]),
+    (
+        "timeseries",
+        "Wasted-work shares",
+        [
+            f"hotline:office_repeat_ratio:max{OFFICE}",
+            f"hotline:office_flagged_ratio:max{OFFICE}",
+            f"hotline:office_ping_pong_ratio:max{OFFICE}",
+            f"hotline:office_rush_closure_ratio:max{OFFICE}",
+            f"hotline:office_failed_rush_closure_ratio:max{OFFICE}",
+        ],
+    ),
+    (
+        "timeseries",
+        "Deadline breaches and escalations",
+        [f"hotline:office_deadline_breaches_24h:max{OFFICE}", 'max(hotline_office_escalations{office="$office", window="24h"})'],
+    ),
+    (
+        "table",
+        "Hotspots (current hour)",
+        [f"hotline:hotspot_inflow_ratio:max{OFFICE}", f"max by (office, category, district) (hotline_hotspot_inflow_appeals{OFFICE})"],
+    ),
+    ("row", "Alerts", []),
+    ("table", "Firing now", ["hotline:alert_active:max == 1"]),
+    ("state-timeline", "Offices firing, per alert", ["sum by (alert) (hotline:alert_active:max)"]),
+    ("row", "Pipeline health", []),
+    ("timeseries", "Consumed", ["hotline:messages_consumed:rate5m"]),
+    ("timeseries", "Processed", ["hotline:messages_processed:rate5m"]),
+    ("timeseries", "Dead-lettered", ["hotline:messages_deadlettered:rate5m > 0"]),
+    ("timeseries", "Produced", ["hotline:messages_produced:rate5m"]),
+    ("timeseries", "Event-time lag", ["hotline:event_time_lag_seconds"]),
+    ("timeseries", "Workers up", ['sum(up{job="hotline"})']),
+    ("timeseries", "Held for event-time order", ["sum by (stage) (hotline_merge_pending_items)", "sum(hotline_orders_waiting_for_case_link)"]),
+]
+
+
+def test_the_dashboard_has_exactly_the_expected_panels_and_queries_in_order():
+    panels = [(panel["type"], panel["title"], [target["expr"] for target in panel.get("targets", [])]) for panel in _panels()]
+    assert panels == EXPECTED_PANELS
+
+
+def test_time_series_and_timeline_panels_show_their_legend():
+    # Grafana shows these legends unless told otherwise; a generated `showLegend: false` hides them.
+    for panel in _query_panels():
+        if panel["type"] in {"timeseries", "state-timeline"}:
+            assert panel["options"]["legend"]["showLegend"] is True, panel["title"]
 
 
 def test_panels_fit_the_grid_without_overlapping():
