@@ -81,4 +81,4 @@ test-unit: install
 	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis $(ASYNCAPI_VALIDATOR)/node_modules
