@@ -33,7 +33,7 @@ def check_rule_files() -> None:
     """Load every configuration file once, so a wrong value stops start-up with a message
     naming the file and the field before any message is consumed."""
     from hotline.configfiles import ConfigFileError
-    from hotline.core import alerts, deadlines, dedupe, escalation, pressure, screen_rules
+    from hotline.core import alerts, assessment, deadlines, dedupe, escalation, pressure, screen_rules
 
     loaders = (
         screen_rules.load_screening_rules,
@@ -42,6 +42,7 @@ def check_rule_files() -> None:
         escalation.load_escalation_policy,
         pressure.load_pressure_settings,
         alerts.load_alert_settings,
+        assessment.load_assessment_settings,
     )
     for load in loaders:
         try:
