@@ -6,6 +6,7 @@
   hotline offices load FILE               put the office registry on hotline.offices.v1
   hotline replay FILE|-                   produce events onto hotline.events.v1
   hotline tail TOPIC                      print a topic's messages as JSON lines
+  hotline report --events E --offices O --period P   official vs adjusted office rates
 """
 
 from __future__ import annotations
@@ -111,11 +112,12 @@ from hotline.cli import (  # noqa: E402
     evaluate_commands,
     import_commands,
     kafka_commands,
+    report_commands,
     simulate_commands,
 )
 
 # Each module adds its subcommands to `cli`.
-for module in (kafka_commands, clock_commands, simulate_commands, import_commands, evaluate_commands, demo_commands, bench_commands):
+for module in (kafka_commands, clock_commands, simulate_commands, import_commands, evaluate_commands, demo_commands, bench_commands, report_commands):
     module.register(cli)
 
 if __name__ == "__main__":

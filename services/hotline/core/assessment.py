@@ -36,8 +36,8 @@ Adjusted view: the same rates after three corrections.
   unsatisfied rating makes its order unresolved, whatever a later rating says; a unit
   with such an order is unresolved.
 
-`rank_shift` = official rank - adjusted rank: positive when the official ranking
-flatters the office.
+`rank_shift` = adjusted rank - official rank: positive when the official ranking
+flatters the office (it ranks better, a smaller number, officially than adjusted).
 """
 
 from __future__ import annotations
@@ -382,8 +382,9 @@ def adjusted_counts(
 @dataclass(frozen=True)
 class OfficeAssessment:
     """One office in one period: official and adjusted counts (rates are their
-    properties), composite scores, ranks within `level` and `rank_shift` (official rank
-    - adjusted rank; None unless both ranks are known)."""
+    properties), composite scores, ranks within `level` and `rank_shift` (adjusted rank
+    - official rank, positive when the official rank flatters; None unless both ranks
+    are known)."""
 
     office_id: str
     level: str | None
@@ -398,7 +399,7 @@ class OfficeAssessment:
     def rank_shift(self) -> int | None:
         if self.official_rank is None or self.adjusted_rank is None:
             return None
-        return self.official_rank - self.adjusted_rank
+        return self.adjusted_rank - self.official_rank
 
 
 @dataclass(frozen=True)
