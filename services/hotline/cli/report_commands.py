@@ -19,6 +19,7 @@ import csv
 import io
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterable, Mapping
 
 import click
 
@@ -30,7 +31,7 @@ from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
 from hotline.core.dedupe import load_dedupe_settings
 from hotline.core.escalation import load_escalation_policy
 from hotline.core.orders import OrderState
-from hotline.core.screen_rules import load_screening_rules
+from hotline.core.screen_rules import Verdict, load_screening_rules
 from hotline.evaluation.orders_pipeline import replay_orders
 from hotline.evaluation.pipeline import run_offline
 
@@ -142,7 +143,7 @@ def replayed_assessment(events_path: Path, offices_path: Path, period_text: str)
     )
 
 
-def with_final_verdicts(orders, verdicts) -> list[OrderState]:
+def with_final_verdicts(orders: Iterable[OrderState], verdicts: Mapping[str, Verdict]) -> list[OrderState]:
     """The orders chain keeps the screen stage's verdict; the live orders table gets the
     final one with the case link, so put it back."""
     return [

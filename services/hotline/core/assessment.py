@@ -326,24 +326,53 @@ def rank_by_score(scores: Mapping[str, float | None], levels: Mapping[str, str |
     return ranks
 
 
-def official_counts(handover_list: Iterable[Handover], ratings: Iterable[RatedOrder], settings: AssessmentSettings) -> dict[str, RateCounts]:
-    """Per office: the first hand-over of each order in the period, and every rating in it
-    (both already restricted to the period)."""
-    tallies: dict[str, list[int]] = {}
+def _unit_counts(
+    handover_list: Iterable[Handover],
+    ratings: Iterable[RatedOrder],
+    case_of: Mapping[str, str],
+    settings: AssessmentSettings,
+    failed_rush_unresolved: bool,
+) -> dict[str, RateCounts]:
+    """Per office, one unit per case (`case_of`; an order without one is its own case):
+    the case's earliest hand-over to the office, and its latest rating there."""
     first: dict[tuple[str, str], Handover] = {}
-    for handover in sorted(handover_list, key=lambda h: (h.assigned_at, h.order_id)):
-        first.setdefault((handover.order_id, handover.office_id), handover)
-    for handover in first.values():
-        tally = tallies.setdefault(handover.office_id, [0, 0, 0, 0, 0])
-        if handover.responded is not None:
-            tally[0] += 1
-            tally[1] += handover.responded
+    for handover in sorted(handover_list, key=lambda handover: (handover.assigned_at, handover.order_id)):
+        first.setdefault((case_of.get(handover.order_id, handover.order_id), handover.office_id), handover)
+    units: dict[tuple[str, str], list[RatedOrder]] = {}
     for rating in ratings:
-        tally = tallies.setdefault(rating.office_id, [0, 0, 0, 0, 0])
-        tally[2] += 1
-        tally[3] += rating.resolved
-        tally[4] += rating.satisfaction in settings.satisfied_values
-    return {office_id: RateCounts(*tally) for office_id, tally in tallies.items()}
+        units.setdefault((case_of.get(rating.order_id, rating.order_id), rating.office_id), []).append(rating)
+    dispatched: dict[str, int] = {}
+    responded: dict[str, int] = {}
+    for (_, office_id), handover in first.items():
+        if handover.responded is not None:
+            dispatched[office_id] = dispatched.get(office_id, 0) + 1
+            responded[office_id] = responded.get(office_id, 0) + handover.responded
+    rated: dict[str, int] = {}
+    resolved: dict[str, int] = {}
+    satisfied: dict[str, int] = {}
+    for (_, office_id), unit in units.items():
+        latest = max(unit, key=lambda rating: (rating.rated_at, rating.order_id))
+        failed = failed_rush_unresolved and any(rating.failed_rush_closure for rating in unit)
+        rated[office_id] = rated.get(office_id, 0) + 1
+        resolved[office_id] = resolved.get(office_id, 0) + (latest.resolved and not failed)
+        satisfied[office_id] = satisfied.get(office_id, 0) + (latest.satisfaction in settings.satisfied_values)
+    office_ids = {office_id for _, office_id in first} | {office_id for _, office_id in units}
+    return {
+        office_id: RateCounts(
+            dispatched.get(office_id, 0),
+            responded.get(office_id, 0),
+            rated.get(office_id, 0),
+            resolved.get(office_id, 0),
+            satisfied.get(office_id, 0),
+        )
+        for office_id in office_ids
+    }
+
+
+def official_counts(handover_list: Iterable[Handover], ratings: Iterable[RatedOrder], settings: AssessmentSettings) -> dict[str, RateCounts]:
+    """Per office: each order's first hand-over to it and each rated order (both already
+    restricted to the period), as the rates are officially counted."""
+    return _unit_counts(handover_list, ratings, {}, settings, failed_rush_unresolved=False)
 
 
 def adjusted_counts(
@@ -352,28 +381,9 @@ def adjusted_counts(
     case_of: Mapping[str, str],
     settings: AssessmentSettings,
 ) -> dict[str, RateCounts]:
-    """Per office, one unit per case: the earliest hand-over of the case to the office,
-    and the case's latest rating there, unresolved if any of its rated orders had a
-    failed rush closure. Excluded appeals are expected to be filtered out already."""
-    tallies: dict[str, list[int]] = {}
-    first: dict[tuple[str, str], Handover] = {}
-    for handover in sorted(handover_list, key=lambda h: (h.assigned_at, h.order_id)):
-        first.setdefault((case_of.get(handover.order_id, handover.order_id), handover.office_id), handover)
-    for handover in first.values():
-        tally = tallies.setdefault(handover.office_id, [0, 0, 0, 0, 0])
-        if handover.responded is not None:
-            tally[0] += 1
-            tally[1] += handover.responded
-    units: dict[tuple[str, str], list[RatedOrder]] = {}
-    for rating in ratings:
-        units.setdefault((case_of.get(rating.order_id, rating.order_id), rating.office_id), []).append(rating)
-    for (_, office_id), unit in units.items():
-        latest = max(unit, key=lambda rating: (rating.rated_at, rating.order_id))
-        tally = tallies.setdefault(office_id, [0, 0, 0, 0, 0])
-        tally[2] += 1
-        tally[3] += latest.resolved and not any(rating.failed_rush_closure for rating in unit)
-        tally[4] += latest.satisfaction in settings.satisfied_values
-    return {office_id: RateCounts(*tally) for office_id, tally in tallies.items()}
+    """Per office, one unit per case, unresolved when any of its rated orders had a failed
+    rush closure. Excluded appeals are left out by the caller."""
+    return _unit_counts(handover_list, ratings, case_of, settings, failed_rush_unresolved=True)
 
 
 # --- the assessment -----------------------------------------------------------------

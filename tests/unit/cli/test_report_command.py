@@ -96,7 +96,7 @@ def test_offices_are_listed_by_level_then_official_rank(report_rows):
 
 
 def test_the_markdown_report_has_one_table_per_level_and_can_go_to_a_file(tmp_path):
-    # given a small steady city's first day
+    # given three days of a small steady city
     simulation = simulate(SimulationSpec(days=3, seed=3, scenario="steady", appeals_per_day=30))
     events, offices = tmp_path / "events.jsonl", tmp_path / "offices.jsonl"
     events.write_bytes(encode_lines(simulation.events))
