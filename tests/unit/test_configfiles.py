@@ -11,6 +11,7 @@ import pytest
 
 from hotline.configfiles import SHIPPED_CONFIG_DIR, ConfigFileError, reject_unknown_keys
 from hotline.core.alerts import load_alert_settings
+from hotline.core.assessment import load_assessment_settings
 from hotline.core.deadlines import load_deadline_policy
 from hotline.core.dedupe import SameCallerRule, load_dedupe_settings
 from hotline.core.escalation import load_escalation_policy
@@ -28,6 +29,7 @@ def _load_jurisdiction(path: Path) -> Any:
 
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "alerts.toml": load_alert_settings,
+    "assessment.toml": load_assessment_settings,
     "deadlines.toml": load_deadline_policy,
     "dedupe.toml": load_dedupe_settings,
     "escalation.toml": load_escalation_policy,
@@ -162,6 +164,12 @@ def test_a_misspelt_dedupe_key_names_the_file_the_key_and_the_nearest_key(tmp_pa
             "max_listing = 10",
             "hotspots.max_listing: unknown key, did you mean 'max_listed'? "
             "(expected one of: baseline_hours, factor, max_listed, min_baseline_per_hour, min_inflow_1h)",
+        ),
+        (
+            "assessment.toml",
+            "excluded_verdicts = [",
+            "excluded_verdict = [",
+            "adjusted.excluded_verdict: unknown key, did you mean 'excluded_verdicts'? (expected one of: excluded_verdicts)",
         ),
         (
             "alerts.toml",

@@ -6,6 +6,7 @@
   hotline offices load FILE               put the office registry on hotline.offices.v1
   hotline replay FILE|-                   produce events onto hotline.events.v1
   hotline tail TOPIC                      print a topic's messages as JSON lines
+  hotline report --events E --offices O --period P   official vs adjusted office rates
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def check_rule_files() -> None:
     """Load every configuration file once, so a wrong value stops start-up with a message
     naming the file and the field before any message is consumed."""
     from hotline.configfiles import ConfigFileError
-    from hotline.core import alerts, deadlines, dedupe, escalation, pressure, screen_rules
+    from hotline.core import alerts, assessment, deadlines, dedupe, escalation, pressure, screen_rules
 
     loaders = (
         screen_rules.load_screening_rules,
@@ -42,6 +43,7 @@ def check_rule_files() -> None:
         escalation.load_escalation_policy,
         pressure.load_pressure_settings,
         alerts.load_alert_settings,
+        assessment.load_assessment_settings,
     )
     for load in loaders:
         try:
@@ -110,11 +112,12 @@ from hotline.cli import (  # noqa: E402
     evaluate_commands,
     import_commands,
     kafka_commands,
+    report_commands,
     simulate_commands,
 )
 
 # Each module adds its subcommands to `cli`.
-for module in (kafka_commands, clock_commands, simulate_commands, import_commands, evaluate_commands, demo_commands, bench_commands):
+for module in (kafka_commands, clock_commands, simulate_commands, import_commands, evaluate_commands, demo_commands, bench_commands, report_commands):
     module.register(cli)
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+"""`hotline report` on the simulator's target-substitution city.
+
+Given 12 days of a city of 150 appeals a day (seed 15) in which the busiest street
+office resolves most of its orders minutes to hours before the deadline, the report
+replays the events through the dedupe and orders chains and ranks the street offices
+officially and in the adjusted view.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hotline.cli.main import cli
+from hotline.configfiles import SHIPPED_CONFIG_DIR
+from hotline.sim import SimulationSpec, encode_lines, simulate
+
+SPEC = SimulationSpec(days=12, seed=15, scenario="target-substitution", appeals_per_day=150)
+GAMING_OFFICE = "d04-s02"
+
+
+@pytest.fixture(scope="module")
+def city_files(tmp_path_factory) -> tuple[Path, Path, set[str]]:
+    simulation = simulate(SPEC)
+    folder = tmp_path_factory.mktemp("target-substitution")
+    events, offices = folder / "events.jsonl", folder / "offices.jsonl"
+    events.write_bytes(encode_lines(simulation.events))
+    offices.write_bytes(encode_lines(simulation.offices))
+    rushed = {record["order_id"] for record in simulation.truth if record["kind"] == "order" and record["rush_closure"]}
+    gaming = {event["data"]["office_id"] for event in simulation.events if event["type"] == "order.resolved" and event["order_id"] in rushed}
+    return events, offices, gaming
+
+
+def _report(city_files, *options: str) -> CliRunner:
+    events, offices, _ = city_files
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["report", "--events", str(events), "--offices", str(offices), "--period", "2026-03", *options],
+        env={"HOTLINE_CONFIG_DIR": f"{SHIPPED_CONFIG_DIR / 'simulator'}:{SHIPPED_CONFIG_DIR}"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def report_rows(city_files) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(_report(city_files, "--format", "csv").output)))
+
+
+@pytest.fixture(scope="module")
+def street_rows(report_rows) -> dict[str, dict[str, str]]:
+    return {row["office_id"]: row for row in report_rows if row["level"] == "street"}
+
+
+def test_the_scenario_names_one_gaming_office(city_files):
+    assert city_files[2] == {GAMING_OFFICE}
+
+
+def test_the_adjusted_view_takes_failed_rush_closures_out_of_the_gaming_office_resolutions(street_rows):
+    row = street_rows[GAMING_OFFICE]
+    official = [row[name] for name in ("dispatched", "response", "rated", "resolution", "satisfaction", "score", "rank")]
+    adjusted = [row[name] for name in ("adj_dispatched", "adj_response", "adj_rated", "adj_resolution", "adj_satisfaction", "adj_score", "adj_rank")]
+    assert official == ["45", "1.000", "21", "0.714", "0.619", "0.700", "25"]
+    assert adjusted == ["37", "1.000", "19", "0.526", "0.579", "0.597", "25"]
+    # and no other street office loses as much of its composite
+    losses = {office_id: float(row["score"]) - float(row["adj_score"]) for office_id, row in street_rows.items()}
+    assert max(losses, key=losses.get) == GAMING_OFFICE
+    assert sorted(losses.values())[-2] < 0.03
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the scenario's callers rate rush closures honestly (55 % unsatisfied against 8 % for "
+        "on-time work), so the official rates already rank the gaming office last and it has "
+        "no rank left to lose; and collapsing repeats moves honest offices by several ranks"
+    ),
+)
+def test_the_official_rank_flatters_the_gaming_office_and_no_other(street_rows):
+    shifts = {office_id: int(row["shift"]) for office_id, row in street_rows.items()}
+    assert shifts[GAMING_OFFICE] > 0
+    assert all(shift <= 0 for office_id, shift in shifts.items() if office_id != GAMING_OFFICE)
+
+
+def test_offices_are_listed_by_level_then_official_rank(report_rows):
+    levels = [row["level"] for row in report_rows]
+    assert sorted(set(levels)) == ["community", "department", "street"]
+    assert levels == sorted(levels)
+    assert [int(row["rank"]) for row in report_rows if row["level"] == "street"] == list(range(1, 26))
+
+
+def test_the_markdown_report_has_one_table_per_level_and_can_go_to_a_file(tmp_path):
+    # given three days of a small steady city
+    simulation = simulate(SimulationSpec(days=3, seed=3, scenario="steady", appeals_per_day=30))
+    events, offices = tmp_path / "events.jsonl", tmp_path / "offices.jsonl"
+    events.write_bytes(encode_lines(simulation.events))
+    offices.write_bytes(encode_lines(simulation.offices))
+    out = tmp_path / "report.md"
+    assert _report((events, offices, set()), "--office-level", "department", "--out", str(out)).output == ""
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if line.startswith("#")] == ["# Office assessment 2026-03", "## department"]
+    assert lines[4].startswith("| office_id | level | dispatched | response |")
+    assert all(line.split(" | ")[1] == "department" for line in lines[6:] if line.startswith("| dept-"))
+
+
+def test_a_malformed_period_is_a_usage_error(city_files):
+    events, offices, _ = city_files
+    result = CliRunner().invoke(cli, ["report", "--events", str(events), "--offices", str(offices), "--period", "2026-3"])
+    assert result.exit_code == 2
+    assert "period '2026-3': expected YYYY-MM, YYYY-Www or YYYY-MM-DD" in result.output
