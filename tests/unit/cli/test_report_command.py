@@ -74,20 +74,6 @@ def test_the_adjusted_view_takes_failed_rush_closures_out_of_the_gaming_office_r
     assert sorted(losses.values())[-2] < 0.03
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the scenario's callers rate rush closures honestly (55 % unsatisfied against 8 % for "
-        "on-time work), so the official rates already rank the gaming office last and it has "
-        "no rank left to lose; and collapsing repeats moves honest offices by several ranks"
-    ),
-)
-def test_the_official_rank_flatters_the_gaming_office_and_no_other(street_rows):
-    shifts = {office_id: int(row["shift"]) for office_id, row in street_rows.items()}
-    assert shifts[GAMING_OFFICE] > 0
-    assert all(shift <= 0 for office_id, shift in shifts.items() if office_id != GAMING_OFFICE)
-
-
 def test_offices_are_listed_by_level_then_official_rank(report_rows):
     levels = [row["level"] for row in report_rows]
     assert sorted(set(levels)) == ["community", "department", "street"]
