@@ -92,9 +92,7 @@ class _DayTable:
     origin: datetime  # in UTC
     working: tuple[bool, ...]
     working_before: tuple[int, ...]  # one longer than `working`
-
-    def __len__(self) -> int:
-        return len(self.working)
+    days: int  # len(working)
 
     def day_index(self, day: date) -> int:
         return (day - self.first).days
@@ -121,7 +119,7 @@ def _day_table() -> _DayTable:
     working_before = [0]
     for works in working:
         working_before.append(working_before[-1] + works)
-    return _DayTable(first, _local_midnight(first).astimezone(timezone.utc), working, tuple(working_before))
+    return _DayTable(first, _local_midnight(first).astimezone(timezone.utc), working, tuple(working_before), len(working))
 
 
 def is_working_day(day: date) -> bool:
@@ -154,9 +152,9 @@ def working_seconds_between(start: datetime, end: datetime) -> float:
     start_us, end_us = table.since_origin_us(start), table.since_origin_us(end)
     first, last = start_us // _US_PER_DAY, end_us // _US_PER_DAY
     # Every day from the start's to the end's is looked up, the first unknown one refused.
-    if not 0 <= first < len(table):
+    if not 0 <= first < table.days:
         raise _outside_calendar(start)
-    if last >= len(table):
+    if last >= table.days:
         raise _past_calendar()
     if first == last:
         total_us = end_us - start_us if table.working[first] else 0
@@ -181,7 +179,7 @@ def add_working_seconds(start: datetime, working_seconds: float) -> datetime:
     table = _day_table()
     start_us = table.since_origin_us(start)
     first = start_us // _US_PER_DAY
-    if not 0 <= first < len(table):
+    if not 0 <= first < table.days:
         raise _outside_calendar(start)
     if table.working[first]:
         available_us = (first + 1) * _US_PER_DAY - start_us
@@ -193,7 +191,7 @@ def add_working_seconds(start: datetime, working_seconds: float) -> datetime:
     whole_days_before, last_day_us = divmod(remaining_us - 1, _US_PER_DAY)
     wanted = table.working_before[first + 1] + whole_days_before + 1
     ending = bisect_left(table.working_before, wanted) - 1
-    if ending >= len(table):
+    if ending >= table.days:
         raise _past_calendar()
     return table.instant(ending * _US_PER_DAY + last_day_us + 1)
 
@@ -214,7 +212,7 @@ def end_of_local_day(instant: datetime) -> datetime:
     _require_aware(instant, "instant")
     table = _day_table()
     index = table.since_origin_us(instant) // _US_PER_DAY
-    if 0 <= index < len(table):
+    if 0 <= index < table.days:
         return table.instant((index + 1) * _US_PER_DAY)
     # Outside the table's years the zone's own rules decide (it kept other offsets once).
     return (_local_midnight(instant.astimezone(SHANGHAI).date()) + _ONE_DAY).astimezone(timezone.utc)
