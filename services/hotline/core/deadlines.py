@@ -285,6 +285,9 @@ class Clock:
     `ended_at` / `ended_by` / `outcome` say how it stopped (satisfied or cancelled, with
     `end_reason`), None while it runs. `due_at` is None while an open suspension holds
     the clock. `warnings` pairs each fraction with its instant (None when paused first).
+    `inputs` is everything the clock was computed from, so that the next event of the
+    order reuses it when they are unchanged; it is not stored (a clock read back from
+    the table is computed afresh once).
     """
 
     clock_id: str
@@ -304,6 +307,7 @@ class Clock:
     outcome: str | None = None
     end_reason: str | None = None
     elapsed_at_end_seconds: float | None = None
+    inputs: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -386,8 +390,17 @@ def _build_clock(
     basis: str,
     ending: _Ending | None,
     extra_seconds: float = 0.0,
+    previous: Mapping[str, Clock] | None = None,
 ) -> Clock:
+    """The clock of `target` started by `started_by`; the one in `previous` (by clock id)
+    when it was computed from the same inputs."""
+    clock_id = f"{order.order_id}:{target}:{started_by}"
     pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
+    urgency = order.urgency if order.urgency in URGENCIES else "normal"
+    inputs = (started_at, office_id, urgency, order.category, allowance, basis, ending, extra_seconds, pauses)
+    known = None if previous is None else previous.get(clock_id)
+    if known is not None and known.inputs == inputs:
+        return known
     allowed = allowance.seconds + extra_seconds
     if allowance.unit == WORKING and allowance.working_days_counting == CIVIL_CODE:
         # The day the clock starts is not counted (Civil Code art. 201): its remaining
@@ -397,12 +410,12 @@ def _build_clock(
         allowed += working_seconds_between(started_at, end_of_local_day(started_at))
     elapsed_at_end = None if ending is None else _elapsed(allowance.unit, started_at, ending.at, pauses)
     return Clock(
-        clock_id=f"{order.order_id}:{target}:{started_by}",
+        clock_id=clock_id,
         target=target,
         started_at=started_at,
         started_by=started_by,
         office_id=office_id,
-        urgency=order.urgency if order.urgency in URGENCIES else "normal",
+        urgency=urgency,
         category=order.category,
         unit=allowance.unit,
         basis=basis,
@@ -417,6 +430,7 @@ def _build_clock(
         outcome=None if ending is None else ending.outcome,
         end_reason=None if ending is None else ending.reason,
         elapsed_at_end_seconds=elapsed_at_end,
+        inputs=inputs,
     )
 
 
@@ -427,8 +441,12 @@ def _order_endings(order: OrderState) -> list[_Ending | None]:
     ]
 
 
-def clocks_of(order: OrderState, policy: DeadlinePolicy) -> tuple[Clock, ...]:
-    """Every clock the order's facts define, in start order (see the module docstring)."""
+def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Clock] = ()) -> tuple[Clock, ...]:
+    """Every clock the order's facts define, in start order (see the module docstring).
+
+    A clock of `previous` (the order's clocks before its latest event) computed from the
+    same inputs is reused rather than computed again."""
+    known = {clock.clock_id: clock for clock in previous if clock.inputs is not None}
     clocks: list[Clock] = []
     handovers = [stint for stint in order.office_history if stint.via in ("dispatched", "transferred")]
     for stint in handovers:
@@ -442,7 +460,7 @@ def clocks_of(order: OrderState, policy: DeadlinePolicy) -> tuple[Clock, ...]:
         )
         allowance = policy.allowance("sign_for", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending)
+            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending, previous=known)
         )
     if handovers:
         first = handovers[0]
@@ -457,13 +475,13 @@ def clocks_of(order: OrderState, policy: DeadlinePolicy) -> tuple[Clock, ...]:
         )
         allowance = policy.allowance("first_response", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending)
+            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending, previous=known)
         )
-    clocks.extend(_resolution_clocks(order, policy))
+    clocks.extend(_resolution_clocks(order, policy, known))
     return tuple(clocks)
 
 
-def _resolution_clocks(order: OrderState, policy: DeadlinePolicy) -> list[Clock]:
+def _resolution_clocks(order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock]) -> list[Clock]:
     if not order.office_history:
         return []
     first_assignment = min(order.office_history, key=lambda stint: stint.assigned_at)
@@ -500,7 +518,7 @@ def _resolution_clocks(order: OrderState, policy: DeadlinePolicy) -> list[Clock]
             if in_cycle(extension.approved_at):
                 extra_seconds += _extension_seconds(extension.working_days, extension.hours)
         ending = _first_ending(started_at, candidates)
-        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds))
+        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds, known))
     return clocks
 
 
@@ -578,7 +596,7 @@ class DeadlineTracker:
         state = state or DeadlineState()
         occurred_at = parse_rfc3339(event["occurred_at"])
         horizon = occurred_at if watermark is None else max(occurred_at, watermark)
-        clocks = clocks_of(order, self.policy)
+        clocks = clocks_of(order, self.policy, state.clocks)
         current_ids = {clock.clock_id for clock in clocks}
         # A late event can move a clock's start (an earlier dispatch turns up): the old
         # clock no longer exists. If it already said something, say it is cancelled.

@@ -142,6 +142,8 @@ def office_facts(
     marks = _remembering(marks or OfficeMarks(), after.order_id, deadline_events, case_link)
     new_counted = [(key, fact) for key, fact in _counted_facts(after, marks) if key not in marks.reported]
     levels, open_at, overdue_at = _level_changes(after, marks)
+    if not new_counted and open_at == marks.open_at_office_id and overdue_at == marks.overdue_at_office_id:
+        return levels, marks
     marks = replace(
         marks,
         reported=marks.reported | {key for key, _ in new_counted},
@@ -158,6 +160,8 @@ def _seconds(instant: datetime) -> float:
 def _remembering(
     marks: OfficeMarks, order_id: str, deadline_events: Sequence[Mapping[str, Any]], case_link: Mapping[str, Any] | None
 ) -> OfficeMarks:
+    if not deadline_events and case_link is None:
+        return marks
     breaches = list(marks.breaches)
     rush_closures = list(marks.rush_closures)
     known = {outcome.event_id for outcome in (*breaches, *rush_closures)}

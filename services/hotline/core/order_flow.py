@@ -159,14 +159,16 @@ class OrderRules:
 
 
 def _escalate(
-    record: OrderRecord, triggers: list[escalation.Trigger], rules: OrderRules
-) -> tuple[OrderRecord, tuple[escalation.Proposal, ...], tuple[escalation.Damped, ...]]:
+    order: orders.OrderState,
+    escalations: escalation.OrderEscalations | None,
+    triggers: list[escalation.Trigger],
+    rules: OrderRules,
+) -> tuple[escalation.OrderEscalations | None, tuple[escalation.Proposal, ...], tuple[escalation.Damped, ...]]:
     proposals, damped = [], []
-    escalations = record.escalations
     for trigger in triggers:
-        outcome, escalations = escalation.propose(record.order, trigger, rules.offices, escalations, rules.escalation_policy)
+        outcome, escalations = escalation.propose(order, trigger, rules.offices, escalations, rules.escalation_policy)
         (proposals if isinstance(outcome, escalation.Proposal) else damped).append(outcome)
-    return replace(record, escalations=escalations), tuple(proposals), tuple(damped)
+    return escalations, tuple(proposals), tuple(damped)
 
 
 def _finish(
@@ -177,11 +179,15 @@ def _finish(
     rules: OrderRules,
     case_link: Mapping[str, Any] | None = None,
     merge_floor: datetime | None = None,
+    **changes: Any,
 ) -> OrderStep:
-    record, proposals, damped = _escalate(record, triggers, rules)
-    facts, marks = office_facts(before, record.order, record.marks, deadline_events, case_link)
+    """The step that takes `record` to its new state: `changes` (its new order, deadlines
+    or link fields) with the escalations and office marks they lead to, in one update."""
+    order = changes.get("order", record.order)
+    escalations, proposals, damped = _escalate(order, record.escalations, triggers, rules)
+    facts, marks = office_facts(before, order, record.marks, deadline_events, case_link)
     first = record.facts_reported
-    record = replace(record, marks=marks, facts_reported=first + len(facts))
+    record = replace(record, **changes, escalations=escalations, marks=marks, facts_reported=first + len(facts))
     merge_at = tuple(p.occurred_at if merge_floor is None else max(p.occurred_at, merge_floor) for p in proposals)
     floor_seconds = None if merge_floor is None else merge_floor.timestamp()
     fact_merge_at = tuple(f.occurred_at_seconds if floor_seconds is None else max(f.occurred_at_seconds, floor_seconds) for f in facts)
@@ -206,20 +212,31 @@ def _apply_event(record: OrderRecord | None, event: Mapping[str, Any], watermark
     deadlines = rules.tracker.deadline_events(after, None if record is None else record.deadlines, event, watermark, rules.offices)
     repeat_count = None if record is None else record.repeat_count
     triggers = escalation.triggers_for(before, after, event, rules.escalation_policy, deadlines.events, repeat_count)
-    updated = replace(record, order=after, deadlines=deadlines.state) if record is not None else OrderRecord(after, deadlines.state)
-    return _finish(before, updated, tuple(deadlines.events), triggers, rules, merge_floor=watermark)
+    current = record if record is not None else OrderRecord(after)
+    return _finish(before, current, tuple(deadlines.events), triggers, rules, merge_floor=watermark, order=after, deadlines=deadlines.state)
 
 
 def _apply_link(record: OrderRecord, link: Mapping[str, Any], merge_floor: datetime | None, rules: OrderRules) -> OrderStep:
     repeat_count = link.get("repeat_count")
-    updated = replace(record, repeat_count=repeat_count, linked=True, link_wait_since=None, early_link=None)
     triggers = []
     policy = rules.escalation_policy
     repeated = repeat_count is not None and repeat_count >= policy.repeated_appeals_threshold
     # Without an office yet there is nobody to lift it from: the dispatch triggers it.
     if link.get("type") == "case.linked" and repeated and record.order.office_history:
         triggers.append(escalation.Trigger("repeated_appeals", link["event_id"], parse_rfc3339(link["occurred_at"])))
-    return _finish(record.order, updated, (), triggers, rules, case_link=link, merge_floor=merge_floor)
+    return _finish(
+        record.order,
+        record,
+        (),
+        triggers,
+        rules,
+        case_link=link,
+        merge_floor=merge_floor,
+        repeat_count=repeat_count,
+        linked=True,
+        link_wait_since=None,
+        early_link=None,
+    )
 
 
 def _is_appeal(event: Mapping[str, Any]) -> bool:
@@ -263,9 +280,8 @@ def on_watermark(record: OrderRecord, watermark: datetime, rules: OrderRules) ->
     if record.deadlines is None or record.waiting_for_link:
         return OrderStep(record)
     deadlines = rules.tracker.due_checks(record.order, record.deadlines, watermark, rules.offices)
-    updated = replace(record, deadlines=deadlines.state)
     triggers = escalation.breach_triggers(deadlines.events)
-    return _finish(record.order, updated, tuple(deadlines.events), triggers, rules)
+    return _finish(record.order, record, tuple(deadlines.events), triggers, rules, deadlines=deadlines.state)
 
 
 def _due_by(record: OrderRecord, watermark: datetime | None) -> bool:

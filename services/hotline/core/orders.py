@@ -408,7 +408,14 @@ def evolve(state: OrderState | None, event: Mapping[str, Any]) -> OrderState:
         raise ValueError(f"event for order {event['order_id']!r} applied to order {state.order_id!r}")
     if state.has_applied(event["caused_by"]):
         return state
-    facts = tuple(sorted((*state.facts, Fact.from_screened(event)), key=lambda fact: fact.sort_key))
+    fact = Fact.from_screened(event)
+    if state.facts and fact.sort_key > state.facts[-1].sort_key and len(state.facts) < MAX_FACTS:
+        # The usual case, a fact later than every other: the state already is the fold
+        # of the others, so folding on from it gives what re-deriving all of them would.
+        derivation = _Derivation.starting_from(state)
+        derivation.apply(fact)
+        return derivation.result(state.order_id, state.base, (*state.facts, fact))
+    facts = tuple(sorted((*state.facts, fact), key=lambda fact: fact.sort_key))
     base = state.base
     if len(facts) > MAX_FACTS:
         older, facts = facts[: MAX_FACTS // 2], facts[MAX_FACTS // 2 :]

@@ -16,17 +16,10 @@ def parse_rfc3339(text: str) -> datetime:
 def format_utc(instant: datetime) -> str:
     """Format an aware datetime as RFC 3339 in UTC with a Z suffix (microseconds only if set).
 
-    Built from the fields rather than strftime: %Y does not pad years before 1000, which
-    RFC 3339 requires, and this runs for every derived timestamp.
+    isoformat pads the year to four digits (strftime's %Y does not, which RFC 3339
+    requires) and shows microseconds only when set; in UTC it ends in "+00:00".
     """
-    utc = instant.astimezone(timezone.utc)
-    text = (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
-        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
-    )
-    if utc.microsecond:
-        return f"{text}.{utc.microsecond:06d}Z"
-    return text + "Z"
+    return instant.astimezone(timezone.utc).isoformat()[:-6] + "Z"
 
 
 def to_epoch_seconds(instant: datetime) -> float:

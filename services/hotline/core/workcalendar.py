@@ -35,7 +35,9 @@ holiday as a working day.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, timezone
+from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -67,13 +69,64 @@ def supported_years() -> tuple[int, int]:
 
 
 _FIRST_YEAR, _LAST_YEAR = supported_years()
+_US_PER_SECOND = 1_000_000
+_US_PER_DAY = WORKING_DAY_SECONDS * _US_PER_SECOND
 
 
-@lru_cache(maxsize=8192)
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=SHANGHAI)
+
+
+@dataclass(frozen=True)
+class _DayTable:
+    """Every local day of the supported years, by index from 1 January of the first one.
+
+    `working[i]` says whether day i is a working day and `working_before[i]` counts the
+    working days before it, so a count over any span of days is one subtraction. Within
+    these years Asia/Shanghai keeps one UTC offset (checked when the table is built), so
+    every local day is 86 400 s long and an instant's day index and time of day follow
+    from its microseconds since `origin`, 00:00 local time of the first day.
+    """
+
+    first: date
+    origin: datetime  # in UTC
+    working: tuple[bool, ...]
+    working_before: tuple[int, ...]  # one longer than `working`
+    days: int  # len(working)
+
+    def day_index(self, day: date) -> int:
+        return (day - self.first).days
+
+    def since_origin_us(self, instant: datetime) -> int:
+        delta = instant - self.origin  # exact, whatever the instant's offset
+        return (delta.days * WORKING_DAY_SECONDS + delta.seconds) * _US_PER_SECOND + delta.microseconds
+
+    def instant(self, since_origin_us: int) -> datetime:
+        return self.origin + timedelta(microseconds=since_origin_us)
+
+
+@lru_cache(maxsize=1)
+def _day_table() -> _DayTable:
+    first, last = date(_FIRST_YEAR, 1, 1), date(_LAST_YEAR, 12, 31)
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    offsets = {_local_midnight(day).utcoffset() for day in (*days, last + _ONE_DAY)}
+    if len(offsets) != 1:
+        raise RuntimeError(f"Asia/Shanghai changes its UTC offset within {_FIRST_YEAR}-{_LAST_YEAR}: {sorted(offsets)}")
+    # chinese_calendar.is_workday's own rule on its own tables (it bounds the year on
+    # every call, which would make building this table take half a second).
+    holidays, adjusted_working_days = chinese_calendar.holidays, chinese_calendar.workdays
+    working = tuple(day in adjusted_working_days or (day.weekday() <= 4 and day not in holidays) for day in days)
+    working_before = [0]
+    for works in working:
+        working_before.append(working_before[-1] + works)
+    return _DayTable(first, _local_midnight(first).astimezone(timezone.utc), working, tuple(working_before), len(working))
+
+
 def is_working_day(day: date) -> bool:
     if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
         raise CalendarRangeError(day, _FIRST_YEAR, _LAST_YEAR)
-    return chinese_calendar.is_workday(day)
+    table = _day_table()
+    return table.working[table.day_index(day)]
 
 
 def _require_aware(instant: datetime, name: str) -> None:
@@ -81,8 +134,12 @@ def _require_aware(instant: datetime, name: str) -> None:
         raise ValueError(f"{name} {instant!r} has no UTC offset")
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=SHANGHAI)
+def _outside_calendar(instant: datetime) -> CalendarRangeError:
+    return CalendarRangeError(instant.astimezone(SHANGHAI).date(), _FIRST_YEAR, _LAST_YEAR)
+
+
+def _past_calendar() -> CalendarRangeError:
+    return CalendarRangeError(date(_LAST_YEAR + 1, 1, 1), _FIRST_YEAR, _LAST_YEAR)
 
 
 def working_seconds_between(start: datetime, end: datetime) -> float:
@@ -91,18 +148,23 @@ def working_seconds_between(start: datetime, end: datetime) -> float:
     _require_aware(end, "end")
     if end <= start:
         return 0.0
-    local_start = start.astimezone(SHANGHAI)
-    local_end = end.astimezone(SHANGHAI)
-    total = timedelta()
-    day = local_start.date()
-    while day <= local_end.date():
-        if is_working_day(day):
-            day_start = _local_midnight(day)
-            overlap = min(local_end, day_start + _ONE_DAY) - max(local_start, day_start)
-            if overlap > timedelta():
-                total += overlap
-        day += _ONE_DAY
-    return total.total_seconds()
+    table = _day_table()
+    start_us, end_us = table.since_origin_us(start), table.since_origin_us(end)
+    first, last = start_us // _US_PER_DAY, end_us // _US_PER_DAY
+    # Every day from the start's to the end's is looked up, the first unknown one refused.
+    if not 0 <= first < table.days:
+        raise _outside_calendar(start)
+    if last >= table.days:
+        raise _past_calendar()
+    if first == last:
+        total_us = end_us - start_us if table.working[first] else 0
+    else:
+        total_us = (table.working_before[last] - table.working_before[first + 1]) * _US_PER_DAY
+        if table.working[first]:
+            total_us += (first + 1) * _US_PER_DAY - start_us
+        if table.working[last]:
+            total_us += end_us - last * _US_PER_DAY
+    return total_us / _US_PER_SECOND
 
 
 def add_working_seconds(start: datetime, working_seconds: float) -> datetime:
@@ -110,17 +172,28 @@ def add_working_seconds(start: datetime, working_seconds: float) -> datetime:
     _require_aware(start, "start")
     if working_seconds < 0:
         raise ValueError(f"working_seconds must not be negative, got {working_seconds}")
-    remaining = timedelta(seconds=working_seconds)
-    cursor = start.astimezone(SHANGHAI)
-    while remaining > timedelta():
-        day_end = _local_midnight(cursor.date()) + _ONE_DAY
-        if is_working_day(cursor.date()):
-            available = day_end - cursor
-            if remaining <= available:
-                return (cursor + remaining).astimezone(timezone.utc)
-            remaining -= available
-        cursor = day_end
-    return cursor.astimezone(timezone.utc)
+    # timedelta rounds to whole microseconds; everything after is exact.
+    remaining_us = timedelta(seconds=working_seconds) // timedelta(microseconds=1)
+    if remaining_us == 0:
+        return start.astimezone(timezone.utc)
+    table = _day_table()
+    start_us = table.since_origin_us(start)
+    first = start_us // _US_PER_DAY
+    if not 0 <= first < table.days:
+        raise _outside_calendar(start)
+    if table.working[first]:
+        available_us = (first + 1) * _US_PER_DAY - start_us
+        if remaining_us <= available_us:
+            return table.instant(start_us + remaining_us)
+        remaining_us -= available_us
+    # The rest ends on the k-th working day after the start's day, k whole days rounded up;
+    # a budget that runs out at midnight ends that day rather than starting the next.
+    whole_days_before, last_day_us = divmod(remaining_us - 1, _US_PER_DAY)
+    wanted = table.working_before[first + 1] + whole_days_before + 1
+    ending = bisect_left(table.working_before, wanted) - 1
+    if ending >= table.days:
+        raise _past_calendar()
+    return table.instant(ending * _US_PER_DAY + last_day_us + 1)
 
 
 def _require_day_count(working_days: int) -> None:
@@ -137,6 +210,11 @@ def add_working_days(start: datetime, working_days: int) -> datetime:
 def end_of_local_day(instant: datetime) -> datetime:
     """24:00 Asia/Shanghai of the day `instant` falls on (in UTC): where a civil-code count starts."""
     _require_aware(instant, "instant")
+    table = _day_table()
+    index = table.since_origin_us(instant) // _US_PER_DAY
+    if 0 <= index < table.days:
+        return table.instant((index + 1) * _US_PER_DAY)
+    # Outside the table's years the zone's own rules decide (it kept other offsets once).
     return (_local_midnight(instant.astimezone(SHANGHAI).date()) + _ONE_DAY).astimezone(timezone.utc)
 
 

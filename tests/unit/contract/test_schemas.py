@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import fastjsonschema
 import jsonschema
 import pytest
 
@@ -97,3 +98,42 @@ def test_event_validator_knows_every_type_of_the_contract():
             "order.resolved", "order.rated", "order.reopened", "order.closed",
         }
     )
+
+
+def test_every_event_type_carries_its_data_as_an_object():
+    # The event validator checks a known type with that type's validator alone: the
+    # envelope asks only that data be an object, which every type's data schema asks too.
+    schema = schemas.load_schema("hotline.events.v1")
+    assert schema["properties"]["data"] == {"type": "object"}
+    for rule in schema["allOf"]:
+        data = rule["then"]["properties"]["data"]
+        assert schema["$defs"][data["$ref"].rsplit("/", 1)[-1]]["type"] == "object", rule["if"]
+
+
+def _envelope_first(event):
+    validator = schemas.event_validator()
+    try:
+        validator._envelope(event)
+        validator._by_type[event["type"]](event)
+    except fastjsonschema.JsonSchemaValueException as error:
+        return schemas._violation(error)
+    return None
+
+
+EVENT_EXAMPLES = sorted((SCHEMAS / "examples" / "hotline.events.v1").glob("*/*.json"))
+
+
+@pytest.mark.parametrize("event", [
+    *(json.loads(path.read_text()) for path in EVENT_EXAMPLES),
+    _event(),
+    _event(type="order.teleported"),
+    _event(type=["order.dispatched"]),
+    _event(data={}),
+    _event(data=[]),
+    _event(data={"office_id": 7}),
+    _event(colour="red", data={}),
+    _event(schema=2, data={"office_id": 7}),
+    {k: v for k, v in _event(data={}).items() if k != "order_id"},
+], ids=lambda event: str(event.get("type")) if isinstance(event, dict) else "not-an-object")
+def test_the_event_validator_judges_and_names_failures_as_the_envelope_first_order_does(event):
+    assert schemas.event_validator().validate(event) == _envelope_first(event)

@@ -322,6 +322,39 @@ def test_the_deadline_state_survives_a_json_round_trip():
     assert DeadlineState.from_dict(json.loads(json.dumps(run.state.to_dict()))) == run.state
 
 
+def test_an_event_reuses_the_clocks_it_leaves_unchanged_and_recomputes_the_others():
+    # given a dispatched order: sign_for, first_response and resolution clocks run
+    run = Run()
+    run.event(received("2025-03-03 09:00"))
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
+    before = {clock.target: clock for clock in run.state.clocks}
+
+    # when the office signs for it
+    run.event(screened("in-3", "order.signed", "2025-03-03 10:30", office_id="c-1"))
+    after = {clock.target: clock for clock in run.state.clocks}
+
+    # then only the sign_for clock is computed again; the other two are the same objects
+    assert after["first_response"] is before["first_response"]
+    assert after["resolution"] is before["resolution"]
+    assert after["sign_for"] is not before["sign_for"]
+    assert (after["sign_for"].outcome, after["sign_for"].ended_at) == ("satisfied", local("2025-03-03 10:30"))
+    # and each equals the clock computed afresh, as after a restart from the table
+    restored = DeadlineState.from_dict(json.loads(json.dumps(run.state.to_dict())))
+    assert all(clock.inputs is None for clock in restored.clocks)
+    assert clocks_of(run.order, POLICY, restored.clocks) == clocks_of(run.order, POLICY) == run.state.clocks
+
+
+def test_a_clock_is_computed_again_when_a_suspension_changes_its_inputs():
+    run = Run()
+    run.event(received("2025-03-03 09:00", urgency="urgent"))
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
+    resolution = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
+    run.event(screened("in-3", "order.suspended", "2025-03-03 20:00", reason="waiting for the owner"))
+    suspended = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
+    assert suspended is not resolution
+    assert (resolution.due_at, suspended.due_at) == (local("2025-03-05 10:00"), None)
+
+
 def test_a_suspension_pauses_every_clock_and_resuming_shifts_the_due_instant():
     # given an urgent order: resolution 48 calendar hours from dispatch
     run = Run()

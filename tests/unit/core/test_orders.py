@@ -13,6 +13,7 @@ from hotline.core.orders import (
     MAX_FACTS,
     Assignment,
     Extension,
+    Fact,
     Milestone,
     OrderState,
     Rating,
@@ -254,3 +255,13 @@ def test_the_state_depends_on_the_set_of_facts_not_their_arrival_order(events, r
 def test_applying_every_event_twice_changes_nothing(events):
     once = fold(events, OrderState("o-1"))
     assert fold(events, once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(event_lists())
+def test_folding_on_from_the_state_equals_deriving_it_from_every_fact(events):
+    # given the events in fact order: each is later than all before it, so the state folds on
+    in_order = sorted(events, key=lambda event: Fact.from_screened(event).sort_key)
+    # when they arrive in reverse instead, each sorts first and the state is derived again
+    # from all its facts; then both states are the same
+    assert fold(in_order, OrderState("o-1")) == fold(list(reversed(in_order)), OrderState("o-1"))

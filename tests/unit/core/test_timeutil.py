@@ -19,3 +19,18 @@ def test_utc_formatting_pads_years_and_shows_microseconds_only_when_set():
 @given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)))
 def test_formatted_instants_parse_back_to_the_same_instant(instant):
     assert parse_rfc3339(format_utc(instant)) == instant
+
+
+def field_by_field(instant: datetime) -> str:
+    utc = instant.astimezone(timezone.utc)
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    return f"{text}.{utc.microsecond:06d}Z" if utc.microsecond else text + "Z"
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.sampled_from([timezone.utc, timezone(timedelta(hours=8)), timezone(timedelta(hours=-9, minutes=-30))]),
+)
+def test_utc_formatting_writes_every_field_of_the_utc_instant(naive: datetime, offset: timezone):
+    instant = naive.replace(tzinfo=offset)
+    assert format_utc(instant) == field_by_field(instant)

@@ -256,3 +256,116 @@ def test_working_days_elapsed_is_the_smallest_count_whose_deadline_is_not_passed
     elapsed = working_days_elapsed(received, at)
     assert at <= civil_code_deadline(received, elapsed)
     assert elapsed == 0 or at > civil_code_deadline(received, elapsed - 1)
+
+
+# --- the day table against a day-by-day walk ---------------------------------------
+# The arithmetic looks each day up in a table of working-day counts; these oracles walk
+# the local days one by one, as the convention reads, and must agree to the microsecond.
+
+
+def walked_working_seconds(start: datetime, end: datetime) -> float:
+    local_start, local_end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    total = timedelta()
+    day = local_start.date()
+    while day <= local_end.date():
+        if is_working_day(day):
+            day_start = datetime.combine(day, datetime.min.time(), tzinfo=SHANGHAI)
+            overlap = min(local_end, day_start + timedelta(days=1)) - max(local_start, day_start)
+            total += max(overlap, timedelta())
+        day += timedelta(days=1)
+    return total.total_seconds()
+
+
+def walked_add_working_seconds(start: datetime, working_seconds: float) -> datetime:
+    remaining = timedelta(seconds=working_seconds)
+    cursor = start.astimezone(SHANGHAI)
+    while remaining > timedelta():
+        day_end = datetime.combine(cursor.date(), datetime.min.time(), tzinfo=SHANGHAI) + timedelta(days=1)
+        if is_working_day(cursor.date()):
+            if remaining <= day_end - cursor:
+                return (cursor + remaining).astimezone(timezone.utc)
+            remaining -= day_end - cursor
+        cursor = day_end
+    return cursor.astimezone(timezone.utc)
+
+
+OFFSETS = st.sampled_from([timezone.utc, SHANGHAI, timezone(timedelta(hours=-5)), timezone(timedelta(hours=8))])
+ANY_INSTANT = st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2026, 12, 31, 23, 59, 59), timezones=OFFSETS)
+BUDGETS = st.one_of(
+    st.integers(min_value=0, max_value=40 * WORKING_DAY_SECONDS).map(float),
+    st.floats(min_value=0, max_value=40.0 * WORKING_DAY_SECONDS, allow_nan=False),
+    st.integers(min_value=0, max_value=40).map(lambda days: float(days * WORKING_DAY_SECONDS)),
+)
+
+
+def outcome(compute):
+    try:
+        result = compute()
+    except CalendarRangeError as error:
+        return ("refused", error.day)
+    return ("answered", result, getattr(result, "tzinfo", None))
+
+
+@given(start=ANY_INSTANT, working_seconds=BUDGETS)
+def test_add_working_seconds_agrees_with_a_day_by_day_walk(start: datetime, working_seconds: float):
+    assert outcome(lambda: add_working_seconds(start, working_seconds)) == outcome(lambda: walked_add_working_seconds(start, working_seconds))
+
+
+@given(start=ANY_INSTANT, end=ANY_INSTANT)
+def test_working_seconds_between_agrees_with_a_day_by_day_walk(start: datetime, end: datetime):
+    expected = outcome(lambda: 0.0 if end <= start else walked_working_seconds(start, end))
+    assert outcome(lambda: working_seconds_between(start, end)) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "working_seconds", "due"),
+    [
+        # Budgets that end exactly at a midnight, or one microsecond either side of it.
+        ("2025-03-07 10:00", 14 * 3600, "2025-03-08 00:00"),  # Friday's own rest of the day
+        ("2025-03-07 10:00", 14 * 3600 + 0.000001, "2025-03-10 00:00:00.000001"),
+        ("2025-03-07 10:00", 14 * 3600 + 86_400, "2025-03-11 00:00"),  # ends Monday at 24:00
+        ("2025-03-07 10:00", 14 * 3600 + 86_400 - 0.000001, "2025-03-10 23:59:59.999999"),
+        ("2025-03-08 10:00", 86_400, "2025-03-11 00:00"),  # from a Saturday: Monday's 24:00
+        ("2025-01-27 10:00", 14 * 3600 + 1, "2025-02-05 00:00:01"),  # over the whole festival
+        ("2026-12-31 10:00", 14 * 3600, "2027-01-01 00:00"),  # the last known day's 24:00
+    ],
+)
+def test_add_working_seconds_at_the_edges_of_days(start: str, working_seconds: float, due: str):
+    assert add_working_seconds(local(start), working_seconds) == local(due)
+    assert add_working_seconds(local(start), working_seconds) == walked_add_working_seconds(local(start), working_seconds)
+
+
+@pytest.mark.parametrize(
+    ("compute", "refused_day"),
+    [
+        (lambda: add_working_seconds(local("2026-12-31 10:00"), 14 * 3600 + 1), date(2027, 1, 1)),
+        (lambda: add_working_seconds(local("2027-01-04 10:00"), 1), date(2027, 1, 4)),
+        (lambda: add_working_seconds(local("2003-12-31 23:00"), 1), date(2003, 12, 31)),
+        (lambda: working_seconds_between(local("2026-12-31 10:00"), local("2027-01-01 00:00")), date(2027, 1, 1)),
+        (lambda: working_seconds_between(local("2003-12-31 10:00"), local("2004-01-02 00:00")), date(2003, 12, 31)),
+        (lambda: working_seconds_between(local("2027-02-01 10:00"), local("2027-02-02 00:00")), date(2027, 2, 1)),
+    ],
+)
+def test_the_first_unknown_day_is_the_one_refused(compute, refused_day: date):
+    with pytest.raises(CalendarRangeError) as raised:
+        compute()
+    assert raised.value.day == refused_day
+
+
+def test_a_zero_budget_needs_no_calendar_and_answers_in_utc():
+    start = local("2030-05-01 10:00")
+    assert add_working_seconds(start, 0) == start
+    assert add_working_seconds(start, 0).tzinfo is timezone.utc
+
+
+def test_the_day_table_agrees_with_the_library_on_every_known_day():
+    first_year, last_year = supported_years()
+    for day in days(f"{first_year}-01-01", f"{last_year}-12-31"):
+        assert is_working_day(day) is chinese_calendar.is_workday(day), day
+
+
+@given(instant=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 12, 31), timezones=OFFSETS))
+def test_end_of_local_day_is_the_next_local_midnight_in_utc(instant: datetime):
+    expected = (datetime.combine(instant.astimezone(SHANGHAI).date(), datetime.min.time(), tzinfo=SHANGHAI) + timedelta(days=1)).astimezone(timezone.utc)
+    assert end_of_local_day(instant) == expected
+    assert end_of_local_day(instant).tzinfo is timezone.utc
