@@ -14,7 +14,7 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import restart_position, table_partitions, worker_logging, write_order
+from hotline.stream import key_routing, restart_position, table_partitions, worker_logging, write_order
 
 settings = Settings.from_env()
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
@@ -65,6 +65,7 @@ app = faust.App(
     # dead-lettered by the agents themselves and never reaches this point.
     web_enabled=True,
     Worker=worker_logging.Worker,  # logs at the level asked for (faust lowers it to DEBUG)
+    Router=key_routing.Router,  # routes views by a key's topic bytes (faust hashes its JSON)
 )
 
 
