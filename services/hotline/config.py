@@ -69,7 +69,7 @@ class Settings:
             value = env.get(name)
             return default if value is None or value == "" else value
 
-        def integer(name: str, default: int, low: int, high: int) -> int:
+        def integer(name: str, default: int | None, low: int, high: int) -> int | None:
             raw = env.get(name)
             if raw is None or raw == "":
                 return default
@@ -81,7 +81,7 @@ class Settings:
                 raise ConfigError(f"environment variable {name}: must be between {low} and {high}, got {value}")
             return value
 
-        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+        def choice(name: str, default: str | None, allowed: tuple[str, ...]) -> str:
             value = text(name, default)
             if value not in allowed:
                 raise ConfigError(f"environment variable {name}: must be one of {', '.join(allowed)}, got {value!r}")
@@ -98,7 +98,10 @@ class Settings:
             key = DEVELOPMENT_PSEUDONYM_KEY
         elif mode == "production" and len(key) < 32:
             raise ConfigError("environment variable HOTLINE_PSEUDONYM_KEY: must be at least 32 characters in production")
-        time_mode, idle_advance_seconds = time_settings(env.get("HOTLINE_TIME_MODE") or None, env.get("HOTLINE_IDLE_ADVANCE_SECONDS") or None)
+        time_mode, idle_advance_seconds = time_settings(
+            choice("HOTLINE_TIME_MODE", None, TIME_MODES) if env.get("HOTLINE_TIME_MODE") else None,
+            integer("HOTLINE_IDLE_ADVANCE_SECONDS", None, 0, 86400),
+        )
         broker = text("HOTLINE_BROKER", defaults.broker) or defaults.broker
         for part in broker.split(","):
             host_port = part.removeprefix("kafka://")
@@ -159,32 +162,22 @@ class Settings:
         return options
 
 
-def time_settings(mode: str | None, idle_advance: str | None) -> tuple[str, int]:
-    """(time mode, idle advance in seconds) from HOTLINE_TIME_MODE and
-    HOTLINE_IDLE_ADVANCE_SECONDS, either of them unset (None).
+def time_settings(mode: str | None, idle_advance_seconds: int | None) -> tuple[str, int]:
+    """(time mode, idle advance) from HOTLINE_TIME_MODE and HOTLINE_IDLE_ADVANCE_SECONDS,
+    either of them unset (None).
 
     Without a mode, an idle advance above 0 means live, as it did before the mode
     existed; live without an idle advance takes LIVE_IDLE_ADVANCE_SECONDS.
     """
-    if mode is not None and mode not in TIME_MODES:
-        raise ConfigError(f"environment variable HOTLINE_TIME_MODE: must be one of {', '.join(TIME_MODES)}, got {mode!r}")
-    seconds = None
-    if idle_advance is not None:
-        try:
-            seconds = int(idle_advance)
-        except ValueError:
-            raise ConfigError(f"environment variable HOTLINE_IDLE_ADVANCE_SECONDS: expected an integer, got {idle_advance!r}") from None
-        if not 0 <= seconds <= 86400:
-            raise ConfigError(f"environment variable HOTLINE_IDLE_ADVANCE_SECONDS: must be between 0 and 86400, got {seconds}")
     if mode is None:
-        mode = "live" if seconds else "replay"
+        mode = "live" if idle_advance_seconds else "replay"
     if mode == "replay":
-        if seconds:
+        if idle_advance_seconds:
             raise ConfigError(
-                f"environment variable HOTLINE_IDLE_ADVANCE_SECONDS: must be 0 or unset in replay mode "
-                f"(HOTLINE_TIME_MODE=replay), got {seconds}"
+                "environment variable HOTLINE_IDLE_ADVANCE_SECONDS: must be 0 or unset in replay mode "
+                f"(HOTLINE_TIME_MODE=replay), got {idle_advance_seconds}"
             )
         return mode, 0
-    if seconds == 0:
+    if idle_advance_seconds == 0:
         raise ConfigError("environment variable HOTLINE_IDLE_ADVANCE_SECONDS: must be at least 1 in live mode, got 0")
-    return mode, LIVE_IDLE_ADVANCE_SECONDS if seconds is None else seconds
+    return mode, LIVE_IDLE_ADVANCE_SECONDS if idle_advance_seconds is None else idle_advance_seconds

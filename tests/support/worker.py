@@ -38,6 +38,9 @@ class WorkerProcess:
         self.web_port = web_port or free_port()
         self.log_path = log_path
         env = dict(os.environ)
+        # Replay mode unless the test asks for live (its events are history).
+        env.pop("HOTLINE_TIME_MODE", None)
+        env.pop("HOTLINE_IDLE_ADVANCE_SECONDS", None)
         env.update(
             HOTLINE_APP_ID=app_id,
             HOTLINE_WEB_PORT=str(self.web_port),
