@@ -256,4 +256,3 @@ async def track_orders(stream):
 @app.on_partitions_assigned.connect
 async def rebuild_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
     clocks.stale = True
-

@@ -9,9 +9,9 @@ other appeals, which arrive on other partitions: the callers stage judges that, 
 final verdict travels with the appeal's case link (see hotline.stream.agents.callers).
 
 Each partition keeps a clock, the highest occurred_at of its valid events (clock ticks
-move it in live mode and at the end of a replay; the live worker's ticks depend on how far
-behind the wall clock its input is read, hotline.stream.idle_ticks). Appeals for the callers stage are
-stamped with it and the clock is promised to that stage (hotline.stream.clocks), which
+move it in live mode and at the end of a replay; how far behind the wall clock the input
+is read decides a live worker's ticks, hotline.stream.idle_ticks). Appeals for the callers
+stage are stamped with it and the clock is promised to that stage (hotline.stream.clocks), which
 then judges each caller's appeals in event-time order at any replay speed. The clock is
 kept in a table, with the input offset it covers, so a restarted or new owner of the
 partition never promises less than before, and input read again after a crash is
