@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Mapping
 
 DEVELOPMENT_PSEUDONYM_KEY = "hotline-development-key-not-secret"
+TIME_MODES = ("live", "replay")
+# Live mode: idle partitions follow the wall clock less this much, so events that arrive
+# a little late (network, source batching) still come before the clock passes them.
+LIVE_IDLE_ADVANCE_SECONDS = 60
 
 
 class ConfigError(ValueError):
@@ -28,6 +32,9 @@ class Settings:
     store: str = "memory://"
     data_dir: str = "/tmp/hotline-worker"
     max_event_bytes: int = 64 * 1024
+    # Replay: event time moves with the events alone. Live: idle partitions also follow
+    # the wall clock, less idle_advance_seconds (hotline.core.idle_advance).
+    time_mode: str = "replay"
     idle_advance_seconds: int = 0
     closed_order_retention_days: int = 14
     max_future_seconds: int = 86400
@@ -39,6 +46,10 @@ class Settings:
     # Static group membership (Kafka's group.instance.id): a worker restarted under the
     # same id takes its partitions back at once instead of after the session timeout.
     group_instance_id: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.time_mode == "live"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -58,7 +69,7 @@ class Settings:
             value = env.get(name)
             return default if value is None or value == "" else value
 
-        def integer(name: str, default: int, low: int, high: int) -> int:
+        def integer(name: str, default: int | None, low: int, high: int) -> int | None:
             raw = env.get(name)
             if raw is None or raw == "":
                 return default
@@ -70,7 +81,7 @@ class Settings:
                 raise ConfigError(f"environment variable {name}: must be between {low} and {high}, got {value}")
             return value
 
-        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+        def choice(name: str, default: str | None, allowed: tuple[str, ...]) -> str:
             value = text(name, default)
             if value not in allowed:
                 raise ConfigError(f"environment variable {name}: must be one of {', '.join(allowed)}, got {value!r}")
@@ -87,6 +98,10 @@ class Settings:
             key = DEVELOPMENT_PSEUDONYM_KEY
         elif mode == "production" and len(key) < 32:
             raise ConfigError("environment variable HOTLINE_PSEUDONYM_KEY: must be at least 32 characters in production")
+        time_mode, idle_advance_seconds = time_settings(
+            choice("HOTLINE_TIME_MODE", None, TIME_MODES) if env.get("HOTLINE_TIME_MODE") else None,
+            integer("HOTLINE_IDLE_ADVANCE_SECONDS", None, 0, 86400),
+        )
         broker = text("HOTLINE_BROKER", defaults.broker) or defaults.broker
         for part in broker.split(","):
             host_port = part.removeprefix("kafka://")
@@ -103,7 +118,8 @@ class Settings:
             data_dir=text("HOTLINE_DATA_DIR", defaults.data_dir) or defaults.data_dir,
             max_event_bytes=integer("HOTLINE_MAX_EVENT_BYTES", defaults.max_event_bytes, 1024, 900 * 1024),
             max_future_seconds=integer("HOTLINE_MAX_FUTURE_SECONDS", defaults.max_future_seconds, 0, 10 * 365 * 86400),
-            idle_advance_seconds=integer("HOTLINE_IDLE_ADVANCE_SECONDS", defaults.idle_advance_seconds, 0, 86400),
+            time_mode=time_mode,
+            idle_advance_seconds=idle_advance_seconds,
             closed_order_retention_days=integer("HOTLINE_CLOSED_ORDER_RETENTION_DAYS", defaults.closed_order_retention_days, 1, 3660),
             security_protocol=choice(
                 "HOTLINE_KAFKA_SECURITY_PROTOCOL",
@@ -144,3 +160,24 @@ class Settings:
         if self.ssl_cafile:
             options["ssl_cafile"] = self.ssl_cafile
         return options
+
+
+def time_settings(mode: str | None, idle_advance_seconds: int | None) -> tuple[str, int]:
+    """(time mode, idle advance) from HOTLINE_TIME_MODE and HOTLINE_IDLE_ADVANCE_SECONDS,
+    either of them unset (None).
+
+    Without a mode, an idle advance above 0 means live, as it did before the mode
+    existed; live without an idle advance takes LIVE_IDLE_ADVANCE_SECONDS.
+    """
+    if mode is None:
+        mode = "live" if idle_advance_seconds else "replay"
+    if mode == "replay":
+        if idle_advance_seconds:
+            raise ConfigError(
+                "environment variable HOTLINE_IDLE_ADVANCE_SECONDS: must be 0 or unset in replay mode "
+                f"(HOTLINE_TIME_MODE=replay), got {idle_advance_seconds}"
+            )
+        return mode, 0
+    if idle_advance_seconds == 0:
+        raise ConfigError("environment variable HOTLINE_IDLE_ADVANCE_SECONDS: must be at least 1 in live mode, got 0")
+    return mode, LIVE_IDLE_ADVANCE_SECONDS if idle_advance_seconds is None else idle_advance_seconds

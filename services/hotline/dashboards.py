@@ -315,6 +315,19 @@ def _pipeline(board: dashboard.Dashboard) -> None:
             8,
         )
     )
+    layout.panel(
+        _timeseries(
+            "Time mode and idle ticks held back",
+            [
+                _target("count by (time_mode, idle_advance_seconds) (hotline_worker_info)", "{{time_mode}} workers (idle advance {{idle_advance_seconds}} s)"),
+                _target("sum by (reason) (rate(hotline_idle_ticks_withheld_total[5m]))", "ticks held back/s: {{reason}}", ref="B"),
+            ],
+            "none",
+            "Workers per time mode. Live workers move idle partitions to the wall clock; they hold the ticks back "
+            "while their input is historic (more than a day behind the wall clock) or before any input is read.",
+        ),
+        8, 8,
+    )
 
 
 def _office_variable() -> dashboard.QueryVariable:

@@ -26,10 +26,21 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, data_dir: Path, app_id: str = "hotline-e2e", extra_env: dict | None = None, web_port: int | None = None):
+    def __init__(
+        self,
+        log_path: Path,
+        data_dir: Path,
+        app_id: str = "hotline-e2e",
+        extra_env: dict | None = None,
+        web_port: int | None = None,
+        worker_args: tuple[str, ...] = (),
+    ):
         self.web_port = web_port or free_port()
         self.log_path = log_path
         env = dict(os.environ)
+        # Replay mode unless the test asks for live (its events are history).
+        env.pop("HOTLINE_TIME_MODE", None)
+        env.pop("HOTLINE_IDLE_ADVANCE_SECONDS", None)
         env.update(
             HOTLINE_APP_ID=app_id,
             HOTLINE_WEB_PORT=str(self.web_port),
@@ -39,7 +50,7 @@ class WorkerProcess:
         env.update(extra_env or {})
         self._log = open(log_path, "wb")
         hotline = Path(sys.executable).with_name("hotline")
-        self.process = subprocess.Popen([str(hotline), "worker", "-l", "info"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([str(hotline), "worker", *worker_args, "-l", "info"], env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     @property
     def url(self) -> str:

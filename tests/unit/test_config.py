@@ -30,6 +30,14 @@ def test_several_brokers_are_passed_to_faust_and_clients():
         ({"HOTLINE_MODE": "production"}, "HOTLINE_PSEUDONYM_KEY: required when HOTLINE_MODE=production"),
         ({"HOTLINE_MODE": "production", "HOTLINE_PSEUDONYM_KEY": "short"}, "HOTLINE_PSEUDONYM_KEY: must be at least 32"),
         ({"HOTLINE_KAFKA_SECURITY_PROTOCOL": "TLS"}, "HOTLINE_KAFKA_SECURITY_PROTOCOL: must be one of"),
+        ({"HOTLINE_TIME_MODE": "realtime"}, "HOTLINE_TIME_MODE: must be one of live, replay, got 'realtime'"),
+        ({"HOTLINE_IDLE_ADVANCE_SECONDS": "1m"}, "HOTLINE_IDLE_ADVANCE_SECONDS: expected an integer, got '1m'"),
+        ({"HOTLINE_IDLE_ADVANCE_SECONDS": "-5"}, "HOTLINE_IDLE_ADVANCE_SECONDS: must be between 0 and 86400, got -5"),
+        (
+            {"HOTLINE_TIME_MODE": "replay", "HOTLINE_IDLE_ADVANCE_SECONDS": "60"},
+            "HOTLINE_IDLE_ADVANCE_SECONDS: must be 0 or unset in replay mode (HOTLINE_TIME_MODE=replay), got 60",
+        ),
+        ({"HOTLINE_TIME_MODE": "live", "HOTLINE_IDLE_ADVANCE_SECONDS": "0"}, "HOTLINE_IDLE_ADVANCE_SECONDS: must be at least 1 in live mode, got 0"),
     ],
 )
 def test_bad_setting_names_the_variable(environ, message):
@@ -45,3 +53,21 @@ def test_production_mode_takes_the_configured_pseudonym_key():
 def test_static_group_membership_is_off_unless_an_instance_id_is_given():
     assert Settings.from_env({}).group_instance_id is None
     assert Settings.from_env({"HOTLINE_GROUP_INSTANCE_ID": "hotline-worker-0"}).group_instance_id == "hotline-worker-0"
+
+
+@pytest.mark.parametrize(
+    ("environ", "time_mode", "idle_advance_seconds"),
+    [
+        ({}, "replay", 0),
+        ({"HOTLINE_TIME_MODE": "replay"}, "replay", 0),
+        ({"HOTLINE_IDLE_ADVANCE_SECONDS": "0"}, "replay", 0),
+        ({"HOTLINE_TIME_MODE": "live"}, "live", 60),
+        ({"HOTLINE_TIME_MODE": "live", "HOTLINE_IDLE_ADVANCE_SECONDS": "5"}, "live", 5),
+        # an idle advance without a mode means live, as before the mode existed
+        ({"HOTLINE_IDLE_ADVANCE_SECONDS": "30"}, "live", 30),
+        ({"HOTLINE_TIME_MODE": "", "HOTLINE_IDLE_ADVANCE_SECONDS": ""}, "replay", 0),
+    ],
+)
+def test_time_mode_and_idle_advance_follow_from_either_variable(environ, time_mode, idle_advance_seconds):
+    settings = Settings.from_env(environ)
+    assert (settings.time_mode, settings.idle_advance_seconds, settings.live) == (time_mode, idle_advance_seconds, time_mode == "live")

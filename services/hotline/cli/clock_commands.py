@@ -2,8 +2,8 @@
 
 The processor's clocks follow the events' own times, and stages that merge partitions
 hold what a quiet partition could still precede (see README, "Time"). A live worker
-ticks idle partitions with the wall clock (HOTLINE_IDLE_ADVANCE_SECONDS); a replay of
-history ends instead with this command: once the worker has drained what was replayed,
+(`hotline worker --live`) ticks idle partitions with the wall clock while its input is
+current; a replay of history ends instead with this command: once the worker has drained what was replayed,
 a tick to every partition says "event time is now T", so the last held items are
 released and every deadline due before T fires — the same outputs as if the history had
 gone on to T.

@@ -61,7 +61,10 @@ class DemoWorker:
 
     def __init__(self, port: int, log_path: Path, config_dir: str | None):
         self.metrics_url = f"http://127.0.0.1:{port}/metrics"
-        env = dict(os.environ, HOTLINE_WEB_PORT=str(port), HOTLINE_DATA_DIR=tempfile.mkdtemp(prefix="hotline-demo-"))
+        # The sample is history: a replay-mode worker, whatever the shell says, and the demo
+        # ends it with a clock advance.
+        env = dict(os.environ, HOTLINE_WEB_PORT=str(port), HOTLINE_DATA_DIR=tempfile.mkdtemp(prefix="hotline-demo-"), HOTLINE_TIME_MODE="replay")
+        env.pop("HOTLINE_IDLE_ADVANCE_SECONDS", None)
         if config_dir:
             env["HOTLINE_CONFIG_DIR"] = config_dir
         self.log_path = log_path

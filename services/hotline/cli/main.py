@@ -1,6 +1,6 @@
 """`hotline`: the worker and the tools around it.
 
-  hotline worker [FAUST WORKER OPTIONS]   run a Faust worker (all agents, /metrics)
+  hotline worker [--live] [FAUST OPTIONS]  run a Faust worker (all agents, /metrics)
   hotline topics create                   create the project's topics on the broker
   hotline topics asyncapi                 write the AsyncAPI document of the public topics
   hotline offices load FILE               put the office registry on hotline.offices.v1
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -21,6 +22,7 @@ from hotline.config import ConfigError, Settings
 from hotline.contract import topics
 
 log = logging.getLogger(__name__)
+LIVE_FLAG = "--live"
 
 
 def load_settings() -> Settings:
@@ -65,6 +67,18 @@ def log_jurisdiction() -> None:
         click.echo(f"hotline worker: jurisdiction {jurisdiction.describe()}", err=True)
 
 
+def log_time_mode(settings: Settings) -> None:
+    """Say at start-up whether quiet partitions follow the wall clock (live) or wait for events (replay)."""
+    if settings.live:
+        click.echo(
+            f"hotline worker: live mode: idle partitions follow the wall clock less {settings.idle_advance_seconds} s "
+            "once current input is read, and wait while the input is historic",
+            err=True,
+        )
+    else:
+        click.echo("hotline worker: replay mode: event time moves with the events alone; end a replay with `hotline clock advance`", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hotline")
 def cli() -> None:
@@ -74,16 +88,30 @@ def cli() -> None:
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
 @click.argument("faust_args", nargs=-1, type=click.UNPROCESSED)
 def worker(faust_args: tuple[str, ...]) -> None:
-    """Run a worker; options are Faust's own (`hotline worker --help`)."""
+    """Run a worker; `--live` for a live source, other options are Faust's own (`hotline worker --help`)."""
+    faust_args = _take_live_flag(faust_args)
     settings = load_settings()
     check_rule_files()
     log_jurisdiction()
+    log_time_mode(settings)
     from hotline.stream.worker import app
 
     if not {"-h", "--help"} & set(faust_args):
         _create_app_topics(settings)
     sys.argv = ["hotline", "worker", *faust_args]
     app.main()
+
+
+def _take_live_flag(faust_args: tuple[str, ...]) -> tuple[str, ...]:
+    """`--live` is ours, not Faust's: it sets HOTLINE_TIME_MODE=live for the whole worker
+    (the app reads its settings from the environment) and is taken off Faust's options."""
+    if LIVE_FLAG not in faust_args:
+        return faust_args
+    mode = os.environ.get("HOTLINE_TIME_MODE")
+    if mode and mode != "live":
+        raise click.UsageError(f"{LIVE_FLAG} contradicts environment variable HOTLINE_TIME_MODE={mode}")
+    os.environ["HOTLINE_TIME_MODE"] = "live"
+    return tuple(arg for arg in faust_args if arg != LIVE_FLAG)
 
 
 def _create_app_topics(settings: Settings) -> None:

@@ -6,7 +6,7 @@ Counters prove that nothing is lost: for every stage,
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, disable_created_metrics
+from prometheus_client import Counter, Gauge, Info, disable_created_metrics
 
 from hotline.contract import topics
 
@@ -99,6 +99,16 @@ ORDERS_WAITING_FOR_LINK = Gauge(
     "hotline_orders_waiting_for_case_link",
     "Orders whose appeal waits for the dedupe stage's case link before anything else happens to them.",
 )
+WORKER = Info(
+    "hotline_worker",
+    "How this worker keeps time: time_mode live (idle partitions follow the wall clock less idle_advance_seconds) or replay.",
+)
+IDLE_TICKS_WITHHELD = Counter(
+    "hotline_idle_ticks_withheld_total",
+    "Wall-clock ticks a live worker did not send to an idle partition, by reason "
+    "(historic_input: the newest input was read more than a day behind the wall clock; awaiting_input: none read yet).",
+    ["reason"],
+)
 
 STAGES = ("screen", "callers", "dedupe", "orders", "escalate", "pressure")
 # Reasons the screen stage can give; pre-initialised so every series exists at 0.
@@ -122,6 +132,7 @@ DEADLINE_TARGETS = ("sign_for", "first_response", "resolution")
 OFFICE_LEVELS = ("community", "street", "district", "department", "city")
 VERDICTS = ("accepted", "flagged", "rejected")
 REPEAT_RELATIONS = ("exact_resubmission", "same_caller_same_issue", "other_caller_same_issue", "standing_case")
+TICK_WITHHELD_REASONS = ("historic_input", "awaiting_input")
 
 
 _watermarks: dict[str, float] = {}
@@ -132,6 +143,10 @@ def observe_event_time(stage: str, occurred_at_seconds: float) -> None:
     if occurred_at_seconds > _watermarks.get(stage, float("-inf")):
         _watermarks[stage] = occurred_at_seconds
         EVENT_TIME_WATERMARK.labels(stage=stage).set(occurred_at_seconds)
+
+
+def describe_worker(time_mode: str, idle_advance_seconds: int) -> None:
+    WORKER.info({"time_mode": time_mode, "idle_advance_seconds": str(idle_advance_seconds)})
 
 
 def initialise() -> None:
@@ -151,6 +166,8 @@ def initialise() -> None:
         APPEALS_SCREENED.labels(verdict=verdict)
     for relation in REPEAT_RELATIONS:
         REPEATS.labels(relation=relation)
+    for reason in TICK_WITHHELD_REASONS:
+        IDLE_TICKS_WITHHELD.labels(reason=reason)
     for event_type in DEADLINE_TYPES:
         for target in DEADLINE_TARGETS:
             for level in OFFICE_LEVELS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -65,4 +66,48 @@ def test_worker_names_the_jurisdiction_of_its_profile(monkeypatch, capsys):
     log_jurisdiction()
     assert capsys.readouterr().err == (
         f"hotline worker: jurisdiction 云州市 (5 districts: 江北区, 滨湖区, 高新区, 老城区, 临江区) from {shipped / 'simulator' / 'jurisdiction.toml'}\n"
+    )
+
+
+def test_live_flag_is_taken_off_fausts_options_and_sets_live_mode(monkeypatch):
+    from hotline.cli.main import _take_live_flag
+
+    monkeypatch.delenv("HOTLINE_TIME_MODE", raising=False)
+    assert _take_live_flag(("-l", "info", "--live", "--web-port", "6067")) == ("-l", "info", "--web-port", "6067")
+    assert os.environ["HOTLINE_TIME_MODE"] == "live"
+
+
+def test_without_the_live_flag_faust_gets_every_option_and_the_mode_is_untouched(monkeypatch):
+    from hotline.cli.main import _take_live_flag
+
+    monkeypatch.delenv("HOTLINE_TIME_MODE", raising=False)
+    assert _take_live_flag(("-l", "info")) == ("-l", "info")
+    assert "HOTLINE_TIME_MODE" not in os.environ
+
+
+def test_live_flag_against_replay_in_the_environment_stops_start_up(monkeypatch):
+    monkeypatch.setenv("HOTLINE_TIME_MODE", "replay")
+    result = CliRunner().invoke(cli, ["worker", "--live"])
+    assert result.exit_code == 2
+    assert "Error: --live contradicts environment variable HOTLINE_TIME_MODE=replay" in result.output
+
+
+def test_worker_says_at_start_up_it_runs_in_replay_mode_by_default(capsys):
+    from hotline.cli.main import log_time_mode
+    from hotline.config import Settings
+
+    log_time_mode(Settings.from_env({}))
+    assert capsys.readouterr().err == (
+        "hotline worker: replay mode: event time moves with the events alone; end a replay with `hotline clock advance`\n"
+    )
+
+
+def test_worker_says_at_start_up_it_runs_in_live_mode_and_how_far_behind_the_wall_clock(capsys):
+    from hotline.cli.main import log_time_mode
+    from hotline.config import Settings
+
+    log_time_mode(Settings.from_env({"HOTLINE_TIME_MODE": "live"}))
+    assert capsys.readouterr().err == (
+        "hotline worker: live mode: idle partitions follow the wall clock less 60 s "
+        "once current input is read, and wait while the input is historic\n"
     )

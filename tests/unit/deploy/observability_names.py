@@ -44,6 +44,10 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
+# prometheus_client describes a counter and an info metric by their names without the suffix.
+EXPOSED_SUFFIX = {"counter": "_total", "info": "_info"}
+
+
 def exported_metric_names() -> set[str]:
     """Names as exposed on /metrics by hotline.stream.metrics and pressure_metrics."""
     names = set()
@@ -51,7 +55,7 @@ def exported_metric_names() -> set[str]:
         for value in vars(module).values():
             if isinstance(value, MetricWrapperBase):
                 for family in value.describe():
-                    names.add(f"{family.name}_total" if family.type == "counter" else family.name)
+                    names.add(family.name + EXPOSED_SUFFIX.get(family.type, ""))
     return names
 
 

@@ -44,6 +44,7 @@ def test_compose_file_is_valid_and_runs_the_whole_stack(compose_config):
     assert project["services"]["kafka"]["image"].startswith("apache/kafka:")
     assert project["services"]["worker"]["environment"]["HOTLINE_BROKER"] == "kafka:9092"
     assert project["services"]["worker"]["deploy"]["replicas"] == 2
+    assert project["services"]["worker"]["environment"]["HOTLINE_TIME_MODE"] == "live"
 
 
 def test_compose_check_rejects_an_invalid_file(compose_config, tmp_path):

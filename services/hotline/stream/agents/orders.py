@@ -223,7 +223,7 @@ async def _on_case_link(message) -> None:
 
 
 async def _on_tick(message) -> None:
-    """Live mode: a partition with no events for a while follows the wall clock."""
+    """Live mode (hotline.stream.idle_ticks) and the end of a replay: event time moves on."""
     tick = codec.decode(message.value)
     await _advance_watermark(message.partition, datetime.fromtimestamp(tick["now_seconds"], tz=timezone.utc))
 
@@ -256,14 +256,3 @@ async def track_orders(stream):
 @app.on_partitions_assigned.connect
 async def rebuild_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
     clocks.stale = True
-
-
-@app.timer(interval=max(settings.idle_advance_seconds, 1.0), on_leader=True)
-async def tick_idle_partitions() -> None:
-    """Live mode only (HOTLINE_IDLE_ADVANCE_SECONDS > 0): tick every partition with the
-    wall clock so breaches fire on partitions that receive no events."""
-    if settings.idle_advance_seconds <= 0:
-        return
-    now_seconds = datetime.now(tz=timezone.utc).timestamp() - settings.idle_advance_seconds
-    for partition in range(topics.DEFAULT_PARTITIONS):
-        await clock_ticks_topic.send(key=b"tick", value=codec.encode({"now_seconds": now_seconds}), partition=partition)

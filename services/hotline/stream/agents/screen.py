@@ -9,8 +9,9 @@ other appeals, which arrive on other partitions: the callers stage judges that, 
 final verdict travels with the appeal's case link (see hotline.stream.agents.callers).
 
 Each partition keeps a clock, the highest occurred_at of its valid events (clock ticks
-move it in live mode and at the end of a replay). Appeals for the callers stage are
-stamped with it and the clock is promised to that stage (hotline.stream.clocks), which
+move it in live mode and at the end of a replay; how far behind the wall clock the input
+is read decides a live worker's ticks, hotline.stream.idle_ticks). Appeals for the callers
+stage are stamped with it and the clock is promised to that stage (hotline.stream.clocks), which
 then judges each caller's appeals in event-time order at any replay speed. The clock is
 kept in a table, with the input offset it covers, so a restarted or new owner of the
 partition never promises less than before, and input read again after a crash is
@@ -29,7 +30,7 @@ from hotline.contract import codec, schemas, topics
 from hotline.core import screen_rules
 from hotline.core.ordering import StampClock
 from hotline.core.screening import Rejected, ScreenSettings, screen
-from hotline.stream import clocks, metrics
+from hotline.stream import clocks, idle_ticks, metrics
 from hotline.stream.app import (
     app,
     appeals_by_caller_topic,
@@ -133,8 +134,10 @@ async def screen_events(stream):
             continue
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
         try:
-            outcome = screen(message.value, validator, screen_settings, now_seconds=time.time())
+            read_at_seconds = time.time()
+            outcome = screen(message.value, validator, screen_settings, now_seconds=read_at_seconds)
             if not isinstance(outcome, Rejected):
+                idle_ticks.ticker.newest_input.observe(outcome.occurred_at_seconds, read_at_seconds)
                 merge_at_seconds = partition_clocks.stamp(message.partition, message.offset, outcome.occurred_at_seconds)
                 if outcome.event["type"] == "appeal.received":
                     await _judge_appeal(outcome.event, merge_at_seconds)
