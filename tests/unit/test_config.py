@@ -30,6 +30,8 @@ def test_several_brokers_are_passed_to_faust_and_clients():
         ({"HOTLINE_MODE": "production"}, "HOTLINE_PSEUDONYM_KEY: required when HOTLINE_MODE=production"),
         ({"HOTLINE_MODE": "production", "HOTLINE_PSEUDONYM_KEY": "short"}, "HOTLINE_PSEUDONYM_KEY: must be at least 32"),
         ({"HOTLINE_KAFKA_SECURITY_PROTOCOL": "TLS"}, "HOTLINE_KAFKA_SECURITY_PROTOCOL: must be one of"),
+        ({"HOTLINE_PARTITIONS": "0"}, "HOTLINE_PARTITIONS: must be between 1 and 1024, got 0"),
+        ({"HOTLINE_PARTITIONS": "eight"}, "HOTLINE_PARTITIONS: expected an integer, got 'eight'"),
     ],
 )
 def test_bad_setting_names_the_variable(environ, message):
@@ -45,3 +47,7 @@ def test_production_mode_takes_the_configured_pseudonym_key():
 def test_static_group_membership_is_off_unless_an_instance_id_is_given():
     assert Settings.from_env({}).group_instance_id is None
     assert Settings.from_env({"HOTLINE_GROUP_INSTANCE_ID": "hotline-worker-0"}).group_instance_id == "hotline-worker-0"
+
+
+def test_partitions_default_to_four_and_follow_hotline_partitions():
+    assert (Settings.from_env({}).partitions, Settings.from_env({"HOTLINE_PARTITIONS": "8"}).partitions) == (4, 8)

@@ -265,5 +265,5 @@ async def tick_idle_partitions() -> None:
     if settings.idle_advance_seconds <= 0:
         return
     now_seconds = datetime.now(tz=timezone.utc).timestamp() - settings.idle_advance_seconds
-    for partition in range(topics.DEFAULT_PARTITIONS):
+    for partition in range(app.conf.topic_partitions):
         await clock_ticks_topic.send(key=b"tick", value=codec.encode({"now_seconds": now_seconds}), partition=partition)
