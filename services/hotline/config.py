@@ -46,6 +46,9 @@ class Settings:
     # Static group membership (Kafka's group.instance.id): a worker restarted under the
     # same id takes its partitions back at once instead of after the session timeout.
     group_instance_id: str | None = None
+    # Partitions of every stage topic (hotline.contract.topics): the most workers an app
+    # can spread over. Fixed when the topics are created; every worker must use it.
+    partitions: int = 4
 
     @property
     def live(self) -> bool:
@@ -131,6 +134,7 @@ class Settings:
             sasl_password=text("HOTLINE_KAFKA_SASL_PASSWORD", None),
             ssl_cafile=text("HOTLINE_KAFKA_SSL_CAFILE", None),
             group_instance_id=text("HOTLINE_GROUP_INSTANCE_ID", None),
+            partitions=integer("HOTLINE_PARTITIONS", defaults.partitions, 1, 1024),
         )
 
     def aiokafka_options(self) -> dict[str, object]:

@@ -315,7 +315,7 @@ def _pipeline(board: dashboard.Dashboard) -> None:
             8,
         )
     )
-    layout.panel(
+    board.with_panel(
         _timeseries(
             "Time mode and idle ticks held back",
             [
@@ -325,8 +325,8 @@ def _pipeline(board: dashboard.Dashboard) -> None:
             "none",
             "Workers per time mode. Live workers move idle partitions to the wall clock; they hold the ticks back "
             "while their input is historic (more than a day behind the wall clock) or before any input is read.",
-        ),
-        8, 8,
+            8,
+        )
     )
 
 

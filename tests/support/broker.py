@@ -38,10 +38,11 @@ class ThrowawayBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, app_id: str) -> None:
+    def start(self, app_id: str, partitions: int | None = None) -> None:
         subprocess.run([str(KAFKA_SH), "up"], env=self.env, check=True, timeout=180, capture_output=True)
         hotline = Path(sys.executable).with_name("hotline")
-        subprocess.run([str(hotline), "topics", "create"], env={**self.env, "HOTLINE_APP_ID": app_id}, check=True, timeout=120, capture_output=True)
+        count = ["--partitions", str(partitions)] if partitions else []
+        subprocess.run([str(hotline), "topics", "create", *count], env={**self.env, "HOTLINE_APP_ID": app_id}, check=True, timeout=120, capture_output=True)
 
     def halt(self) -> None:
         """Stop the broker process (SIGTERM, a clean shutdown) and keep its data dir and ports

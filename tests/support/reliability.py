@@ -91,7 +91,8 @@ class ReliabilityPipeline:
         return self.broker.bootstrap
 
     def start(self) -> None:
-        self.broker.start(self.app_id)
+        partitions = self.worker_env.get("HOTLINE_PARTITIONS")
+        self.broker.start(self.app_id, int(partitions) if partitions else None)
         self.start_worker()
 
     def start_worker(self) -> WorkerProcess:

@@ -38,6 +38,8 @@ def test_several_brokers_are_passed_to_faust_and_clients():
             "HOTLINE_IDLE_ADVANCE_SECONDS: must be 0 or unset in replay mode (HOTLINE_TIME_MODE=replay), got 60",
         ),
         ({"HOTLINE_TIME_MODE": "live", "HOTLINE_IDLE_ADVANCE_SECONDS": "0"}, "HOTLINE_IDLE_ADVANCE_SECONDS: must be at least 1 in live mode, got 0"),
+        ({"HOTLINE_PARTITIONS": "0"}, "HOTLINE_PARTITIONS: must be between 1 and 1024, got 0"),
+        ({"HOTLINE_PARTITIONS": "eight"}, "HOTLINE_PARTITIONS: expected an integer, got 'eight'"),
     ],
 )
 def test_bad_setting_names_the_variable(environ, message):
@@ -71,3 +73,7 @@ def test_static_group_membership_is_off_unless_an_instance_id_is_given():
 def test_time_mode_and_idle_advance_follow_from_either_variable(environ, time_mode, idle_advance_seconds):
     settings = Settings.from_env(environ)
     assert (settings.time_mode, settings.idle_advance_seconds, settings.live) == (time_mode, idle_advance_seconds, time_mode == "live")
+
+
+def test_partitions_default_to_four_and_follow_hotline_partitions():
+    assert (Settings.from_env({}).partitions, Settings.from_env({"HOTLINE_PARTITIONS": "8"}).partitions) == (4, 8)

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from hotline.cli import kafka_clients
 from hotline.cli.draining import wait_until_drained
-from hotline.contract import codec, topics
+from hotline.contract import codec
 from hotline.core.timeutil import format_utc, parse_rfc3339
 
 err = Console(stderr=True)
@@ -38,12 +38,13 @@ def last_event_time(path: str) -> datetime | None:
 
 
 def send_clock_ticks(settings, instant: datetime) -> str:
-    """One tick per partition of the app's clock-ticks topic; returns the topic name."""
+    """One tick per partition of the app's clock-ticks topic (as many as the broker says
+    it has, else the deployment's count); returns the topic name."""
     topic = f"{settings.app_id}-clock-ticks"
     producer = kafka_clients.producer(settings)
     try:
         value = codec.encode({"now_seconds": instant.timestamp()})
-        for partition in range(topics.DEFAULT_PARTITIONS):
+        for partition in sorted(producer.partitions_for(topic) or range(settings.partitions)):
             producer.send(topic, key=b"tick", value=value, partition=partition)
         producer.flush()
     finally:

@@ -65,6 +65,19 @@ def create_topics(settings: Settings, specs: tuple[TopicSpec, ...], wait_seconds
         client.close()
 
 
+def partition_counts(settings: Settings, names: list[str]) -> dict[str, int]:
+    """The partition count of each named topic the broker has (missing topics left out)."""
+    client = admin(settings)
+    try:
+        existing = set(client.list_topics())
+        wanted = [name for name in names if name in existing]
+        if not wanted:
+            return {}
+        return {topic["name"]: len(topic["partitions"]) for topic in client.describe_topics(wanted) if topic["error_code"] == 0}
+    finally:
+        client.close()
+
+
 def _wait_until_described(client: KafkaAdminClient, specs: tuple[TopicSpec, ...], wait_seconds: float) -> None:
     expected = {spec.name: spec.partitions for spec in specs}
     deadline = time.monotonic() + wait_seconds

@@ -33,24 +33,37 @@ def topics_group() -> None:
 
 @topics_group.command("create")
 @click.option("--replication-factor", type=click.IntRange(1, 10), default=1, show_default=True)
-def topics_create(replication_factor: int) -> None:
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Partitions of every stage topic (default: HOTLINE_PARTITIONS, else 4); the most workers one app can spread over.",
+)
+def topics_create(replication_factor: int, partitions: int | None) -> None:
     """Create every topic of the contract, and the app's internal stage-to-stage topics,
-    with their partition counts and configs."""
+    with their partition counts and configs. A topic that exists with another partition
+    count is reported and the command exits 1: partitions cannot be taken back, and every
+    worker must run with the count its topics have."""
     settings = _settings()
-    specs = topics.ALL_TOPICS + topics.internal_topics(settings.app_id)
+    partitions = partitions or settings.partitions
+    specs = topics.deployment_topics(settings.app_id, partitions)
     if replication_factor != 1:
         specs = tuple(spec.with_replication(replication_factor) for spec in specs)
     by_name = {spec.name: spec for spec in specs}
     for name, outcome in kafka_clients.create_topics(settings, specs):
         spec = by_name[name]
         click.echo(f"{name:34} {outcome:8} partitions={spec.partitions} {spec.kafka_configs()}")
+    mismatches = topics.partition_mismatches(specs, kafka_clients.partition_counts(settings, list(by_name)))
+    if mismatches:
+        raise click.ClickException("; ".join(mismatches))
 
 
 @topics_group.command("list")
 def topics_list() -> None:
-    """Print the contract's topics and what they carry."""
+    """Print the contract's topics and what they carry, with the deployment's partition counts."""
+    partitions = _settings().partitions
     for spec in topics.ALL_TOPICS:
-        click.echo(f"{spec.name:28} key={spec.key:14} partitions={spec.partitions}  {spec.description}")
+        click.echo(f"{spec.name:28} key={spec.key:14} partitions={spec.with_partitions(partitions).partitions}  {spec.description}")
 
 
 DEFAULT_ASYNCAPI_PATH = Path("docs/asyncapi.yaml")

@@ -115,22 +115,29 @@ def _take_live_flag(faust_args: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _create_app_topics(settings: Settings) -> None:
-    """Create every topic the worker reads or writes before it joins its group.
+    """Create every topic the worker reads or writes before it joins its group, and stop
+    if existing topics have another partition count than HOTLINE_PARTITIONS.
 
     Faust creates its tables' changelog topics itself, just before the consumer joins; on
     a loaded broker the join could see a brand-new changelog with no partitions yet, and
     until the next metadata refresh (minutes) every table write failed with
     PartitionsMismatch. Created and described beforehand, they are there from the start.
+    A worker whose count differs from its topics' would compute clocks and merges for
+    partitions that do not exist, or miss some: it must not start.
     """
     from hotline.cli import kafka_clients
     from hotline.stream.app import changelog_topic_specs
 
-    specs = topics.ALL_TOPICS + topics.internal_topics(settings.app_id) + changelog_topic_specs()
+    specs = topics.deployment_topics(settings.app_id, settings.partitions) + changelog_topic_specs()
     try:
         kafka_clients.create_topics(settings, specs, wait_seconds=60)
+        mismatches = topics.partition_mismatches(specs, kafka_clients.partition_counts(settings, [spec.name for spec in specs]))
     except KafkaError as error:
         # No broker yet: Faust waits for it and creates the topics itself.
         log.warning("could not create the app's topics before start-up (%s); Faust creates them once the broker answers", error)
+        return
+    if mismatches:
+        raise click.ClickException(f"HOTLINE_PARTITIONS={settings.partitions} does not match the topics: " + "; ".join(mismatches))
 
 
 from hotline.cli import (  # noqa: E402

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+# Partitions of a stage topic unless the deployment names another count (HOTLINE_PARTITIONS).
 DEFAULT_PARTITIONS = 4
 
 
@@ -21,6 +22,11 @@ class TopicSpec:
     partitions: int = DEFAULT_PARTITIONS
     configs: dict[str, str] = field(default_factory=dict)
     replication_factor: int = 1
+    # Reference data every worker reads whole keeps its count whatever the deployment's.
+    fixed_partitions: bool = False
+
+    def with_partitions(self, partitions: int) -> "TopicSpec":
+        return self if self.fixed_partitions else replace(self, partitions=partitions)
 
     def with_replication(self, replication_factor: int) -> "TopicSpec":
         return replace(self, replication_factor=replication_factor)
@@ -43,6 +49,7 @@ OFFICES = TopicSpec(
     description="office registry: name, level, parent, daily capacity",
     compacted=True,
     partitions=1,  # small reference data; every worker reads all of it
+    fixed_partitions=True,
 )
 SCREENED = TopicSpec(
     "hotline.screened.v1",
@@ -112,11 +119,28 @@ INTERNAL_TOPIC_SUFFIXES: tuple[str, ...] = (
 )
 
 
-def internal_topics(app_id: str) -> tuple[TopicSpec, ...]:
+def internal_topics(app_id: str, partitions: int = DEFAULT_PARTITIONS) -> tuple[TopicSpec, ...]:
     return tuple(
-        TopicSpec(f"{app_id}-{suffix}", key="stage key", description=f"internal: {suffix} of app {app_id}")
+        TopicSpec(f"{app_id}-{suffix}", key="stage key", description=f"internal: {suffix} of app {app_id}", partitions=partitions)
         for suffix in INTERNAL_TOPIC_SUFFIXES
     )
+
+
+def deployment_topics(app_id: str, partitions: int = DEFAULT_PARTITIONS) -> tuple[TopicSpec, ...]:
+    """Every topic of the contract and the app's stage-to-stage topics, each stage topic
+    with the deployment's partition count: stages that share a key must be co-partitioned,
+    so one count serves them all."""
+    return tuple(spec.with_partitions(partitions) for spec in ALL_TOPICS) + internal_topics(app_id, partitions)
+
+
+def partition_mismatches(specs: tuple[TopicSpec, ...], counts: dict[str, int]) -> list[str]:
+    """What differs between the partition counts the broker reports (`counts`, by topic
+    name; topics it does not have are left out) and the counts the specs expect."""
+    return [
+        f"{spec.name} has {counts[spec.name]} partitions, the deployment expects {spec.partitions}"
+        for spec in specs
+        if spec.name in counts and counts[spec.name] != spec.partitions
+    ]
 
 
 def by_name(name: str) -> TopicSpec:

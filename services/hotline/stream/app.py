@@ -50,7 +50,7 @@ app = faust.App(
     web_bind=settings.web_host,
     web_host=settings.web_host,
     web_port=settings.web_port,
-    topic_partitions=topics.DEFAULT_PARTITIONS,
+    topic_partitions=settings.partitions,
     topic_replication_factor=1,
     producer_acks=-1,
     # Every input event leads to several sends (derived events, stage-to-stage items,
@@ -77,7 +77,7 @@ def changelog_topic_specs() -> tuple[topics.TopicSpec, ...]:
             key="table key",
             description=f"internal: changelog of table {name}",
             compacted=True,
-            partitions=table.partitions or topics.DEFAULT_PARTITIONS,
+            partitions=table.partitions or settings.partitions,
         )
         for name, table in app.tables.items()
     )
@@ -90,7 +90,7 @@ def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
-        partitions=spec.partitions,
+        partitions=spec.with_partitions(settings.partitions).partitions,
         compacting=spec.compacted,
     )
 
@@ -109,7 +109,7 @@ def internal_topic(suffix: str) -> faust.TopicT:
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
-        partitions=topics.DEFAULT_PARTITIONS,
+        partitions=settings.partitions,
         internal=True,
     )
 
@@ -117,7 +117,7 @@ def internal_topic(suffix: str) -> faust.TopicT:
 def json_table(name: str, help: str) -> faust.TableT:
     """A changelog-backed table of JSON-able dicts, partitioned like the topics."""
     # No value_type: values are plain JSON (the app's default serializer), not Faust models.
-    return app.Table(name, default=None, key_type=str, partitions=topics.DEFAULT_PARTITIONS, help=help)
+    return app.Table(name, default=None, key_type=str, partitions=settings.partitions, help=help)
 
 
 class CompactJsonTable:
@@ -136,7 +136,7 @@ class CompactJsonTable:
             default=None,
             key_type=str,
             value_type=bytes,  # raw bytes in the changelog: the JSON as encoded here
-            partitions=topics.DEFAULT_PARTITIONS,
+            partitions=settings.partitions,
             help=help,
         )
 

@@ -31,7 +31,7 @@ PROMISE_INTERVAL_SECONDS = 0.5
 
 def upstream_sources(stage: str) -> list[str]:
     """The clock sources of a stage: one per partition it reads."""
-    return [f"{stage}/{partition}" for partition in range(topics.DEFAULT_PARTITIONS)]
+    return [f"{stage}/{partition}" for partition in range(app.conf.topic_partitions)]
 
 
 def is_promise(value: Mapping[str, Any]) -> bool:
@@ -62,7 +62,7 @@ class ClockPromises:
                 continue
             value = codec.encode({"clock_of": f"{self.stage}/{partition}", "at_seconds": at_seconds})
             for topic in self.downstream:
-                for downstream_partition in range(topics.DEFAULT_PARTITIONS):
+                for downstream_partition in range(app.conf.topic_partitions):
                     await topic.send(key=b"clock", value=value, partition=downstream_partition)
             self.sent[partition] = at_seconds
 

@@ -18,7 +18,7 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from hotline.contract import codec, topics
+from hotline.contract import codec
 from hotline.core import idle_advance
 from hotline.core.timeutil import format_utc
 from hotline.stream import metrics
@@ -66,8 +66,8 @@ async def tick_idle_partitions() -> None:
         return
     decision = ticker.decide(time.time())
     if decision.tick_at_seconds is None:
-        metrics.IDLE_TICKS_WITHHELD.labels(reason=decision.state).inc(topics.DEFAULT_PARTITIONS)
+        metrics.IDLE_TICKS_WITHHELD.labels(reason=decision.state).inc(app.conf.topic_partitions)
         return
     value = codec.encode({"now_seconds": decision.tick_at_seconds})
-    for partition in range(topics.DEFAULT_PARTITIONS):
+    for partition in range(app.conf.topic_partitions):
         await clock_ticks_topic.send(key=b"tick", value=value, partition=partition)

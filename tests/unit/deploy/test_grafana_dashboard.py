@@ -120,6 +120,7 @@ EXPECTED_PANELS = [
     ("timeseries", "Event-time lag", ["hotline:event_time_lag_seconds"]),
     ("timeseries", "Workers up", ['sum(up{job="hotline"})']),
     ("timeseries", "Held for event-time order", ["sum by (stage) (hotline_merge_pending_items)", "sum(hotline_orders_waiting_for_case_link)"]),
+    ("timeseries", "Time mode and idle ticks held back", ["count by (time_mode, idle_advance_seconds) (hotline_worker_info)", "sum by (reason) (rate(hotline_idle_ticks_withheld_total[5m]))"]),
 ]
 
 
