@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import faust
 
-from hotline.contract import codec, topics
+from hotline.contract import codec
 from hotline.core.ordering import MergeItem, OrderedMerge
 from hotline.stream import metrics
 from hotline.stream.app import app
