@@ -2,9 +2,13 @@
 (HOTLINE_PARTITIONS=8, `hotline topics create --partitions 8`), once into one worker and
 once into three workers of one group, which join before the input arrives. The three
 must give what the one gives: the same derived events, every order's state, deadlines,
-repeats and escalations, and every office document. And the partition count itself
-changes no result: the one worker on 8 partitions derives the events the reference run
-on the default 4 derives.
+repeats and escalations, and every office document, each view asked of one worker and
+routed to the worker that owns the key. And the partition count changes no order's
+result: the one worker on 8 partitions derives the screened events, case links,
+deadlines and escalations the reference run on the default 4 derives. Pressure snapshots
+are left out of that comparison: a quiet office gets an hourly snapshot when another
+office's event on its partition passes the hour, so which hours it has depends on the
+offices it shares a partition with (README, "Known limits").
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from hotline.contract import topics
-from support.reliability import assert_same_event_ids, differences, differing_fields, DerivedMessages, ReliabilityPipeline, Views
+from support.reliability import assert_same_event_ids, differences, differing_fields, DerivedMessages, json_view, ReliabilityPipeline, Views
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -48,11 +52,12 @@ def _run(simulated_stream, directory, app_id: str, workers: int) -> PartitionedR
         drained_seconds = time.monotonic() - started
         print(f"\n{app_id}: {len(simulated_stream.lines())} events on {PARTITIONS} partitions, {workers} worker(s): drained in {drained_seconds:.0f}s")
         workers = [pipeline.worker, *pipeline.peers]
-        # An order's view is routed to the worker that owns it; the offices list is each
-        # worker's own offices, so the group's is the union.
+        # Each worker lists the offices it has seen; every order and office document is
+        # asked of the first worker, which routes it to the owner.
+        office_ids = sorted({office_id for worker in workers for office_id in Views.of(worker, []).offices})
         views = Views(
             orders=Views.of(pipeline.worker, simulated_stream.order_ids()).orders,
-            offices={office_id: document for worker in workers for office_id, document in Views.of(worker, []).offices.items()},
+            offices={office_id: json_view(pipeline.worker, f"/offices/{office_id}/") for office_id in office_ids},
         )
         alive = sum(worker.process.poll() is None for worker in workers)
         return PartitionedRun(pipeline.derived(), views, drained_seconds, alive, pipeline.input_lag(), _partition_counts(pipeline.servers, app_id))
@@ -95,7 +100,7 @@ def test_three_workers_derive_the_events_of_one(three_workers, one_worker, spec)
     assert_same_event_ids(three_workers.derived, one_worker.derived, spec.name)
 
 
-@pytest.mark.parametrize("spec", COMPARED, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", [topics.SCREENED, topics.DEADLINES, topics.CASES, topics.ESCALATIONS], ids=lambda spec: spec.name)
 def test_eight_partitions_derive_the_events_of_four(one_worker, reference_run, spec):
     assert_same_event_ids(one_worker.derived, reference_run, spec.name)
 
