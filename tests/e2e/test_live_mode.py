@@ -169,6 +169,7 @@ def test_live_worker_fed_a_historic_file_warns_once_and_leaves_the_clocks_to_the
     withheld = pipeline.metric("hotline_idle_ticks_withheld_total", reason="historic_input")
     assert withheld >= 2 * topics.DEFAULT_PARTITIONS and withheld % topics.DEFAULT_PARTITIONS == 0
     assert pipeline.metric("hotline_messages_consumed_total", topic=f"{APP_ID}-clock-ticks") == 0
+    # (whether any deadline fires at all depends on how fast the file arrived: a stage
+    # promises its clock at most every 0.5 s, so the end of a burst waits for a tick)
     deadlines = pipeline.values(topics.DEADLINES)
-    assert deadlines
-    assert max(parse_rfc3339(d["occurred_at"]) for d in deadlines) <= last_event_at
+    assert [d["occurred_at"] for d in deadlines if parse_rfc3339(d["occurred_at"]) > last_event_at] == []
