@@ -14,9 +14,9 @@ KAFKA := deploy/kafka/kafka.sh
 
 help:
 	@echo "make demo        run the processor on a bundled sample, start to finish"
-	@echo "make test        everything CI runs: make test-fast, then make test-reliability (about 37 minutes)"
-	@echo "make test-fast   unit + integration + e2e tests against a throwaway local Kafka (about 8 minutes)"
-	@echo "make test-reliability  crashes, broker restart, two workers, poisoned input, rebuild, privacy (about 29 minutes)"
+	@echo "make test        everything CI runs: make test-fast, then make test-reliability (about 41 minutes)"
+	@echo "make test-fast   unit + integration + e2e tests against a throwaway local Kafka (about 9 minutes)"
+	@echo "make test-reliability  crashes, broker restart, two workers, poisoned input, rebuild, privacy, partitions (about 31 minutes)"
 	@echo "make test-replay-speed a simulated week at full speed and at 100x: identical topics (about 2 hours)"
 	@echo "make soak        one million simulated events through one worker, RSS sampled every 10 s (HOTLINE_SOAK_EVENTS=N for a trial)"
 	@echo "make bench       throughput, latency, scale-out and memory against raw Kafka baselines (docs/BENCHMARKS.md)"
