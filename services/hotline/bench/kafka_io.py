@@ -2,7 +2,8 @@
 
 Consumes a bootstrap address; produces topic partitions' end offsets, a consumer group's
 committed offsets and lag, pre-committed start positions for fresh groups, and the
-pre-produced input events (keyed by order_id, like `hotline replay`).
+pre-produced input events (keyed by order_id, like `hotline replay`), and how many
+messages every topic holds (what one input event costs in messages).
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ class Probe:
 
     def end_total(self, topics: Sequence[str]) -> int:
         return sum(self.end_offsets(topics).values())
+
+    def end_totals_by_topic(self) -> dict[str, int]:
+        """Every topic's end offsets summed over its partitions: how many messages it has
+        ever been written (the broker's own "__" topics left out)."""
+        names = sorted(name for name in self._consumer.topics() if not name.startswith("__"))
+        totals = dict.fromkeys(names, 0)
+        for tp, offset in self.end_offsets(names).items():
+            totals[tp.topic] += offset
+        return totals
 
     def committed(self, group: str) -> dict[TopicPartition, int]:
         try:

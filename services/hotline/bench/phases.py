@@ -3,7 +3,8 @@
 Consumes a `Bench` (broker address, work directory, the pre-produced simulated events and
 where they start on hotline.events.v1) and produces one plain dict of figures per phase:
 Kafka's own consumer, a raw aiokafka passthrough, a forward-only Faust agent, the full
-pipeline with one and two workers, end-to-end latency at offered rates, and memory.
+pipeline with one and two workers (each with the Kafka messages an input event costs it),
+the pure chain offline on the same events, end-to-end latency at offered rates, and memory.
 Alongside, the cores each party kept busy: the producer of the input and the broker
 while it took the input, the workers and the broker during each drain.
 
@@ -31,7 +32,7 @@ from typing import Callable, Protocol, Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from hotline.bench import stats
+from hotline.bench import offline_chain, stats
 from hotline.bench.broker import kafka_libs_dir
 from hotline.bench.kafka_io import Probe, commit_offsets, create_topics, produce_events
 from hotline.bench.processes import ManagedProcess, cpu_seconds, free_port, own_cpu_seconds, status_bytes
@@ -46,6 +47,10 @@ SHARED_DERIVED_INPUTS = (topics.SCREENED.name, topics.CASES.name)  # read by eve
 SCREEN_OUTPUTS = (topics.SCREENED.name, topics.DEADLETTER.name)  # every input lands on one of them
 LATENCY_TOPICS = (topics.SCREENED.name, topics.CASES.name, topics.DEADLINES.name)
 POLL_SECONDS = 0.2
+# After the input lag reached 0, how long the downstream stages may take to drain: the
+# end-to-end rate waits for them.
+FULL_DRAIN_CAP_SECONDS = 600
+INPUT_TOPIC_NAMES = tuple(spec.name for spec in topics.INPUT_TOPICS)
 SIMULATED_EVENTS_PER_DAY = 4000  # a lower bound at the default 800 appeals per working day
 DEDUPE_DAYS = 30
 # The orders-table city: two days of a large city, read at the end of the second day,
@@ -298,14 +303,27 @@ class Drain:
             return None
         return stats.rate_per_second(events, self.lag_zero_seconds - self.first_output_seconds)
 
+    def end_to_end_events_per_second(self, events: int) -> float | None:
+        """Input events over the time from the first output until every stage had drained."""
+        if self.first_output_seconds is None or self.all_stages_drained_seconds is None:
+            return None
+        return stats.rate_per_second(events, self.all_stages_drained_seconds - self.first_output_seconds)
+
     def to_dict(self, events: int) -> dict:
         rate = self.events_per_second(events)
+        end_to_end = self.end_to_end_events_per_second(events)
         # Cores are CPU seconds over the same window as the rate: first output to input lag 0.
         drain_seconds = _difference(self.lag_zero_seconds, self.first_output_seconds)
         worker_cpu_seconds = sum(self.cpu_seconds_during_drain.values()) if self.cpu_seconds_during_drain else None
         return {
             "events": events,
             "events_per_second": None if rate is None else round(rate, 1),
+            "events_per_second_method": "screened rate: input events / (first output on the stage's output topics -> "
+            "the group's committed lag on hotline.events.v1 reaching 0, polled 5 times a second; commits every 2.8 s)",
+            "end_to_end_events_per_second": None if end_to_end is None else round(end_to_end, 1),
+            "end_to_end_method": "input events / (first output -> the group's committed lag reaching 0 on every "
+            "topic it reads: the input, hotline.screened.v1, hotline.cases.v1 and the stage-to-stage topics; polled "
+            "once a second; commits every 2.8 s); null when the stages did not drain within the cap",
             "start_up_seconds": _rounded(self.first_output_seconds),
             "first_output_to_input_lag_zero_seconds": _rounded(_difference(self.lag_zero_seconds, self.first_output_seconds)),
             "first_output_to_all_outputs_seconds": _rounded(_difference(self.outputs_complete_seconds, self.first_output_seconds)),
@@ -460,6 +478,7 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
     _wait_until_group_settled(processes)
     # Produced while the drain is watched, so the drain's clock sees the first output.
     producer = threading.Thread(target=produce_events, args=(bench.bootstrap, topics.EVENTS.name, bench.input_events), daemon=True)
+    offsets_before = bench.probe.end_totals_by_topic()
     producer.start()
     profiler: list[subprocess.Popen] = []
 
@@ -470,8 +489,9 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
             profiler.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
 
     try:
-        drain = measure_drain(bench, app_id, processes, SCREEN_OUTPUTS, full_drain_cap_seconds=180, on_first_output=start_profiler)
+        drain = measure_drain(bench, app_id, processes, SCREEN_OUTPUTS, full_drain_cap_seconds=FULL_DRAIN_CAP_SECONDS, on_first_output=start_profiler)
         producer.join()
+        offsets_after = bench.probe.end_totals_by_topic()
     finally:
         for recorder in profiler:
             recorder.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
@@ -483,6 +503,16 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
     figures = drain.to_dict(len(bench.input_events))
     figures["app_id"] = app_id
     figures["workers"] = workers
+    figures["messages"] = {
+        **stats.message_accounting(offsets_before, offsets_after, app_id, INPUT_TOPIC_NAMES, len(bench.input_events)),
+        "all_stages_drained": drain.all_stages_drained_seconds is not None,
+        "method": "end offsets of every topic on the broker, summed over partitions, read after the group settled "
+        "and before the input was produced, and again once every stage had drained (or the cap ran out: "
+        "all_stages_drained false); the growth of public hotline.*.v1 topics other than the input is derived "
+        "events, of the app's own '<app id>-...' topics stage-to-stage items, of its '<app id>-...-changelog' "
+        "topics changelog records; each divided by the input events. Periodic messages (clock ticks, pressure "
+        "snapshots) written during the drain are counted too",
+    }
     return figures, drain
 
 
@@ -497,6 +527,38 @@ def worker_memory(drain: Drain) -> dict:
         "peak_rss_mib": stats.mebibytes(drain.peak_rss.get(pid)),
         "rss_growth_mib": stats.mebibytes(drain.rss_at_lag_zero[pid] - drain.rss_at_first_output[pid]),
         "method": "VmRSS of /proc/<pid>/status at the first output and when the input lag reached 0, VmHWM at the end",
+    }
+
+
+# --- the pure chain offline ----------------------------------------------------------------
+
+
+def pure_chain_offline(bench: Bench) -> dict:
+    """The rules a worker runs, without Kafka, over the same pre-produced input events, in a
+    child process with the workers' environment (hotline.bench.offline_chain)."""
+    bench.reporter.step(f"pure chain offline over the {len(bench.input_events):,} input events")
+    events_path = bench.work_dir / "input-events.jsonl"
+    events_path.write_bytes(encode_lines(bench.input_events))
+    log_path = bench.work_dir / "offline-chain.log"
+    try:
+        with log_path.open("wb") as log:
+            result = subprocess.run(
+                [sys.executable, "-m", "hotline.bench.offline_chain", str(events_path), str(bench.work_dir / "offices.jsonl")],
+                env=bench.env, stdout=subprocess.PIPE, stderr=log, timeout=900,
+            )  # fmt: skip
+    finally:
+        events_path.unlink(missing_ok=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the offline chain exited with {result.returncode}; log {log_path}:\n{log_path.read_text()[-3000:]}")
+    return {
+        **codec.decode(result.stdout),
+        "method": "a fresh child process reads the pre-produced input events as the encoded lines the workers "
+        "consume and runs them once through hotline.evaluation.orders_pipeline.replay_orders (screen -> order fold "
+        "-> deadlines -> escalate, "
+        f"{topics.DEFAULT_PARTITIONS} partitions) and once through hotline.evaluation.pipeline.run_offline (screen -> "
+        "judge -> dedupe); events per CPU second of its main thread (time.thread_time), the wall clock beside it; "
+        "reading the input, loading the rules and a warm-up run of each chain over the first "
+        f"{offline_chain.WARM_UP_EVENTS} events are not timed",
     }
 
 

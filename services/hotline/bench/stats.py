@@ -135,3 +135,56 @@ def cores(cpu_seconds: float | None, wall_seconds: float | None) -> float | None
         return None
     return cpu_seconds / wall_seconds
 
+
+
+# --- messages per input event ------------------------------------------------------------
+
+# What a message on a topic is to one pipeline (one Faust app id) draining its input.
+INPUT = "input"
+DERIVED = "derived"  # public hotline.*.v1 topics the processor writes
+STAGE_TO_STAGE = "stage_to_stage"  # the app's own "<app id>-..." topics
+CHANGELOG = "changelog"  # the app's "<app id>-...-changelog" topics: table writes
+MESSAGE_KINDS = (DERIVED, STAGE_TO_STAGE, CHANGELOG)
+
+
+def topic_kind(name: str, app_id: str, input_topics: Sequence[str]) -> str | None:
+    """INPUT, DERIVED, STAGE_TO_STAGE or CHANGELOG; None for a topic the app does not
+    write (another app's, the benchmark's own sinks, the broker's internal ones)."""
+    if name in input_topics:
+        return INPUT
+    if name.startswith(app_id + "-"):
+        return CHANGELOG if name.endswith("-changelog") else STAGE_TO_STAGE
+    if name.startswith("hotline.") and name.endswith(".v1"):
+        return DERIVED
+    return None
+
+
+def message_accounting(
+    before: dict[str, int], after: dict[str, int], app_id: str, input_topics: Sequence[str], input_events: int
+) -> dict:
+    """Messages each kind of topic gained between two readings of every topic's end
+    offsets (summed over partitions), per input event. A topic missing from `before`
+    was created in between and counts from 0."""
+    by_topic: dict[str, dict] = {}
+    messages = {kind: 0 for kind in (INPUT, *MESSAGE_KINDS)}
+    for name in sorted(after):
+        kind = topic_kind(name, app_id, input_topics)
+        gained = after[name] - before.get(name, 0)
+        if kind is None or gained == 0:
+            continue
+        by_topic[name] = {"kind": kind, "messages": gained}
+        messages[kind] += gained
+    written = sum(messages[kind] for kind in MESSAGE_KINDS)
+    per_event = {kind: _per(messages[kind], input_events) for kind in MESSAGE_KINDS}
+    return {
+        "app_id": app_id,
+        "input_events": input_events,
+        "input_topic_messages": messages[INPUT],
+        "messages": {kind: messages[kind] for kind in MESSAGE_KINDS} | {"total": written},
+        "per_input_event": per_event | {"total": _per(written, input_events)},
+        "by_topic": by_topic,
+    }
+
+
+def _per(count: int, events: int) -> float | None:
+    return None if events <= 0 else round(count / events, 3)

@@ -27,7 +27,7 @@ from hotline.bench import phases, report
 from hotline.bench.broker import ThrowawayBroker
 from hotline.contract import codec
 
-DEFAULT_RATES = "500,2000,5000"
+DEFAULT_RATES = "100,1000,5000"  # 1000: the latency goal's rate
 
 
 class RichReporter:
@@ -117,7 +117,7 @@ def bench_command(
     previous_handler = signal.signal(signal.SIGTERM, _terminate_gracefully)
     work_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     throwaway = None if broker else ThrowawayBroker()
-    results: dict = {"setup": {}, "baselines": {}, "pipeline": None, "scaleout": None, "latency": None, "memory": {}}
+    results: dict = {"setup": {}, "baselines": {}, "pipeline": None, "scaleout": None, "offline": None, "latency": None, "memory": {}}
     errors: dict[str, str] = {}
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[detail]}"), console=console
@@ -163,6 +163,7 @@ def bench_command(
             if not skip_scaleout:
                 two_workers = run("pipeline_two_workers", lambda: phases.full_pipeline(bench, 2))
                 results["scaleout"] = None if two_workers is None else two_workers[0]
+            results["offline"] = run("offline_chain", lambda: phases.pure_chain_offline(bench))
             if offered_rates:
                 results["latency"] = []
                 pool = bench.latency_pool
@@ -199,9 +200,12 @@ def bench_command(
         results["latency"],
         results["memory"] or None,
         errors,
+        offline=results["offline"],
     )
     Path(output).write_bytes(codec.encode(document) + b"\n")
-    table = Table(title=f"hotline bench ({machine['cpu_count']} cores, shared; {machine['bench_seconds']:.0f} s)")
+    end_to_end = document["headline"]["end_to_end_events_per_second"]
+    headline = "not measured" if end_to_end is None else f"{end_to_end:,.0f}"
+    table = Table(title=f"hotline bench ({machine['cpu_count']} cores, shared; {machine['bench_seconds']:.0f} s): {headline} input events/s end to end, 1 worker")
     for column in ("section", "figure", "value"):
         table.add_column(column)
     for row in report.table_rows(document):

@@ -47,3 +47,17 @@ def test_drain_without_broker_readings_keeps_the_worker_figures_and_the_reason()
     figures = drain.to_dict(10_000)
     assert (figures["worker_cores_during_drain"], figures["broker_cores_during_drain"]) == (0.6, None)
     assert figures["broker_cpu_unmeasured_reason"] == phases.EXTERNAL_BROKER
+
+
+def test_end_to_end_rate_runs_from_the_first_output_until_every_stage_drained():
+    # given a drain whose input lag was 0 after 50 s and whose stages all drained after 100 s
+    drain = phases.Drain(first_output_seconds=5.0, lag_zero_seconds=55.0, all_stages_drained_seconds=105.0)
+    figures = drain.to_dict(10_000)
+    # then the screened rate ends at input lag 0, the end-to-end rate when all stages drained
+    assert (figures["events_per_second"], figures["end_to_end_events_per_second"]) == (200.0, 100.0)
+
+
+def test_end_to_end_rate_is_missing_when_the_stages_did_not_drain_within_the_cap():
+    drain = phases.Drain(first_output_seconds=5.0, lag_zero_seconds=55.0)
+    figures = drain.to_dict(10_000)
+    assert (figures["events_per_second"], figures["end_to_end_events_per_second"]) == (200.0, None)
