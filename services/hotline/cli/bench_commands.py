@@ -207,7 +207,7 @@ def bench_command(
     headline = "not measured" if end_to_end is None else f"{end_to_end:,.0f}"
     table = Table(title=f"hotline bench ({machine['cpu_count']} cores, shared; {machine['bench_seconds']:.0f} s): {headline} input events/s end to end, 1 worker")
     for column in ("section", "figure", "value"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # topic names are long; never cut a figure
     for row in report.table_rows(document):
         table.add_row(*row)
     Console().print(table)
