@@ -322,7 +322,7 @@ class Drain:
             "the group's committed lag on hotline.events.v1 reaching 0, polled 5 times a second; commits every 2.8 s)",
             "end_to_end_events_per_second": None if end_to_end is None else round(end_to_end, 1),
             "end_to_end_method": "input events / (first output -> the group's committed lag reaching 0 on every "
-            "topic it reads: the input, hotline.screened.v1, hotline.cases.v1 and the stage-to-stage topics; polled "
+            "topic it reads (a pipeline's: the input, hotline.screened.v1, hotline.cases.v1, its stage-to-stage topics); polled "
             "once a second; commits every 2.8 s); null when the stages did not drain within the cap",
             "start_up_seconds": _rounded(self.first_output_seconds),
             "first_output_to_input_lag_zero_seconds": _rounded(_difference(self.lag_zero_seconds, self.first_output_seconds)),
