@@ -50,9 +50,10 @@ def test_worker_names_a_missing_rule_file(tmp_path, monkeypatch):
 
 def test_worker_says_at_start_up_that_no_jurisdiction_is_judged_out_of_the_box(monkeypatch, capsys):
     from hotline.cli.main import log_jurisdiction
+    from hotline.rules import load_screening_rules
 
     monkeypatch.delenv("HOTLINE_CONFIG_DIR", raising=False)
-    log_jurisdiction()
+    log_jurisdiction(load_screening_rules())
     assert capsys.readouterr().err == (
         f"hotline worker: no jurisdiction configured ({default_config_dir() / 'jurisdiction.toml'}): outside_jurisdiction is not judged\n"
     )
@@ -60,10 +61,11 @@ def test_worker_says_at_start_up_that_no_jurisdiction_is_judged_out_of_the_box(m
 
 def test_worker_names_the_jurisdiction_of_its_profile(monkeypatch, capsys):
     from hotline.cli.main import log_jurisdiction
+    from hotline.rules import load_screening_rules
 
     shipped = default_config_dir()
     monkeypatch.setenv("HOTLINE_CONFIG_DIR", f"{shipped / 'simulator'}:{shipped}")
-    log_jurisdiction()
+    log_jurisdiction(load_screening_rules())
     assert capsys.readouterr().err == (
         f"hotline worker: jurisdiction 云州市 (5 districts: 江北区, 滨湖区, 高新区, 老城区, 临江区) from {shipped / 'simulator' / 'jurisdiction.toml'}\n"
     )
