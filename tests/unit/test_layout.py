@@ -57,3 +57,17 @@ def test_core_modules_neither_import_the_file_layer_nor_read_files():
                 if name in FILE_CALLS:
                     readers.append(f"{source.name}:{node.lineno}: {name}()")
     assert readers == []
+
+
+def test_command_modules_do_not_import_the_entry_point_that_imports_them():
+    import hotline.cli
+
+    importers = []
+    for source in sorted(Path(hotline.cli.__path__[0]).glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            if "hotline.cli.main" in names:
+                importers.append(source.name)
+    assert importers == []

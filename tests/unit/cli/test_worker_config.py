@@ -113,3 +113,14 @@ def test_worker_says_at_start_up_it_runs_in_live_mode_and_how_far_behind_the_wal
         "hotline worker: live mode: idle partitions follow the wall clock less 60 s "
         "once current input is read, and wait while the input is historic\n"
     )
+
+
+def test_worker_says_at_start_up_which_rule_files_it_read(capsys):
+    from hotline.cli.main import log_rules
+    from hotline.rules import load_rules
+
+    log_rules(load_rules((SHIPPED_CONFIG_DIR,)))
+    assert capsys.readouterr().err == (
+        "hotline worker: rules read once: screening.toml, jurisdiction.toml, dedupe.toml, deadlines.toml, escalation.toml, "
+        f"pressure.toml, alerts.toml, assessment.toml from {SHIPPED_CONFIG_DIR}\n"
+    )
