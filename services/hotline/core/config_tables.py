@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Callable, Collection, TypeVar
+from typing import Any, Collection, TypeVar
 
 T = TypeVar("T")
 
@@ -59,8 +59,3 @@ def check(condition: bool, path: Path | str, field: str, problem: str) -> None:
     if not condition:
         raise ConfigFileError(path, field, problem)
 
-
-def optional(table: dict[str, Any], key: str, default: T, convert: Callable[[Any], T] | None = None) -> T:
-    if key not in table:
-        return default
-    return convert(table[key]) if convert else table[key]
