@@ -3,7 +3,11 @@ hotline.stream.bootstrap, and a process pointed at other folders reads those."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import hotline.rules
@@ -43,3 +47,25 @@ def test_other_config_folders_give_their_own_rules(monkeypatch):
     assert shipped.screening.jurisdiction is None
     assert simulator.screening.jurisdiction.configured_city == "云州市"
     assert simulator.screening.jurisdiction.source == str(SHIPPED_CONFIG_DIR / "simulator" / "jurisdiction.toml")
+
+
+def test_a_worker_reads_each_rule_file_once_however_many_agents_use_it():
+    # given a fresh process that counts every TOML file it parses
+    program = (
+        "import collections, json, tomllib\n"
+        "reads = collections.Counter()\n"
+        "parse = tomllib.load\n"
+        "def counting(handle, *args, **kwargs):\n"
+        "    reads[handle.name] += 1\n"
+        "    return parse(handle, *args, **kwargs)\n"
+        "tomllib.load = counting\n"
+        # when it loads the worker: the app and all six agents
+        "import hotline.stream.worker\n"
+        "print(json.dumps(reads))\n"
+    )
+    environment = {**os.environ, "HOTLINE_CONFIG_DIR": str(SHIPPED_CONFIG_DIR)}
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, env=environment)
+
+    # then each of the eight rule files was read once
+    reads = json.loads(result.stdout.splitlines()[-1])
+    assert reads == {str(path): 1 for path in sorted(SHIPPED_CONFIG_DIR.glob("*.toml"))}
