@@ -9,15 +9,19 @@ from typing import Any, Callable
 
 import pytest
 
-from hotline.configfiles import SHIPPED_CONFIG_DIR, ConfigFileError, reject_unknown_keys
-from hotline.core.alerts import load_alert_settings
-from hotline.core.assessment import load_assessment_settings
-from hotline.core.deadlines import load_deadline_policy
-from hotline.core.dedupe import SameCallerRule, load_dedupe_settings
-from hotline.core.escalation import load_escalation_policy
-from hotline.core.pressure import load_pressure_settings
-from hotline.core.screen_rules import load_screening_rules
+from hotline.configfiles import SHIPPED_CONFIG_DIR
+from hotline.core.config_tables import ConfigFileError, reject_unknown_keys
+from hotline.core.dedupe import SameCallerRule
 from hotline.importers.mapping import load_mapping
+from hotline.rules import (
+    load_alert_settings,
+    load_assessment_settings,
+    load_deadline_policy,
+    load_dedupe_settings,
+    load_escalation_policy,
+    load_pressure_settings,
+    load_screening_rules,
+)
 
 REPOSITORY = SHIPPED_CONFIG_DIR.parent
 SHIPPED_SCREENING = SHIPPED_CONFIG_DIR / "screening.toml"

@@ -97,9 +97,9 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
     from hotline.config import Settings
     from hotline.contract.topics import DEFAULT_PARTITIONS
     from hotline.core import order_flow
-    from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-    from hotline.core.escalation import load_escalation_policy
+    from hotline.core.deadlines import DeadlineTracker
     from hotline.evaluation.orders_pipeline import partition_of, replay_orders
+    from hotline.rules import load_deadline_policy, load_escalation_policy
     from hotline.sim import SimulationSpec, simulate
 
     started = time.perf_counter()

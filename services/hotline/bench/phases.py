@@ -781,10 +781,10 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
     measured with tracemalloc in this process, through the same screen -> verdict -> link
     chain a worker runs (hotline.evaluation.pipeline does the same offline)."""
     from hotline.contract.schemas import event_validator
-    from hotline.core.dedupe import CaseIndex, load_dedupe_settings
-    from hotline.core.screen_rules import load_screening_rules
+    from hotline.core.dedupe import CaseIndex
     from hotline.core.screening import Rejected, ScreenSettings, screen
     from hotline.evaluation.pipeline import APPEAL_RECEIVED, EVALUATION_PSEUDONYM_KEY
+    from hotline.rules import load_dedupe_settings, load_screening_rules
 
     bench.reporter.step(f"dedupe index over {DEDUPE_DAYS} simulated days (tracemalloc)")
     simulation = simulate(SimulationSpec(days=DEDUPE_DAYS, seed=seed, start=date(2026, 1, 5)))

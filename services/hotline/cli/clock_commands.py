@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from hotline.cli import kafka_clients
+from hotline.cli.configuration import load_settings
 from hotline.cli.draining import wait_until_drained
 from hotline.contract import codec
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -70,8 +71,6 @@ def clock_group() -> None:
 @click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=1), default=900, show_default=True)
 def clock_advance(to_time: str | None, events_file: str | None, wait: bool, timeout_seconds: float) -> None:
     """Tell the worker's every partition that event time has reached an instant."""
-    from hotline.cli.main import load_settings
-
     if (to_time is None) == (events_file is None):
         raise click.UsageError("give exactly one of --to and --to-end-of")
     if to_time is not None:

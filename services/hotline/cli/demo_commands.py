@@ -27,6 +27,7 @@ from rich.table import Table
 
 from hotline.cli import kafka_clients
 from hotline.cli.clock_commands import advance_after_drain, last_event_time
+from hotline.cli.configuration import load_settings
 from hotline.cli.draining import wait_until_drained
 from hotline.contract import topics
 
@@ -195,7 +196,6 @@ def _count_events(events_file: Path) -> int:
 def demo(events_file: Path, offices_file: Path, web_port: int, timeout_seconds: float, rate: float | None, keep_running: bool) -> None:
     """Run the processor on a sample, start to finish, and print what it found."""
     from hotline.cli.kafka_commands import offices_load, replay
-    from hotline.cli.main import load_settings
 
     # Stopped from outside (make, CI): still stop the worker in the `finally` below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))

@@ -28,14 +28,13 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract import codec
 from hotline.core import order_flow
-from hotline.core.alerts import load_alert_settings
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-from hotline.core.escalation import load_escalation_policy
-from hotline.core.pressure import RETENTION_HOURS, load_pressure_settings
+from hotline.core.config_tables import ConfigFileError
+from hotline.core.deadlines import DeadlineTracker
+from hotline.core.pressure import RETENTION_HOURS
 from hotline.evaluation.alerts import AlertsRun, MemorySample, alert_verdicts, evaluate_alerts, expected_targets, overload_verdicts
+from hotline.rules import load_alert_settings, load_deadline_policy, load_escalation_policy, load_pressure_settings
 from hotline.sim import DEFAULT_APPEALS_PER_DAY, SCENARIO_NAMES, SimulationSpec, simulate
 from hotline.cli.jsonlines import read_json_lines
 

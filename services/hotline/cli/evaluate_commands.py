@@ -36,14 +36,13 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from hotline.configfiles import ConfigFileError
-from hotline.core.dedupe import load_dedupe_settings
-from hotline.core.screen_rules import load_screening_rules
+from hotline.core.config_tables import ConfigFileError
 from hotline.evaluation.flag_labels import ReasonPrecision, read_flag_label_file, score_reasons
 from hotline.evaluation.labels import LabelFileError, LabelScores, Labels, label_counts, read_label_file, score_with_labels
 from hotline.evaluation.pipeline import OfflineRun, run_offline
 from hotline.evaluation.scoring import Scores, read_truth, score
 from hotline.cli.jsonlines import figure, read_json_lines
+from hotline.rules import load_dedupe_settings, load_screening_rules
 
 # Piped output (a report, a log) gets room for the widest table instead of 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 120)

@@ -25,13 +25,14 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from hotline.configfiles import ConfigFileError
 from hotline.core import order_flow
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-from hotline.core.escalation import REASONS, load_escalation_policy
+from hotline.core.config_tables import ConfigFileError
+from hotline.core.deadlines import DeadlineTracker
+from hotline.core.escalation import REASONS
 from hotline.evaluation.escalations import DampingFigures, EscalationScores, damping_figures, read_expected_escalations, score_escalations
 from hotline.evaluation.orders_pipeline import OrdersRun, replay_orders
 from hotline.cli.jsonlines import figure, read_json_lines
+from hotline.rules import load_deadline_policy, load_escalation_policy
 
 # The reason codes are long; a narrow or piped console (80 columns) would cut every figure.
 TABLE_WIDTH = 120

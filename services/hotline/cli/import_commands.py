@@ -37,8 +37,8 @@ from typing import Iterable, Iterator
 
 import click
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract import codec
+from hotline.core.config_tables import ConfigFileError
 from hotline.importers import BUILT_IN_MAPPINGS, ColumnMapping, Conversion, CsvFileError, Label, convert_csv, load_mapping
 from hotline.importers.labels import DUPLICATE
 

@@ -14,16 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hotline.contract import codec, schemas, topics
 from hotline.cli import kafka_clients
+from hotline.cli.configuration import load_settings
 from hotline.cli.pacing import ReplayPacer
 from hotline.core.timeutil import parse_rfc3339
 
 err = Console(stderr=True)
-
-
-def _settings():
-    from hotline.cli.main import load_settings
-
-    return load_settings()
 
 
 @click.group("topics")
@@ -44,7 +39,7 @@ def topics_create(replication_factor: int, partitions: int | None) -> None:
     with their partition counts and configs. A topic that exists with another partition
     count is reported and the command exits 1: partitions cannot be taken back, and every
     worker must run with the count its topics have."""
-    settings = _settings()
+    settings = load_settings()
     partitions = partitions or settings.partitions
     specs = topics.deployment_topics(settings.app_id, partitions)
     if replication_factor != 1:
@@ -61,7 +56,7 @@ def topics_create(replication_factor: int, partitions: int | None) -> None:
 @topics_group.command("list")
 def topics_list() -> None:
     """Print the contract's topics and what they carry, with the deployment's partition counts."""
-    partitions = _settings().partitions
+    partitions = load_settings().partitions
     for spec in topics.ALL_TOPICS:
         click.echo(f"{spec.name:28} key={spec.key:14} partitions={spec.with_partitions(partitions).partitions}  {spec.description}")
 
@@ -132,7 +127,7 @@ def offices_load(file: str) -> None:
         if violation is not None:
             raise click.ClickException(f"{file}:{number}: {violation.detail} ({violation.reason})")
         offices.append(office)
-    producer = kafka_clients.producer(_settings())
+    producer = kafka_clients.producer(load_settings())
     for office in offices:
         producer.send(topics.OFFICES.name, key=office["office_id"].encode(), value=codec.encode(office))
     producer.flush()
@@ -183,7 +178,7 @@ def replay(file: str, rate: float | None, speedup: float | None, topic: str, qui
         raise click.UsageError("--rate and --speedup exclude each other")
     pacer = ReplayPacer(rate=rate, speedup=speedup)
     total = None if file == "-" else sum(1 for _ in _event_lines(file))
-    producer = kafka_clients.producer(_settings())
+    producer = kafka_clients.producer(load_settings())
     failures: list[Exception] = []
     sent = 0
     unkeyed = 0
@@ -252,7 +247,7 @@ def _render(record, with_metadata: bool) -> bytes:
 def tail(topic: str, from_beginning: bool, max_messages: int | None, timeout_ms: int | None, with_metadata: bool) -> None:
     """Print the messages of TOPIC as JSON lines (like kafka-console-consumer)."""
     consumer = kafka_clients.consumer(
-        _settings(),
+        load_settings(),
         auto_offset_reset="earliest" if from_beginning else "latest",
         consumer_timeout_ms=timeout_ms or float("inf"),
     )

@@ -18,50 +18,28 @@ import sys
 import click
 from kafka.errors import KafkaError
 
-from hotline.config import ConfigError, Settings
+from hotline.cli.configuration import check_rules, load_settings
+from hotline.config import Settings
+from hotline.configfiles import config_file
 from hotline.contract import topics
+from hotline.core.screen_rules import ScreeningRules
+from hotline.rules import JURISDICTION_FILE, Rules
+from hotline.stream import bootstrap
 
 log = logging.getLogger(__name__)
 LIVE_FLAG = "--live"
 
 
-def load_settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
+def log_rules(rules: Rules) -> None:
+    """Say at start-up which rule files the worker read."""
+    click.echo(f"hotline worker: rules read once: {rules.describe()}", err=True)
 
 
-def check_rule_files() -> None:
-    """Load every configuration file once, so a wrong value stops start-up with a message
-    naming the file and the field before any message is consumed."""
-    from hotline.configfiles import ConfigFileError
-    from hotline.core import alerts, assessment, deadlines, dedupe, escalation, pressure, screen_rules
-
-    loaders = (
-        screen_rules.load_screening_rules,
-        dedupe.load_dedupe_settings,
-        deadlines.load_deadline_policy,
-        escalation.load_escalation_policy,
-        pressure.load_pressure_settings,
-        alerts.load_alert_settings,
-        assessment.load_assessment_settings,
-    )
-    for load in loaders:
-        try:
-            load()
-        except ConfigFileError as error:
-            raise click.ClickException(f"bad configuration: {error}") from None
-
-
-def log_jurisdiction() -> None:
+def log_jurisdiction(screening: ScreeningRules) -> None:
     """Say at start-up which city the worker judges appeals against, or that it judges none."""
-    from hotline.configfiles import config_file
-    from hotline.core import screen_rules
-
-    jurisdiction = screen_rules.load_screening_rules().jurisdiction
+    jurisdiction = screening.jurisdiction
     if jurisdiction is None:
-        where = config_file(screen_rules.DEFAULT_JURISDICTION_FILE)
+        where = config_file(JURISDICTION_FILE)
         click.echo(f"hotline worker: no jurisdiction configured ({where}): outside_jurisdiction is not judged", err=True)
     else:
         click.echo(f"hotline worker: jurisdiction {jurisdiction.describe()}", err=True)
@@ -90,9 +68,11 @@ def cli() -> None:
 def worker(faust_args: tuple[str, ...]) -> None:
     """Run a worker; `--live` for a live source, other options are Faust's own (`hotline worker --help`)."""
     faust_args = _take_live_flag(faust_args)
-    settings = load_settings()
-    check_rule_files()
-    log_jurisdiction()
+    # The agents take the same objects from hotline.stream.bootstrap: read once, checked here.
+    settings = load_settings(bootstrap.settings)
+    rules = check_rules(bootstrap.rules)
+    log_rules(rules)
+    log_jurisdiction(rules.screening)
     log_time_mode(settings)
     from hotline.stream.worker import app
 

@@ -24,16 +24,15 @@ from typing import Iterable, Mapping
 import click
 
 from hotline.cli.jsonlines import read_json_lines
-from hotline.configfiles import ConfigFileError
 from hotline.core import order_flow
-from hotline.core.assessment import Assessment, OfficeAssessment, assess, load_assessment_settings, parse_period
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-from hotline.core.dedupe import load_dedupe_settings
-from hotline.core.escalation import load_escalation_policy
+from hotline.core.config_tables import ConfigFileError
+from hotline.core.assessment import Assessment, OfficeAssessment, assess, parse_period
+from hotline.core.deadlines import DeadlineTracker
 from hotline.core.orders import OrderState
-from hotline.core.screen_rules import Verdict, load_screening_rules
+from hotline.core.screen_rules import Verdict
 from hotline.evaluation.orders_pipeline import replay_orders
 from hotline.evaluation.pipeline import run_offline
+from hotline.rules import load_assessment_settings, load_deadline_policy, load_dedupe_settings, load_escalation_policy, load_screening_rules
 
 COLUMNS = (
     "office_id",

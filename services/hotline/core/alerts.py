@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys, require
+from hotline.core.config_tables import check, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
 from hotline.core.timeutil import format_utc, parse_rfc3339
 
@@ -47,7 +47,6 @@ PENDING = "pending"
 FIRING = "firing"
 RESOLVING = "resolving"
 
-DEFAULT_CONFIG_FILE = "alerts.toml"
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,8 @@ class AlertSettings:
     rules: Mapping[str, AlertRule]
 
 
-def load_alert_settings(path: Path | str | None = None) -> AlertSettings:
-    path = Path(path) if path is not None else config_file(DEFAULT_CONFIG_FILE)
-    document = load_toml(path)
+def parse_alert_settings(document: Mapping[str, Any], path: Path | str) -> AlertSettings:
+    """Validate a parsed alerts.toml; every problem names the file (`path`) and the field."""
     reject_unknown_keys(document, ALERT_NAMES, path)
     rules = {}
     for name in ALERT_NAMES:

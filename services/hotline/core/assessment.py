@@ -48,13 +48,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys
+from hotline.core.config_tables import check, reject_unknown_keys
 from hotline.core.deadlines import SATISFIED, Clock, DeadlinePolicy, clocks_of
 from hotline.core.office_facts import RUSH_CLOSURE_MIN_ELAPSED_RATIO
 from hotline.core.orders import OrderState
 from hotline.core.workcalendar import SHANGHAI
 
-DEFAULT_ASSESSMENT_FILE = "assessment.toml"
 SATISFACTION_VALUES = ("satisfied", "basic", "unsatisfied")
 VERDICT_STATUSES = ("accepted", "flagged", "rejected")
 RATE_NAMES = ("response", "resolution", "satisfaction")
@@ -119,12 +118,6 @@ def parse_assessment_settings(raw: Mapping[str, Any], path: Path | str) -> Asses
     if "excluded_verdicts" in adjusted:
         excluded = _string_set(adjusted["excluded_verdicts"], VERDICT_STATUSES, path, "adjusted.excluded_verdicts", may_be_empty=True)
     return AssessmentSettings(values["response"], values["resolution"], values["satisfaction"], satisfied, excluded)
-
-
-def load_assessment_settings(path: Path | str | None = None) -> AssessmentSettings:
-    """Read and validate config/assessment.toml; a wrong value raises ConfigFileError naming file and field."""
-    path = Path(path) if path is not None else config_file(DEFAULT_ASSESSMENT_FILE)
-    return parse_assessment_settings(load_toml(path), path)
 
 
 # --- periods ------------------------------------------------------------------------

@@ -76,7 +76,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys
+from hotline.core.config_tables import check, reject_unknown_keys
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -221,12 +221,6 @@ def parse_deadline_policy(raw: Mapping[str, Any], path: Path | str) -> DeadlineP
                     allowance, path, f"{prefix}.{urgency}", default_fractions, counting
                 )
     return DeadlinePolicy(allowances, category_allowances)
-
-
-def load_deadline_policy(path: Path | str | None = None) -> DeadlinePolicy:
-    """Read and validate the deadline policy; a wrong value raises ConfigFileError naming file and field."""
-    path = Path(path) if path is not None else config_file("deadlines.toml")
-    return parse_deadline_policy(load_toml(path), path)
 
 
 # --- clock arithmetic ---------------------------------------------------------------

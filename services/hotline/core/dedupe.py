@@ -78,7 +78,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from hotline.configfiles import ConfigFileError, check, config_file, load_toml, reject_unknown_keys, require
+from hotline.core.config_tables import ConfigFileError, check, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
 from hotline.core.screen_rules import Appeal, content_characters, district_short_name, normalize_text
 from hotline.core.timeutil import format_utc
@@ -101,7 +101,6 @@ CASE_LINKED = "case.linked"
 
 UNKNOWN_PLACE_KEY = "(unknown)"
 AREA_LEVELS: tuple[str, ...] = ("community", "street")
-DEFAULT_DEDUPE_FILE = "dedupe.toml"
 
 _EARTH_RADIUS_METERS = 6_371_000.0
 _MINHASH_SCHEME = "affine32"
@@ -265,11 +264,6 @@ class DedupeSettings:
         """Whether an appeal with this verdict takes part in dedupe (rejected appeals
         become no order, so they neither open nor join a case)."""
         return verdict_status not in self.skip_verdicts
-
-
-def load_dedupe_settings(path: Path | str | None = None) -> DedupeSettings:
-    path = Path(path) if path is not None else config_file(DEFAULT_DEDUPE_FILE)
-    return dedupe_settings_from_table(load_toml(path), path)
 
 
 def _number(table: dict[str, Any], key: str, path: Path | str, prefix: str, low: float, high: float) -> float:

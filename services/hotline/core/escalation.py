@@ -56,7 +56,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys
+from hotline.core.config_tables import check, reject_unknown_keys
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
 from hotline.core.timeutil import format_utc, parse_rfc3339
@@ -130,12 +130,6 @@ def parse_escalation_policy(raw: Mapping[str, Any], path: Path | str) -> Escalat
         summary_order_ids_limit=whole("summary_order_ids_limit", 50, 0),
         closed_day_retention_days=whole("closed_day_retention_days", 7, 1),
     )
-
-
-def load_escalation_policy(path: Path | str | None = None) -> EscalationPolicy:
-    """Read and validate config/escalation.toml; a wrong value raises ConfigFileError naming file and field."""
-    path = Path(path) if path is not None else config_file("escalation.toml")
-    return parse_escalation_policy(load_toml(path), path)
 
 
 # --- triggers -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from hotline.configfiles import check, config_file, load_toml, reject_unknown_keys, require
+from hotline.core.config_tables import check, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
 from hotline.core.timeutil import format_utc
 
@@ -59,7 +59,6 @@ LEVEL_DELTAS: Mapping[str, tuple[str, int]] = {
 }
 FACT_KINDS = frozenset(COUNTED_KINDS) | frozenset(LEVEL_DELTAS)
 
-DEFAULT_CONFIG_FILE = "pressure.toml"
 
 
 @dataclass(frozen=True)
@@ -118,9 +117,8 @@ class PressureSettings:
     hotspots: HotspotSettings
 
 
-def load_pressure_settings(path: Path | str | None = None) -> PressureSettings:
-    path = Path(path) if path is not None else config_file(DEFAULT_CONFIG_FILE)
-    document = load_toml(path)
+def parse_pressure_settings(document: Mapping[str, Any], path: Path | str) -> PressureSettings:
+    """Validate a parsed pressure.toml; every problem names the file (`path`) and the field."""
     reject_unknown_keys(document, ("hotspots",), path)
     table = require(document, "hotspots", dict, path)
     reject_unknown_keys(table, tuple(setting.name for setting in fields(HotspotSettings)), path, "hotspots")

@@ -44,7 +44,7 @@ from typing import Any, Mapping
 
 import jieba
 
-from hotline.configfiles import ConfigFileError, check, config_file, load_toml, reject_unknown_keys, require
+from hotline.core.config_tables import ConfigFileError, check, reject_unknown_keys, require
 from hotline.core.privacy import ID_NUMBER_PLACEHOLDER, PHONE_PLACEHOLDER
 from hotline.core.timeutil import parse_rfc3339
 
@@ -74,8 +74,6 @@ REASON_CODES: tuple[str, ...] = (
 )
 KEYWORD_REASONS: tuple[str, ...] = (LITIGATION_OR_ARBITRATION, EMERGENCY_SERVICE, ABUSIVE_CONTENT)
 
-DEFAULT_SCREENING_FILE = "screening.toml"
-DEFAULT_JURISDICTION_FILE = "jurisdiction.toml"
 
 _WHITESPACE = re.compile(r"\s+")
 # What is left of a text once punctuation, symbols and spaces are gone: CJK, letters, digits.
@@ -509,16 +507,7 @@ def judged_appeal(screened_event: Mapping[str, Any], appeal: Appeal, verdict: Ve
 
 
 # ---------------------------------------------------------------------------------------
-# Loading
-
-
-def load_screening_rules(path: Path | str | None = None, jurisdiction_path: Path | str | None = None) -> ScreeningRules:
-    """screening.toml and, when there is one, jurisdiction.toml (both from the config
-    folders unless given); a missing jurisdiction file configures none."""
-    path = Path(path) if path is not None else config_file(DEFAULT_SCREENING_FILE)
-    jurisdiction_path = Path(jurisdiction_path) if jurisdiction_path is not None else config_file(DEFAULT_JURISDICTION_FILE)
-    jurisdiction_table = load_toml(jurisdiction_path) if jurisdiction_path.is_file() else {}
-    return screening_rules_from_table(load_toml(path), path, jurisdiction_table, jurisdiction_path)
+# Building the rules from the tables of screening.toml and jurisdiction.toml
 
 
 def _compile(pattern: Any, path: Path | str, field: str) -> re.Pattern[str]:
@@ -625,7 +614,7 @@ def screening_rules_from_table(
     table: dict[str, Any],
     path: Path | str,
     jurisdiction_table: dict[str, Any] | None = None,
-    jurisdiction_path: Path | str = DEFAULT_JURISDICTION_FILE,
+    jurisdiction_path: Path | str = "jurisdiction.toml",
 ) -> ScreeningRules:
     """Validate a parsed screening.toml (and jurisdiction.toml); every problem names the
     file and the field."""

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hotline.configfiles import ConfigFileError, check, load_toml, reject_unknown_keys, require
+from hotline.configfiles import load_toml
+from hotline.core.config_tables import ConfigFileError, check, reject_unknown_keys, require
 from hotline.importers.localtime import EXCEL_SERIAL
 from hotline.importers.normalise import OFFICE_ID_PATTERN, category_slug
 

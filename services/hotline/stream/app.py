@@ -14,9 +14,9 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import key_routing, restart_position, table_partitions, worker_logging, write_order
+from hotline.stream import bootstrap, key_routing, restart_position, table_partitions, worker_logging, write_order
 
-settings = Settings.from_env()
+settings = bootstrap.settings()
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
 write_order.install()
 # A partition the group never committed is read from its beginning after a restart.

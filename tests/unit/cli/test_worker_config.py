@@ -50,9 +50,10 @@ def test_worker_names_a_missing_rule_file(tmp_path, monkeypatch):
 
 def test_worker_says_at_start_up_that_no_jurisdiction_is_judged_out_of_the_box(monkeypatch, capsys):
     from hotline.cli.main import log_jurisdiction
+    from hotline.rules import load_screening_rules
 
     monkeypatch.delenv("HOTLINE_CONFIG_DIR", raising=False)
-    log_jurisdiction()
+    log_jurisdiction(load_screening_rules())
     assert capsys.readouterr().err == (
         f"hotline worker: no jurisdiction configured ({default_config_dir() / 'jurisdiction.toml'}): outside_jurisdiction is not judged\n"
     )
@@ -60,10 +61,11 @@ def test_worker_says_at_start_up_that_no_jurisdiction_is_judged_out_of_the_box(m
 
 def test_worker_names_the_jurisdiction_of_its_profile(monkeypatch, capsys):
     from hotline.cli.main import log_jurisdiction
+    from hotline.rules import load_screening_rules
 
     shipped = default_config_dir()
     monkeypatch.setenv("HOTLINE_CONFIG_DIR", f"{shipped / 'simulator'}:{shipped}")
-    log_jurisdiction()
+    log_jurisdiction(load_screening_rules())
     assert capsys.readouterr().err == (
         f"hotline worker: jurisdiction 云州市 (5 districts: 江北区, 滨湖区, 高新区, 老城区, 临江区) from {shipped / 'simulator' / 'jurisdiction.toml'}\n"
     )
@@ -110,4 +112,15 @@ def test_worker_says_at_start_up_it_runs_in_live_mode_and_how_far_behind_the_wal
     assert capsys.readouterr().err == (
         "hotline worker: live mode: idle partitions follow the wall clock less 60 s "
         "once current input is read, and wait while the input is historic\n"
+    )
+
+
+def test_worker_says_at_start_up_which_rule_files_it_read(capsys):
+    from hotline.cli.main import log_rules
+    from hotline.rules import load_rules
+
+    log_rules(load_rules((SHIPPED_CONFIG_DIR,)))
+    assert capsys.readouterr().err == (
+        "hotline worker: rules read once: screening.toml, jurisdiction.toml, dedupe.toml, deadlines.toml, escalation.toml, "
+        f"pressure.toml, alerts.toml, assessment.toml from {SHIPPED_CONFIG_DIR}\n"
     )

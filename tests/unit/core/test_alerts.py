@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract.schemas import topic_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.alerts import (
     ALERT_NAMES,
     FIRING,
@@ -20,10 +20,10 @@ from hotline.core.alerts import (
     empty_book,
     evaluate_office,
     evaluate_processor_lag,
-    load_alert_settings,
 )
 from hotline.core.ids import derived_event_id
-from hotline.core.pressure import OfficeFact, OfficeInfo, OfficePressureState, load_pressure_settings, record, snapshot
+from hotline.core.pressure import OfficeFact, OfficeInfo, OfficePressureState, record, snapshot
+from hotline.rules import load_alert_settings, load_pressure_settings
 
 HOUR = 3600
 MONDAY = 1717372800  # 2024-06-03T00:00:00Z

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hotline.configfiles import ConfigFileError
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.assessment import (
     AssessmentSettings,
     RateCounts,
@@ -274,7 +274,7 @@ def test_the_rank_shift_is_positive_where_the_official_rank_flatters():
 
 
 def test_the_shipped_assessment_file_holds_the_documented_defaults():
-    from hotline.core.assessment import load_assessment_settings
+    from hotline.rules import load_assessment_settings
 
     assert load_assessment_settings() == AssessmentSettings(0.1, 0.45, 0.45, frozenset({"satisfied", "basic"}), frozenset({"flagged", "rejected"}))
 

@@ -11,20 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract.schemas import topic_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.deadlines import (
     Allowance,
     DeadlineState,
     DeadlineTracker,
     DueIndex,
     clocks_of,
-    load_deadline_policy,
     parse_deadline_policy,
 )
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState, evolve
 from hotline.core.workcalendar import SHANGHAI, civil_code_deadline, working_seconds_between
+from hotline.rules import load_deadline_policy
 
 POLICY_TABLE = {
     "warning_fractions": [0.5, 0.75],

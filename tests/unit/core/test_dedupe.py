@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from hotline.configfiles import SHIPPED_CONFIG_DIR, ConfigFileError, default_config_dir, load_toml
+from hotline.configfiles import SHIPPED_CONFIG_DIR, default_config_dir, load_toml
 from hotline.contract.schemas import topic_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.dedupe import (
     CaseDecision,
     CaseIndex,
     IndexEntry,
     dedupe_settings_from_table,
     jaccard_ratio,
-    load_dedupe_settings,
     place_key,
     repeat_count_of,
     shared_title_run,
@@ -25,6 +25,7 @@ from hotline.core.dedupe import (
 )
 from hotline.core.ids import derived_event_id
 from hotline.core.screen_rules import Appeal, content_characters
+from hotline.rules import load_dedupe_settings
 
 HOUR = 3600.0
 DAY = 24 * HOUR

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract.schemas import topic_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.escalation import (
     Damped,
     EscalationLedger,
@@ -24,7 +24,6 @@ from hotline.core.escalation import (
     close_days,
     close_ledger_days,
     escalate,
-    load_escalation_policy,
     parse_escalation_policy,
     propose,
     triggers_for,
@@ -32,6 +31,7 @@ from hotline.core.escalation import (
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState, evolve, fold
 from hotline.core.workcalendar import SHANGHAI
+from hotline.rules import load_escalation_policy
 
 OFFICES = {
     "city": {"level": "city", "parent_id": None},

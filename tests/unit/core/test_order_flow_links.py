@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from hotline.core import order_flow
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
+from hotline.core.deadlines import DeadlineTracker
 from hotline.core.escalation import EscalationPolicy
+from hotline.rules import load_deadline_policy
 
 OFFICES = {
     "city": {"level": "city", "parent_id": None},

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract.schemas import topic_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.ids import derived_event_id
 from hotline.core.pressure import (
     COUNTED_KINDS,
@@ -19,11 +19,11 @@ from hotline.core.pressure import (
     OfficeInfo,
     OfficePressureState,
     PressureSettings,
-    load_pressure_settings,
     record,
     snapshot,
     window_counts,
 )
+from hotline.rules import load_pressure_settings
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.configfiles import SHIPPED_CONFIG_DIR, ConfigFileError, load_toml
+from hotline.configfiles import SHIPPED_CONFIG_DIR, load_toml
+from hotline.core.config_tables import ConfigFileError
 from hotline.core.screen_rules import (
     Appeal,
     CallerHistory,
@@ -19,10 +20,10 @@ from hotline.core.screen_rules import (
     appeal_from_screened,
     content_characters,
     is_whole_words,
-    load_screening_rules,
     normalize_text,
     screening_rules_from_table,
 )
+from hotline.rules import load_screening_rules
 
 DAY = 86400.0
 T0 = 1767574800.0

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from observability_names import ALERTING_RULES, PROMETHEUS, RECORDING_RULES, ROOT, known_names, metric_names, rules
 
-from hotline.core.alerts import load_alert_settings
+from hotline.rules import load_alert_settings
 
 RUNBOOK = ROOT / "docs" / "runbook.md"
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))

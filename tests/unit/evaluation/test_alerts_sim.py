@@ -19,10 +19,8 @@ from click.testing import CliRunner
 from hotline.cli.evaluate_alerts import register
 from hotline.contract import codec
 from hotline.core import order_flow
-from hotline.core.alerts import load_alert_settings
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-from hotline.core.escalation import load_escalation_policy
-from hotline.core.pressure import RETENTION_HOURS, OfficeFact, hour_started_at, load_pressure_settings
+from hotline.core.deadlines import DeadlineTracker
+from hotline.core.pressure import RETENTION_HOURS, OfficeFact, hour_started_at
 from hotline.core.timeutil import parse_rfc3339
 from hotline.evaluation.alerts import (
     AlertsRun,
@@ -35,6 +33,7 @@ from hotline.evaluation.alerts import (
     replay_with_facts,
 )
 from hotline.evaluation.orders_pipeline import replay_orders
+from hotline.rules import load_alert_settings, load_deadline_policy, load_escalation_policy, load_pressure_settings
 from hotline.sim import Simulation, SimulationSpec, simulate
 
 HOUR = 3600

@@ -10,10 +10,11 @@ import orjson
 from click.testing import CliRunner
 
 from hotline.cli.evaluate_commands import evaluate_group
-from hotline.core.dedupe import CaseDecision, load_dedupe_settings
-from hotline.core.screen_rules import Verdict, load_screening_rules
+from hotline.core.dedupe import CaseDecision
+from hotline.core.screen_rules import Verdict
 from hotline.evaluation.pipeline import OfflineRun, run_offline
 from hotline.evaluation.scoring import read_truth, score
+from hotline.rules import load_dedupe_settings, load_screening_rules
 
 CITY_DISTRICT = "江北区"  # one of the shipped config's districts
 

@@ -21,11 +21,12 @@ from click.testing import CliRunner
 from hotline.cli.evaluate_escalations import register
 from hotline.contract import codec
 from hotline.core import order_flow
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-from hotline.core.escalation import EscalationPolicy, load_escalation_policy, local_day
+from hotline.core.deadlines import DeadlineTracker
+from hotline.core.escalation import EscalationPolicy, local_day
 from hotline.core.timeutil import parse_rfc3339
 from hotline.evaluation.escalations import damping_figures, found_reasons, read_expected_escalations, score_escalations
 from hotline.evaluation.orders_pipeline import OrdersRun, partition_of, replay_orders
+from hotline.rules import load_deadline_policy, load_escalation_policy
 from hotline.sim import Simulation, SimulationSpec, encode_lines, simulate
 
 PARTITIONS = 4

@@ -26,11 +26,11 @@ import pytest
 
 from hotline.contract import codec
 from hotline.core import order_flow
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-from hotline.core.escalation import load_escalation_policy
+from hotline.core.deadlines import DeadlineTracker
 from hotline.importers import BOSTON311, NYC311, convert_csv
 from hotline.importers.convert import REPEAT_SEPARATOR
 from hotline.evaluation.orders_pipeline import OrdersRun, replay_orders
+from hotline.rules import load_deadline_policy, load_escalation_policy
 
 REAL_SAMPLES = Path(__file__).resolve().parents[2] / "data" / "real"
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from importer_samples import NYC_SAMPLE, convert_file
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract import codec
 from hotline.contract.schemas import event_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.importers import NYC311, convert_csv, load_mapping
 
 EXAMPLE_NYC_MAPPING = Path(__file__).resolve().parents[3] / "examples" / "mappings" / "nyc311.toml"

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.configfiles import ConfigFileError
 from hotline.contract.schemas import event_validator
+from hotline.core.config_tables import ConfigFileError
 from hotline.importers import CsvFileError, ImportProblem, convert_csv, load_mapping
 from hotline.importers.localtime import parse_local
 

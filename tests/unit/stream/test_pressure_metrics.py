@@ -6,8 +6,9 @@ import math
 
 from prometheus_client import REGISTRY
 
-from hotline.core.alerts import AlertBook, AlertKey, AlertState, empty_book, evaluate_processor_lag, load_alert_settings
-from hotline.core.pressure import OfficeFact, OfficeInfo, OfficePressureState, load_pressure_settings, record, snapshot
+from hotline.core.alerts import AlertBook, AlertKey, AlertState, empty_book, evaluate_processor_lag
+from hotline.core.pressure import OfficeFact, OfficeInfo, OfficePressureState, record, snapshot
+from hotline.rules import load_alert_settings, load_pressure_settings
 from hotline.stream import pressure_metrics
 
 MONDAY = 1717372800  # 2024-06-03T00:00:00Z

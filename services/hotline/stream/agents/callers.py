@@ -32,15 +32,15 @@ from hotline.contract import codec
 from hotline.core import dedupe, screen_rules
 from hotline.core.deadlines import DueIndex
 from hotline.core.screening import Rejected
-from hotline.stream import clocks, metrics
+from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import CompactJsonTable, app, appeals_by_caller_topic, appeals_by_place_topic
 from hotline.stream.deadletters import send_dead_letter
 
 STAGE = "callers"
 log = logging.getLogger(__name__)
 
-rules = screen_rules.load_screening_rules()
-dedupe_settings = dedupe.load_dedupe_settings()
+rules = bootstrap.rules().screening
+dedupe_settings = bootstrap.rules().dedupe
 state_table = CompactJsonTable(
     "callers",
     "caller|<pseudonym>: a caller's recent appeals, for the frequent-caller rule; merge|...: appeals held for event-time order, and the screen clocks",

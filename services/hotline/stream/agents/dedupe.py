@@ -22,17 +22,17 @@ import logging
 from collections import defaultdict
 
 from hotline.contract import codec, topics
-from hotline.core import dedupe, screen_rules
+from hotline.core import dedupe
 from hotline.core.screening import Rejected
-from hotline.stream import clocks, metrics
+from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import CompactJsonTable, app, appeals_by_place_topic, cases_topic
 from hotline.stream.deadletters import send_dead_letter
 
 STAGE = "dedupe"
 log = logging.getLogger(__name__)
 
-rules = screen_rules.load_screening_rules()
-settings = dedupe.load_dedupe_settings()
+rules = bootstrap.rules().screening
+settings = bootstrap.rules().dedupe
 state_table = CompactJsonTable(
     "dedupe",
     "entry|<order id>: an appeal's dedupe index entry (rebuilds the in-memory index); case|<case id>: how many "

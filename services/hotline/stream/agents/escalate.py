@@ -21,7 +21,7 @@ from hotline.contract import codec, topics
 from hotline.core import escalation
 from hotline.core.pressure import OfficeFact
 from hotline.core.screening import Rejected
-from hotline.stream import clocks, metrics
+from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import app, escalation_proposals_topic, escalations_topic, json_table, office_facts_topic
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
@@ -29,7 +29,7 @@ from hotline.stream.registry import registry
 STAGE = "escalate"
 log = logging.getLogger(__name__)
 
-policy = escalation.load_escalation_policy()
+policy = bootstrap.rules().escalation
 # Budgets and the merge's held proposals share a table (see clocks.MergeTables).
 budgets_table = json_table(
     "escalation-budgets",

@@ -23,14 +23,13 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from hotline.contract import codec, topics
-from hotline.core import dedupe, order_flow
+from hotline.core import order_flow
 from hotline.core.deadletters import SourcePosition
-from hotline.core.deadlines import DueIndex, load_deadline_policy, DeadlineTracker
-from hotline.core.escalation import load_escalation_policy
+from hotline.core.deadlines import DueIndex, DeadlineTracker
 from hotline.core.screening import Rejected
 from hotline.core.timeutil import parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
-from hotline.stream import metrics
+from hotline.stream import bootstrap, metrics
 from hotline.stream.clocks import ClockPromises, merge_item, register
 from hotline.stream.app import (
     CompactJsonTable,
@@ -48,9 +47,9 @@ from hotline.stream.registry import registry
 STAGE = "orders"
 log = logging.getLogger(__name__)
 
-tracker = DeadlineTracker(load_deadline_policy())
-escalation_policy = load_escalation_policy()
-dedupe_settings = dedupe.load_dedupe_settings()
+tracker = DeadlineTracker(bootstrap.rules().deadlines)
+escalation_policy = bootstrap.rules().escalation
+dedupe_settings = bootstrap.rules().dedupe
 # Finished orders leave the table after this much event time, so its size follows the
 # open orders and the recent past, not the whole history.
 CLOSED_ORDER_RETENTION = timedelta(days=settings.closed_order_retention_days)

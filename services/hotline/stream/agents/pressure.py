@@ -27,7 +27,7 @@ from hotline.core import alerts as alert_rules
 from hotline.core import pressure
 from hotline.core.ordering import MergeItem
 from hotline.core.screening import Rejected
-from hotline.stream import clocks, metrics, pressure_metrics
+from hotline.stream import bootstrap, clocks, metrics, pressure_metrics
 from hotline.stream.app import alerts_topic, app, json_table, office_facts_topic, pressure_topic
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
@@ -35,8 +35,8 @@ from hotline.stream.registry import registry
 STAGE = "pressure"
 log = logging.getLogger(__name__)
 
-pressure_settings = pressure.load_pressure_settings()
-alert_settings = alert_rules.load_alert_settings()
+pressure_settings = bootstrap.rules().pressure
+alert_settings = bootstrap.rules().alerts
 office_table = json_table(
     "office-pressure",
     "Per office: rolling pressure buckets, alert book, last snapshot hour, last fact counted; "

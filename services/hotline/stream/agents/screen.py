@@ -30,7 +30,7 @@ from hotline.contract import codec, schemas, topics
 from hotline.core import screen_rules
 from hotline.core.ordering import StampClock
 from hotline.core.screening import Rejected, ScreenSettings, screen
-from hotline.stream import clocks, idle_ticks, metrics
+from hotline.stream import bootstrap, clocks, idle_ticks, metrics
 from hotline.stream.app import (
     app,
     appeals_by_caller_topic,
@@ -51,7 +51,7 @@ screen_settings = ScreenSettings(
     max_event_bytes=settings.max_event_bytes,
     max_future_seconds=settings.max_future_seconds or None,
 )
-rules = screen_rules.load_screening_rules()
+rules = bootstrap.rules().screening
 clocks_table = json_table("screen-clocks", "Per events partition: the clock promised to the callers stage")
 # Writing the clock on every event would double the changelog traffic; the promise only
 # ever uses the stored value, so storing it at most this often just delays the promise.
