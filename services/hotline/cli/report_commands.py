@@ -34,8 +34,8 @@ import click
 from hotline.cli.jsonlines import read_json_lines
 from hotline.configfiles import ConfigFileError
 from hotline.core import order_flow
-from hotline.core.assessment import Assessment, OfficeAssessment, assess, load_assessment_settings, parse_period
-from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
+from hotline.core.assessment import Assessment, AssessmentSettings, OfficeAssessment, Period, assess, load_assessment_settings, parse_period
+from hotline.core.deadlines import DeadlinePolicy, DeadlineTracker, load_deadline_policy
 from hotline.core.dedupe import load_dedupe_settings
 from hotline.core.escalation import load_escalation_policy
 from hotline.core.orders import OrderState
@@ -136,17 +136,20 @@ def render_markdown(assessment: Assessment, rows: list[OfficeAssessment]) -> str
 
 
 @dataclass
-class ReplayedPeriod:
-    """The assessment and what the replay computed on the way to it."""
+class ReplayInputs:
+    """What every replay of the report starts from: settings, registry, the events, and
+    each appeal's final verdict and case from the screen → verdict rules → dedupe chain."""
 
-    assessment: Assessment
+    period: Period
+    policy: DeadlinePolicy
+    settings: AssessmentSettings
     offices: dict[str, dict[str, Any]]
     lines: list[bytes]
     cases: OfflineRun
     rules: order_flow.OrderRules
 
 
-def _replayed(events_path: Path, offices_path: Path, period_text: str) -> ReplayedPeriod:
+def _replay_inputs(events_path: Path, offices_path: Path, period_text: str) -> ReplayInputs:
     try:
         period = parse_period(period_text)
     except ValueError as error:
@@ -163,21 +166,25 @@ def _replayed(events_path: Path, offices_path: Path, period_text: str) -> Replay
     lines = events_path.read_bytes().splitlines()
     cases = run_offline(lines, screening, dedupe)
     rules = order_flow.OrderRules(DeadlineTracker(policy), escalation_policy, offices)
-    run = replay_orders(lines, rules)
-    assessment = assess(
-        with_final_verdicts((record.order for record in run.records.values()), cases.verdicts),
-        policy,
-        {office_id: office.get("level") for office_id, office in offices.items()},
-        {order_id: decision.case_id for order_id, decision in cases.decisions.items()},
-        period,
-        settings,
+    return ReplayInputs(period, policy, settings, offices, lines, cases, rules)
+
+
+def _assessment(inputs: ReplayInputs, orders: Iterable[OrderState]) -> Assessment:
+    return assess(
+        with_final_verdicts(orders, inputs.cases.verdicts),
+        inputs.policy,
+        {office_id: office.get("level") for office_id, office in inputs.offices.items()},
+        {order_id: decision.case_id for order_id, decision in inputs.cases.decisions.items()},
+        inputs.period,
+        inputs.settings,
     )
-    return ReplayedPeriod(assessment, offices, lines, cases, rules)
 
 
 def replayed_assessment(events_path: Path, offices_path: Path, period_text: str) -> Assessment:
     """The whole chain: replay the file, fold the orders, assess the period."""
-    return _replayed(events_path, offices_path, period_text).assessment
+    inputs = _replay_inputs(events_path, offices_path, period_text)
+    run = replay_orders(inputs.lines, inputs.rules)
+    return _assessment(inputs, (record.order for record in run.records.values()))
 
 
 def case_records(cases: OfflineRun) -> dict[str, dict[str, Any]]:
@@ -193,30 +200,33 @@ def case_records(cases: OfflineRun) -> dict[str, dict[str, Any]]:
 
 
 def replayed_briefing(events_path: Path, offices_path: Path, period_text: str, office_level: str | None) -> Briefing:
-    """The assessment, then the same events once more through screen -> orders (with the
-    final verdicts and case links) -> pressure -> alerts for the briefing's other tables."""
-    replayed = _replayed(events_path, offices_path, period_text)
+    """One replay for every table: screen → orders (with the final verdicts and case
+    records) → escalate, then pressure → alerts. The orders fold the same events as in
+    `replayed_assessment` (the case records add escalations, not order changes), so the
+    assessment is the same."""
+    inputs = _replay_inputs(events_path, offices_path, period_text)
     try:
         pressure_settings = load_pressure_settings()
         alert_settings = load_alert_settings()
     except ConfigFileError as error:
         raise click.UsageError(str(error)) from None
-    verdicts = {order_id: verdict.to_json() for order_id, verdict in replayed.cases.verdicts.items()}
-    facts_run = replay_with_facts(replayed.lines, replayed.rules, verdicts, case_records(replayed.cases))
+    verdicts = {order_id: verdict.to_json() for order_id, verdict in inputs.cases.verdicts.items()}
+    facts_run = replay_with_facts(inputs.lines, inputs.rules, verdicts, case_records(inputs.cases))
+    orders = [record.order for record in facts_run.orders.records.values()]
     # Only what the pressure chart draws: a month holds a snapshot per office and hour.
     snapshots: list[dict[str, Any]] = []
 
     def keep(snapshot: Mapping[str, Any]) -> None:
         snapshots.append({name: snapshot[name] for name in ("office_id", "occurred_at", "pressure_ratio")})
 
-    pressure_run = replay_pressure(facts_run.facts, PressureReplay(replayed.offices, pressure_settings, alert_settings, keep))
+    pressure_run = replay_pressure(facts_run.facts, PressureReplay(inputs.offices, pressure_settings, alert_settings, keep))
     return briefing_of(
-        replayed.assessment,
-        replayed.offices,
+        _assessment(inputs, orders),
+        inputs.offices,
         office_level,
         snapshots,
         facts_run.facts,
-        (record.order for record in facts_run.orders.records.values()),
+        orders,
         firing_intervals(pressure_run.changes),
         {name: rule.summary for name, rule in alert_settings.rules.items() if name in OFFICE_ALERTS},
     )
