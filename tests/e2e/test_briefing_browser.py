@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from hotline.configfiles import SHIPPED_CONFIG_DIR
 from hotline.sim import SimulationSpec, encode_lines, simulate
@@ -48,8 +49,6 @@ def briefing_file(tmp_path_factory) -> Path:
 
 
 def test_the_browser_draws_every_chart_without_errors(briefing_file):
-    from playwright.sync_api import sync_playwright
-
     problems: list[str] = []
     requests: list[str] = []
     with sync_playwright() as playwright:

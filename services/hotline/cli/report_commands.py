@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -44,7 +43,7 @@ from hotline.core.alerts import OFFICE_ALERTS, load_alert_settings
 from hotline.core.pressure import load_pressure_settings
 from hotline.evaluation.alerts import PressureReplay, firing_intervals, replay_pressure, replay_with_facts
 from hotline.evaluation.orders_pipeline import replay_orders
-from hotline.evaluation.pipeline import OfflineRun, run_offline
+from hotline.evaluation.pipeline import OfflineRun, case_records, run_offline
 from hotline.reporting.tables import Briefing, briefing_of
 
 FORMATS = ("md", "csv", "html")
@@ -185,18 +184,6 @@ def replayed_assessment(events_path: Path, offices_path: Path, period_text: str)
     inputs = _replay_inputs(events_path, offices_path, period_text)
     run = replay_orders(inputs.lines, inputs.rules)
     return _assessment(inputs, (record.order for record in run.records.values()))
-
-
-def case_records(cases: OfflineRun) -> dict[str, dict[str, Any]]:
-    """Order id -> the hotline.cases.v1 record the dedupe agent would publish for the
-    appeal, with its case's repeat count so far and the appeal's final verdict."""
-    repeats: Counter[str] = Counter()
-    records = {}
-    for order_id, decision in cases.decisions.items():
-        if decision.relation is not None:
-            repeats[decision.case_id] += 1
-        records[order_id] = decision.to_event(repeats[decision.case_id] if decision.relation else 0, cases.verdicts[order_id].to_json())
-    return records
 
 
 def replayed_briefing(events_path: Path, offices_path: Path, period_text: str, office_level: str | None) -> Briefing:

@@ -27,7 +27,10 @@ The chain, as the agents run it:
 Not in this chain (as in orders_pipeline): the verdict rules and the dedupe stage. Every
 appeal is "accepted" and no case is ever linked, so no `repeat` or `flagged` fact is
 produced: repeat_ratio and flagged_ratio stay 0, RepeatSurge cannot fire, and the
-effective inflow of OfficeOverloaded is the raw inflow, repeats included.
+effective inflow of OfficeOverloaded is the raw inflow, repeats included. Unless the
+caller ran them first and hands `replay_with_facts` each appeal's final verdict and
+case record (what `hotline report --format html` does): then the orders stage applies
+them as the orders agent does and the facts include repeats and flagged appeals.
 
 What the truth expects, per alert (`expected_targets`):
 

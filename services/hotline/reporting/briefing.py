@@ -14,7 +14,7 @@ import html
 import io
 import re
 import warnings
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 import matplotlib
@@ -45,7 +45,8 @@ p.lead { color: #555; margin-top: 0; }
 figure.chart { margin: 1rem 0; } figure.chart svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; } th { background: #f3f3f3; }
-td { white-space: nowrap; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } td.id { white-space: nowrap; }
+div.table { overflow-x: auto; }
 td.worse { color: #c0392b; font-weight: 600; } td.better { color: #2471a3; font-weight: 600; }
 """
 
@@ -93,6 +94,7 @@ def _chart_style() -> dict[str, object]:
         "font.size": 10,
         "axes.spines.top": False,
         "axes.spines.right": False,
+        "axes.axisbelow": True,  # grid lines behind bars and lines
     }
 
 
@@ -103,18 +105,33 @@ def _drawn(draw, chart_id: str, *args) -> str:
         return svg_of(draw(*args), chart_id)
 
 
+def _time_axis(axes: plt.Axes) -> None:
+    """Ticks in city time that suit a day, a week or a month."""
+    locator = mdates.AutoDateLocator(tz=SHANGHAI, maxticks=12)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=SHANGHAI))
+
+
 def _rank_figure(rows: Sequence[OfficeAssessment]) -> plt.Figure:
-    ranked = [row for row in rows if row.official_rank is not None and row.adjusted_rank is not None]
-    count = len(ranked)
-    figure, axes = plt.subplots(figsize=(FIGURE_WIDTH_INCHES * 0.7, 1.2 + 0.28 * count))
-    for row in ranked:
-        shift = row.rank_shift or 0
-        color = WORSE if shift > 0 else BETTER if shift < 0 else SAME
-        axes.plot([0, 1], [row.official_rank, row.adjusted_rank], color=color, marker="o", linewidth=2 if shift else 1)
-        axes.text(-0.04, row.official_rank, f"{row.office_id}  {row.official_rank}", ha="right", va="center", fontsize=8)
-        axes.text(1.04, row.adjusted_rank, f"{row.adjusted_rank}  {row.office_id} ({shift:+d})", ha="left", va="center", fontsize=8, color=color)
-    axes.set_xlim(-0.6, 1.6)
-    axes.set_ylim(count + 0.7, 0.3)
+    lowest = max(rank for row in rows for rank in (row.official_rank, row.adjusted_rank) if rank is not None)
+    figure, axes = plt.subplots(figsize=(FIGURE_WIDTH_INCHES * 0.7, 1.2 + 0.28 * lowest))
+    for row in rows:
+        official, adjusted = row.official_rank, row.adjusted_rank
+        if official is not None and adjusted is not None:
+            shift = adjusted - official
+            color = WORSE if shift > 0 else BETTER if shift < 0 else SAME
+            axes.plot([0, 1], [official, adjusted], color=color, marker="o", linewidth=2 if shift else 1)
+            axes.text(1.04, adjusted, f"{adjusted}  {row.office_id} ({shift:+d})", ha="left", va="center", fontsize=8, color=color)
+        elif official is not None:
+            axes.plot([0], [official], color=SAME, marker="o")
+        elif adjusted is not None:
+            axes.plot([1], [adjusted], color=SAME, marker="o")
+            axes.text(1.04, adjusted, f"{adjusted}  {row.office_id} (no official rank)", ha="left", va="center", fontsize=8, color=SAME)
+        if official is not None:
+            unranked = "" if adjusted is not None else " (no adjusted rank)"
+            axes.text(-0.04, official, f"{row.office_id}{unranked}  {official}", ha="right", va="center", fontsize=8)
+    axes.set_xlim(-0.75, 1.75)
+    axes.set_ylim(lowest + 0.7, 0.3)
     axes.set_xticks([0, 1], ["official rank", "adjusted rank"])
     axes.set_yticks([])
     for side in ("left", "bottom"):
@@ -131,7 +148,7 @@ def _pressure_figure(series: Sequence[OfficePressure], starts_at: datetime, ends
     axes.set_ylabel("last 24 h appeals / daily capacity")
     axes.set_ylim(bottom=0)
     axes.set_xlim(starts_at, ends_at)
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=SHANGHAI))
+    _time_axis(axes)
     axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False, ncol=min(5, len(series)))
     axes.grid(axis="y", color="#e5e5e5")
     return figure
@@ -189,7 +206,7 @@ def _alerts_figure(spans: Sequence[AlertSpan], starts_at: datetime, ends_at: dat
     axes.set_ylim(len(rows) - 0.5, -0.5)
     axes.set_xlim(begin, end)
     axes.xaxis_date(tz=SHANGHAI)
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=SHANGHAI))
+    _time_axis(axes)
     axes.grid(axis="x", color="#e5e5e5")
     return figure
 
@@ -204,7 +221,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[tuple[str, str]]]) ->
         "<tr>" + "".join(f'<td class="{css}">{_text(cell)}</td>' if css else f"<td>{_text(cell)}</td>" for cell, css in row) + "</tr>"
         for row in rows
     )
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    return f'<div class="table">\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n</div>'
 
 
 def _figure(svg: str, chart_id: str, caption: str) -> str:
@@ -234,7 +251,7 @@ def _ranks_section(briefing: Briefing) -> str:
         rows = [row for row in briefing.offices if (row.level or "") == level]
         title = level or "offices not in the registry"
         parts.append(f"<h3>{_text(title)} offices</h3>")
-        if any(row.official_rank is not None and row.adjusted_rank is not None for row in rows):
+        if any(row.official_rank is not None or row.adjusted_rank is not None for row in rows):
             chart_id = f"ranks-{index}"
             parts.append(_figure(_drawn(_rank_figure, chart_id, rows), chart_id, f"Official and adjusted rank, {title} offices, {briefing.period.label}"))
         parts.append(
@@ -243,7 +260,7 @@ def _ranks_section(briefing: Briefing) -> str:
                  "adj. response", "adj. resolution", "adj. satisfaction", "adj. score", "adj. rank", "shift"),
                 (
                     (
-                        (row.office_id, ""),
+                        (row.office_id, "id"),
                         (briefing.office_names.get(row.office_id, ""), ""),
                         (_percent(row.official.response_ratio), "number"),
                         (_percent(row.official.resolution_ratio), "number"),
@@ -283,7 +300,7 @@ def _pressure_section(briefing: Briefing) -> str:
             ("office", "name", "daily capacity", "peak pressure", "mean pressure", "hours above capacity"),
             (
                 (
-                    (office.office_id, ""),
+                    (office.office_id, "id"),
                     (briefing.office_names.get(office.office_id, ""), ""),
                     (str(office.daily_capacity), "number"),
                     (f"{office.peak_ratio:.2f}", "number"),
@@ -314,7 +331,7 @@ def _shares_section(briefing: Briefing) -> str:
             ("office", "name", "appeals received", "repeats", "repeat share", "flagged", "returned or transferred", "share passed on"),
             (
                 (
-                    (office.office_id, ""),
+                    (office.office_id, "id"),
                     (briefing.office_names.get(office.office_id, ""), ""),
                     (str(office.received), "number"),
                     (str(office.repeats), "number"),
@@ -381,7 +398,7 @@ def _alerts_section(briefing: Briefing) -> str:
             (
                 (
                     (span.alert, ""),
-                    (span.office_id or "all", ""),
+                    (span.office_id or "all", "id"),
                     (briefing.office_names.get(span.office_id or "", ""), ""),
                     (", ".join(f"{name} {value}" for name, value in span.labels), ""),
                     (_instant(span.fired_at), ""),
@@ -398,8 +415,8 @@ def briefing_html(briefing: Briefing) -> str:
     """The whole page."""
     period = briefing.period
     scope = f"{briefing.office_level} offices" if briefing.office_level else "all offices"
-    last_day = (period.ends_at.astimezone(SHANGHAI)).date().toordinal() - 1
-    span = f"{period.starts_at.date().isoformat()} to {datetime.fromordinal(last_day).date().isoformat()}"
+    last_day = (period.ends_at - timedelta(days=1)).date()
+    span = f"{period.starts_at.date().isoformat()} to {last_day.isoformat()}"
     title = f"Hotline briefing {period.label}"
     sections = (
         _ranks_section(briefing),

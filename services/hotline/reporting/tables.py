@@ -28,6 +28,7 @@ from hotline.core.orders import OrderState
 from hotline.core.pressure import OfficeFact
 from hotline.core.timeutil import parse_rfc3339
 from hotline.core.workcalendar import SHANGHAI
+from hotline.evaluation.alerts import FiringInterval
 
 PRESSURE_OFFICES = 5
 SHARE_OFFICES = 15
@@ -171,9 +172,8 @@ def hotspots(appeals: Iterable[OrderState], top: int = HOTSPOTS) -> tuple[Hotspo
     return tuple(Hotspot(category, district, count) for (category, district), count in ranked[:top])
 
 
-def alert_spans(intervals: Iterable[Any], period: Period, keep: Iterable[str] | None = None) -> tuple[AlertSpan, ...]:
-    """Firing intervals (hotline.evaluation.alerts.FiringInterval) that overlap the
-    period, by fired instant, alert and office."""
+def alert_spans(intervals: Iterable[FiringInterval], period: Period, keep: Iterable[str] | None = None) -> tuple[AlertSpan, ...]:
+    """The firing intervals that overlap the period, by fired instant, alert and office."""
     kept = None if keep is None else set(keep)
     spans = []
     for interval in intervals:
@@ -194,7 +194,7 @@ def briefing_of(
     snapshots: Iterable[Mapping[str, Any]],
     facts: Iterable[OfficeFact],
     orders: Iterable[OrderState],
-    intervals: Iterable[Any],
+    intervals: Iterable[FiringInterval],
     alert_summaries: Mapping[str, str],
 ) -> Briefing:
     """Every table of the briefing; with `office_level`, office tables keep that level only."""

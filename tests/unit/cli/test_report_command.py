@@ -114,19 +114,19 @@ def test_an_html_out_file_gets_the_briefing_with_the_csv_s_ranks(briefing_page, 
     assert briefing_page.startswith("<!DOCTYPE html>\n")
     assert briefing_page.count('<figure class="chart">') == 5
     for office_id, row in street_rows.items():
-        cells = re.search(rf"<tr><td>{office_id}</td>(.*?)</tr>", briefing_page).group(1)
+        cells = re.search(rf'<tr><td class="id">{office_id}</td>(.*?)</tr>', briefing_page).group(1)
         ranks = re.findall(r'<td class="number[^"]*">([^<]*)</td>', cells)
         assert (ranks[4], ranks[9], ranks[10]) == (row["rank"], row["adj_rank"], row["shift"])
 
 
 def test_the_briefing_raises_target_substitution_for_the_gaming_office(briefing_page):
-    alerts = re.findall(r"<tr><td>(\w+)</td><td>([\w-]+)</td>", briefing_page.split("<h2>Alerts</h2>")[1])
+    alerts = re.findall(r'<tr><td>(\w+)</td><td class="id">([\w-]+)</td>', briefing_page.split("<h2>Alerts</h2>")[1])
     assert ("TargetSubstitutionSuspected", GAMING_OFFICE) in alerts
 
 
 def test_the_briefing_counts_repeats_found_by_the_dedupe_stage(briefing_page):
     shares = briefing_page.split("<h2>Repeated appeals and orders passed on</h2>")[1].split("<h2>")[0]
-    repeats = [int(count) for count in re.findall(r'<tr><td>[\w-]+</td><td>[^<]*</td><td class="number">\d+</td><td class="number">(\d+)</td>', shares)]
+    repeats = [int(count) for count in re.findall(r'<tr><td class="id">[\w-]+</td><td>[^<]*</td><td class="number">\d+</td><td class="number">(\d+)</td>', shares)]
     assert len(repeats) == 15
     assert sum(repeats) > 0
 

@@ -121,3 +121,14 @@ def test_sections_without_data_say_so_and_draw_nothing():
 def test_the_heading_names_the_period_scope_and_the_log_s_end(page):
     assert "<title>Hotline briefing 2026-03</title>" in page
     assert '<p class="lead">2026-03-01 to 2026-03-31 (city time), street offices; 48 appeals received. Figures from the order log up to 2026-03-31 23:00.</p>' in page
+
+
+def test_an_office_ranked_in_one_view_only_is_still_drawn_at_its_rank():
+    # given a third office whose appeals were all flagged: ranked officially, not adjusted
+    briefing = _briefing()
+    unranked = OfficeAssessment("d01-s03", "street", RateCounts(4, 4, 2, 2, 2), RateCounts(), 1.0, None, 3, None)
+    page = briefing_html(_briefing(offices=(*briefing.offices, unranked)))
+    ranks = re.search(r'<svg [^>]*id="ranks-1".*?</svg>', page, re.DOTALL).group(0)
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", ranks)
+    assert [label for label in labels if label.startswith("d01-s0")] == ["d01-s01  1", "d01-s02  2", "d01-s03 (no adjusted rank)  3"]
+    assert ["1  d01-s02 (-1)", "2  d01-s01 (+1)"] == sorted(label for label in labels if "  d01-s0" in label)
