@@ -45,7 +45,7 @@ p.lead { color: #555; margin-top: 0; }
 figure.chart { margin: 1rem 0; } figure.chart svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; } th { background: #f3f3f3; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } td.id { white-space: nowrap; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; } td.id { white-space: nowrap; } td.name { min-width: 10em; }
 div.table { overflow-x: auto; }
 td.worse { color: #c0392b; font-weight: 600; } td.better { color: #2471a3; font-weight: 600; }
 """
@@ -261,7 +261,7 @@ def _ranks_section(briefing: Briefing) -> str:
                 (
                     (
                         (row.office_id, "id"),
-                        (briefing.office_names.get(row.office_id, ""), ""),
+                        (briefing.office_names.get(row.office_id, ""), "name"),
                         (_percent(row.official.response_ratio), "number"),
                         (_percent(row.official.resolution_ratio), "number"),
                         (_percent(row.official.satisfaction_ratio), "number"),
@@ -301,7 +301,7 @@ def _pressure_section(briefing: Briefing) -> str:
             (
                 (
                     (office.office_id, "id"),
-                    (briefing.office_names.get(office.office_id, ""), ""),
+                    (briefing.office_names.get(office.office_id, ""), "name"),
                     (str(office.daily_capacity), "number"),
                     (f"{office.peak_ratio:.2f}", "number"),
                     (f"{office.mean_ratio:.2f}", "number"),
@@ -332,7 +332,7 @@ def _shares_section(briefing: Briefing) -> str:
             (
                 (
                     (office.office_id, "id"),
-                    (briefing.office_names.get(office.office_id, ""), ""),
+                    (briefing.office_names.get(office.office_id, ""), "name"),
                     (str(office.received), "number"),
                     (str(office.repeats), "number"),
                     (_percent(office.repeat_ratio), "number"),
@@ -399,7 +399,7 @@ def _alerts_section(briefing: Briefing) -> str:
                 (
                     (span.alert, ""),
                     (span.office_id or "all", "id"),
-                    (briefing.office_names.get(span.office_id or "", ""), ""),
+                    (briefing.office_names.get(span.office_id or "", ""), "name"),
                     (", ".join(f"{name} {value}" for name, value in span.labels), ""),
                     (_instant(span.fired_at), ""),
                     (_instant(span.resolved_at), ""),

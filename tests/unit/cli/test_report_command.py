@@ -119,16 +119,20 @@ def test_an_html_out_file_gets_the_briefing_with_the_csv_s_ranks(briefing_page, 
         assert (ranks[4], ranks[9], ranks[10]) == (row["rank"], row["adj_rank"], row["shift"])
 
 
-def test_the_briefing_raises_target_substitution_for_the_gaming_office(briefing_page):
-    alerts = re.findall(r'<tr><td>(\w+)</td><td class="id">([\w-]+)</td>', briefing_page.split("<h2>Alerts</h2>")[1])
-    assert ("TargetSubstitutionSuspected", GAMING_OFFICE) in alerts
+def test_the_briefing_raises_target_substitution_for_the_gaming_office_only(briefing_page):
+    alerts = re.findall(r'<tr><td>(\w+)</td><td class="id">([\w-]+)</td>.*?</tr>', briefing_page.split("<h2>Alerts</h2>")[1])
+    assert alerts == [("TargetSubstitutionSuspected", GAMING_OFFICE)]
+    assert "<td>2026-03-13 15:02</td><td>still firing</td></tr>" in briefing_page
 
 
 def test_the_briefing_counts_repeats_found_by_the_dedupe_stage(briefing_page):
+    # the busiest street office received 48 appeals: 9 repeats, none flagged, 4 passed on
     shares = briefing_page.split("<h2>Repeated appeals and orders passed on</h2>")[1].split("<h2>")[0]
-    repeats = [int(count) for count in re.findall(r'<tr><td class="id">[\w-]+</td><td>[^<]*</td><td class="number">\d+</td><td class="number">(\d+)</td>', shares)]
-    assert len(repeats) == 15
-    assert sum(repeats) > 0
+    rows = re.findall(r'<tr><td class="id">([\w-]+)</td><td class="name">[^<]*</td>((?:<td class="number">[^<]*</td>)+)</tr>', shares)
+    figures = {office_id: re.findall(r">([^<]*)</td>", cells) for office_id, cells in rows}
+    assert len(figures) == 15
+    assert figures[GAMING_OFFICE] == ["48", "9", "18.8 %", "0", "4", "8.3 %"]
+    assert sum(int(cells[1]) for cells in figures.values()) == 106
 
 
 def test_an_explicit_format_wins_over_the_out_suffix(tmp_path):
