@@ -33,14 +33,14 @@ import click
 from hotline.cli.jsonlines import read_json_lines
 from hotline.configfiles import ConfigFileError
 from hotline.core import order_flow
+from hotline.core.alerts import OFFICE_ALERTS, load_alert_settings
 from hotline.core.assessment import Assessment, AssessmentSettings, OfficeAssessment, Period, assess, load_assessment_settings, parse_period
 from hotline.core.deadlines import DeadlinePolicy, DeadlineTracker, load_deadline_policy
 from hotline.core.dedupe import load_dedupe_settings
 from hotline.core.escalation import load_escalation_policy
 from hotline.core.orders import OrderState
-from hotline.core.screen_rules import Verdict, load_screening_rules
-from hotline.core.alerts import OFFICE_ALERTS, load_alert_settings
 from hotline.core.pressure import load_pressure_settings
+from hotline.core.screen_rules import Verdict, load_screening_rules
 from hotline.evaluation.alerts import PressureReplay, firing_intervals, replay_pressure, replay_with_facts
 from hotline.evaluation.orders_pipeline import replay_orders
 from hotline.evaluation.pipeline import OfflineRun, case_records, run_offline
@@ -189,8 +189,8 @@ def replayed_assessment(events_path: Path, offices_path: Path, period_text: str)
 def replayed_briefing(events_path: Path, offices_path: Path, period_text: str, office_level: str | None) -> Briefing:
     """One replay for every table: screen → orders (with the final verdicts and case
     records) → escalate, then pressure → alerts. The orders fold the same events as in
-    `replayed_assessment` (the case records add escalations, not order changes), so the
-    assessment is the same."""
+    `replayed_assessment` and carry the same final verdicts (the case records add
+    escalations, not order changes), so the assessment is the same."""
     inputs = _replay_inputs(events_path, offices_path, period_text)
     try:
         pressure_settings = load_pressure_settings()
