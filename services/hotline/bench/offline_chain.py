@@ -51,12 +51,10 @@ def _figures(events: int, cpu_seconds: float, wall_seconds: float) -> dict:
 def measure(events_path: Path, offices_path: Path) -> dict:
     from hotline.contract.topics import DEFAULT_PARTITIONS
     from hotline.core import order_flow
-    from hotline.core.deadlines import DeadlineTracker, load_deadline_policy
-    from hotline.core.dedupe import load_dedupe_settings
-    from hotline.core.escalation import load_escalation_policy
-    from hotline.core.screen_rules import load_screening_rules
+    from hotline.core.deadlines import DeadlineTracker
     from hotline.evaluation.orders_pipeline import replay_orders
     from hotline.evaluation.pipeline import run_offline
+    from hotline.rules import load_deadline_policy, load_dedupe_settings, load_escalation_policy, load_screening_rules
 
     lines = [line for line in events_path.read_bytes().splitlines() if line.strip()]
     offices = {office["office_id"]: office for office in map(codec.decode, offices_path.read_bytes().splitlines())}

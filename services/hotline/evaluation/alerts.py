@@ -27,7 +27,10 @@ The chain, as the agents run it:
 Not in this chain (as in orders_pipeline): the verdict rules and the dedupe stage. Every
 appeal is "accepted" and no case is ever linked, so no `repeat` or `flagged` fact is
 produced: repeat_ratio and flagged_ratio stay 0, RepeatSurge cannot fire, and the
-effective inflow of OfficeOverloaded is the raw inflow, repeats included.
+effective inflow of OfficeOverloaded is the raw inflow, repeats included. Unless the
+caller ran them first and hands `replay_with_facts` each appeal's final verdict and
+case record (what `hotline report --format html` does): then the orders stage applies
+them as the orders agent does and the facts include repeats and flagged appeals.
 
 What the truth expects, per alert (`expected_targets`):
 
@@ -74,12 +77,23 @@ class FactsRun:
     facts: list[pressure.OfficeFact] = field(default_factory=list)
 
 
-def replay_with_facts(lines: Iterable[bytes], rules: order_flow.OrderRules) -> FactsRun:
+def replay_with_facts(
+    lines: Iterable[bytes],
+    rules: order_flow.OrderRules,
+    verdicts: Mapping[str, Mapping[str, Any]] | None = None,
+    case_links: Mapping[str, Mapping[str, Any]] | None = None,
+) -> FactsRun:
     """screen -> orders -> escalate over one partition, keeping the office facts in order.
 
     The steps are those of `orders_pipeline.replay_orders(lines, rules, partitions=1)`;
     its deadline and escalation events are reproduced exactly (a unit test holds them
-    equal), and it keeps no steps, hence this loop."""
+    equal), and it keeps no steps, hence this loop.
+
+    With the verdict rules and dedupe stage run beforehand (`verdicts`: order id -> final
+    verdict JSON; `case_links`: order id -> its hotline.cases.v1 record), each appeal
+    carries its final verdict and an appeal with a case record waits for it, which the
+    record releases at once, as the orders agent does; then `repeat` and `flagged` facts
+    reach the pressure tables too."""
     validator = event_validator()
     screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
     run = FactsRun(OrdersRun())
@@ -114,8 +128,14 @@ def replay_with_facts(lines: Iterable[bytes], rules: order_flow.OrderRules) -> F
             continue
         event = screened.event
         order_id = event["order_id"]
+        appeal = event["type"] == "appeal.received"
+        if appeal and verdicts is not None and order_id in verdicts:
+            event = {**event, "verdict": dict(verdicts[order_id])}
+        link = case_links.get(order_id) if appeal and case_links is not None else None
         try:
-            step = order_flow.on_screened_event(run.orders.records.get(order_id), event, watermark, rules)
+            step = order_flow.on_screened_event(run.orders.records.get(order_id), event, watermark, rules, awaits_link=link is not None)
+            if link is not None and step.record is not None and step.record.waiting_for_link:
+                step = order_flow.on_case_link(step.record, order_id, link, rules, watermark)
         except CalendarRangeError:
             run.orders.dead_letters[BEYOND_CALENDAR] += 1
             continue
@@ -168,7 +188,9 @@ class PressureReplay:
         offices: Mapping[str, Mapping[str, Any]],
         pressure_settings: pressure.PressureSettings,
         alert_settings: alert_rules.AlertSettings,
+        on_snapshot: Callable[[Mapping[str, Any]], None] | None = None,
     ):
+        self.on_snapshot = on_snapshot
         self.infos = {office_id: pressure.OfficeInfo.from_registry(record) for office_id, record in offices.items()}
         self.pressure_settings = pressure_settings
         self.alert_settings = alert_settings
@@ -196,6 +218,8 @@ class PressureReplay:
 
     def _take_snapshot(self, office_id: str, now_seconds: float) -> None:
         snapshot = pressure.snapshot(self.states[office_id], self.infos.get(office_id), now_seconds, self.pressure_settings)
+        if self.on_snapshot is not None:
+            self.on_snapshot(snapshot)
         self.books[office_id], changes = alert_rules.evaluate_office(self.books[office_id], snapshot, self.alert_settings)
         self.snapshot_hours[office_id] = pressure.hour_started_at(now_seconds)
         self.changes.extend(changes)

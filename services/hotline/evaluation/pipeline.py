@@ -4,14 +4,16 @@ Consumes hotline.events.v1 events in file order (the order a worker would see th
 produces, per appeal, the verdict and the case decision, plus how long the chain took.
 It wires the same pure functions the Faust agents call, in one process: re-sent events
 are skipped through the seen-set, rejected appeals skip dedupe, and the dedupe index is
-purged by the event-time watermark as a worker would.
+purged by the event-time watermark as a worker would. `case_records` turns the decisions
+into the hotline.cases.v1 records the dedupe agent would publish.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from hotline.contract.schemas import event_validator
 from hotline.core.dedupe import CaseDecision, CaseIndex, DedupeSettings
@@ -87,3 +89,15 @@ def run_offline(
     run.elapsed_seconds = time.perf_counter() - started
     run.final_index_size = index.size
     return run
+
+
+def case_records(cases: OfflineRun) -> dict[str, dict[str, Any]]:
+    """Order id -> the hotline.cases.v1 record the dedupe agent would publish for the
+    appeal, with its case's repeat count so far and the appeal's final verdict."""
+    repeats: Counter[str] = Counter()
+    records = {}
+    for order_id, decision in cases.decisions.items():
+        if decision.relation is not None:
+            repeats[decision.case_id] += 1
+        records[order_id] = decision.to_event(repeats[decision.case_id] if decision.relation else 0, cases.verdicts[order_id].to_json())
+    return records

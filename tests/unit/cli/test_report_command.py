@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,45 @@ def test_a_malformed_period_is_a_usage_error(city_files):
     result = CliRunner().invoke(cli, ["report", "--events", str(events), "--offices", str(offices), "--period", "2026-3"])
     assert result.exit_code == 2
     assert "period '2026-3': expected YYYY-MM, YYYY-Www or YYYY-MM-DD" in result.output
+
+
+@pytest.fixture(scope="module")
+def briefing_page(city_files, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("briefing") / "briefing.html"
+    assert _report(city_files, "--office-level", "street", "--out", str(out)).output == ""
+    return out.read_text(encoding="utf-8")
+
+
+def test_an_html_out_file_gets_the_briefing_with_the_csv_s_ranks(briefing_page, street_rows):
+    assert briefing_page.startswith("<!DOCTYPE html>\n")
+    assert briefing_page.count('<figure class="chart">') == 5
+    for office_id, row in street_rows.items():
+        cells = re.search(rf'<tr><td class="id">{office_id}</td>(.*?)</tr>', briefing_page).group(1)
+        ranks = re.findall(r'<td class="number[^"]*">([^<]*)</td>', cells)
+        assert (ranks[4], ranks[9], ranks[10]) == (row["rank"], row["adj_rank"], row["shift"])
+
+
+def test_the_briefing_raises_target_substitution_for_the_gaming_office_only(briefing_page):
+    alerts = re.findall(r'<tr><td>(\w+)</td><td class="id">([\w-]+)</td>.*?</tr>', briefing_page.split("<h2>Alerts</h2>")[1])
+    assert alerts == [("TargetSubstitutionSuspected", GAMING_OFFICE)]
+    assert "<td>2026-03-13 15:02</td><td>still firing</td></tr>" in briefing_page
+
+
+def test_the_briefing_counts_repeats_found_by_the_dedupe_stage(briefing_page):
+    # the busiest street office received 48 appeals: 9 repeats, none flagged, 4 passed on
+    shares = briefing_page.split("<h2>Repeated appeals and orders passed on</h2>")[1].split("<h2>")[0]
+    rows = re.findall(r'<tr><td class="id">([\w-]+)</td><td class="name">[^<]*</td>((?:<td class="number">[^<]*</td>)+)</tr>', shares)
+    figures = {office_id: re.findall(r">([^<]*)</td>", cells) for office_id, cells in rows}
+    assert len(figures) == 15
+    assert figures[GAMING_OFFICE] == ["48", "9", "18.8 %", "0", "4", "8.3 %"]
+    assert sum(int(cells[1]) for cells in figures.values()) == 106
+
+
+def test_an_explicit_format_wins_over_the_out_suffix(tmp_path):
+    simulation = simulate(SimulationSpec(days=2, seed=3, scenario="steady", appeals_per_day=20))
+    events, offices = tmp_path / "events.jsonl", tmp_path / "offices.jsonl"
+    events.write_bytes(encode_lines(simulation.events))
+    offices.write_bytes(encode_lines(simulation.offices))
+    out = tmp_path / "report.html"
+    _report((events, offices, set()), "--format", "md", "--out", str(out))
+    assert out.read_text(encoding="utf-8").startswith("# Office assessment 2026-03\n")

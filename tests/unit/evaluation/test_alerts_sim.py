@@ -3,13 +3,16 @@
 Given simulator runs replayed through screen -> orders -> escalate -> pressure -> alerts
 with one partition (hotline.evaluation.alerts), these tests hold the driver to: the
 orders stage's outputs of orders_pipeline.replay_orders, one `escalated` fact per
-raised escalation, the pressure agent's snapshot rule; the overloaded office alerted
+raised escalation, one `repeat` or `flagged` fact per discounted appeal once the final
+verdicts and case records are given, the pressure agent's snapshot rule; the overloaded office alerted
 inside its truth interval and no other; and pressure tables that stop growing once
 the seven-day retention is full.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from functools import lru_cache
 
 import click
@@ -32,8 +35,17 @@ from hotline.evaluation.alerts import (
     overload_verdicts,
     replay_with_facts,
 )
+from hotline.core.orders import OrderState
 from hotline.evaluation.orders_pipeline import replay_orders
-from hotline.rules import load_alert_settings, load_deadline_policy, load_escalation_policy, load_pressure_settings
+from hotline.evaluation.pipeline import case_records, run_offline
+from hotline.rules import (
+    load_alert_settings,
+    load_dedupe_settings,
+    load_deadline_policy,
+    load_escalation_policy,
+    load_pressure_settings,
+    load_screening_rules,
+)
 from hotline.sim import Simulation, SimulationSpec, simulate
 
 HOUR = 3600
@@ -95,6 +107,56 @@ def test_without_the_dedupe_stage_no_appeal_is_discounted():
     assert "received" in kinds and "breached" in kinds
     assert kinds.isdisjoint({"repeat", "flagged"})
     assert "RepeatSurge" not in run.fired_counts()
+
+
+def _without_verdicts(order: OrderState) -> OrderState:
+    facts = tuple(replace(fact, verdict_status=None, verdict_reasons=()) for fact in order.facts)
+    return replace(order, verdict_status=None, verdict_reasons=(), facts=facts)
+
+
+def test_with_final_verdicts_and_case_records_repeats_and_flagged_appeals_become_facts():
+    # Given the verdict rules and the dedupe stage run first over a small overload city
+    simulation = _simulation("overload", 4, 200, 3)
+    lines = _lines(simulation)
+    cases = run_offline(lines, load_screening_rules(), load_dedupe_settings())
+    records = case_records(cases)
+    verdicts = {order_id: verdict.to_json() for order_id, verdict in cases.verdicts.items()}
+    # When their outcomes go into the orders stage
+    run = replay_with_facts(lines, _rules(simulation), verdicts, records)
+    plain = replay_orders(lines, _rules(simulation), partitions=1)
+    # Then the orders fold the same events, now with each appeal's final verdict
+    assert {order_id: _without_verdicts(record.order) for order_id, record in run.orders.records.items()} == {
+        order_id: _without_verdicts(record.order) for order_id, record in plain.records.items()
+    }
+    assert {order_id: run.orders.records[order_id].order.verdict_status for order_id in verdicts} == {
+        order_id: verdict["status"] for order_id, verdict in verdicts.items()
+    }
+    # and every linked order handed to an office is one repeat fact, every flagged one a flagged fact
+    handed_over = {order_id for order_id, record in run.orders.records.items() if record.order.office_history}
+    linked = {order_id for order_id, record in records.items() if record["type"] == "case.linked"} & handed_over
+    flagged = {
+        order_id
+        for order_id, verdict in verdicts.items()
+        if (verdict["status"] == "rejected" or (verdict["status"] == "flagged" and order_id not in linked)) and order_id in handed_over
+    }
+    kinds = Counter(fact.kind for fact in run.facts)
+    assert len(linked) > 100 and len(flagged) > 10
+    assert (kinds["repeat"], kinds["flagged"]) == (len(linked), len(flagged))
+
+
+def test_the_pressure_replay_hands_every_snapshot_to_its_listener():
+    snapshots = []
+    replay = PressureReplay({}, load_pressure_settings(), load_alert_settings(), snapshots.append)
+    replay.accept(OfficeFact("a", "received", T0))
+    replay.accept(OfficeFact("b", "received", T0 + 10))
+    replay.accept(OfficeFact("a", "received", T0 + HOUR))
+    assert [(snapshot["office_id"], snapshot["occurred_at"]) for snapshot in snapshots] == [
+        ("a", "2026-03-02T00:00:00Z"),
+        ("b", "2026-03-02T00:00:10Z"),
+        ("a", "2026-03-02T01:00:00Z"),
+        ("b", "2026-03-02T01:00:00Z"),
+    ]
+    assert replay.snapshots == 4
 
 
 # --- the pressure stage -------------------------------------------------------------

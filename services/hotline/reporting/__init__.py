@@ -1,0 +1,1 @@
+"""Reports for people who read them: the period's briefing tables and their HTML page."""
