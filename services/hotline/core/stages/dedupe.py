@@ -33,6 +33,7 @@ def case_key(case_id: str) -> str:
 
 @dataclass
 class LinkStep(Step):
+    decision: dedupe.CaseDecision | None = None
     counted_relation: str | None = None  # the relation of a repeat counted for the first time
 
 
@@ -65,7 +66,7 @@ class DedupePartition:
         appeal = self.rules.appeal_from_screened(judged)
         step = LinkStep()
         stored = view.get(entry_key(appeal.order_id))
-        decision = self.index.link(appeal)
+        decision = step.decision = self.index.link(appeal)
         case_count = view.get(case_key(decision.case_id)) if decision.relation is not None else None
         repeat_count = dedupe.repeat_count_of(decision, stored, case_count)
         step.sent.append(Sent(CASES, decision.order_id, decision.to_event(repeat_count, judged["verdict"])))
