@@ -103,10 +103,3 @@ def handle_each(
         outcomes.append(step)
     return outcomes
 
-
-def group_by_partition(stored: Iterable[tuple[str, dict[str, Any]]]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
-    """Stored (key, value) pairs by the partition each value records."""
-    groups: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    for key, value in stored:
-        groups.setdefault(value["partition"], []).append((key, value))
-    return groups
