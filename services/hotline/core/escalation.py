@@ -37,8 +37,8 @@ Redelivery of a proposal whose key the day still holds changes nothing.
 
 Two halves, so the stream can partition them by different keys: `propose` works per
 order (its ledger, `OrderEscalations`, lives with the order), `admit` / `close_days` work
-per receiving office (`OfficeBudget`, keyed by office_id). `escalate` runs both for
-callers that hold both ledgers (`EscalationLedger`).
+per receiving office (`OfficeBudget`, keyed by office_id): the orders stage proposes,
+the escalate stage admits (hotline.core.stages.escalate).
 
 Identities: escalation.raised has event_id = derived_event_id("<order_id>:<to_level>",
 "escalation.raised") — one per order and level, whatever trigger got there first — and
@@ -576,77 +576,3 @@ def close_days(
         elif forgotten_through is None or day > forgotten_through:
             forgotten_through = day
     return events, replace(budget, days=tuple(kept), forgotten_through=forgotten_through)
-
-
-# --- both halves --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EscalationLedger:
-    """Both ledgers in one JSON-able value: per order (levels reached) and per office (budgets)."""
-
-    orders: tuple[tuple[str, OrderEscalations], ...] = ()
-    offices: tuple[tuple[str, OfficeBudget], ...] = ()
-
-    def order(self, order_id: str) -> OrderEscalations | None:
-        return dict(self.orders).get(order_id)
-
-    def office(self, office_id: str) -> OfficeBudget | None:
-        return dict(self.offices).get(office_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "orders": {order_id: value.to_dict() for order_id, value in self.orders},
-            "offices": {office_id: value.to_dict() for office_id, value in self.offices},
-        }
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "EscalationLedger":
-        return cls(
-            tuple(sorted((key, OrderEscalations.from_dict(value)) for key, value in raw["orders"].items())),
-            tuple(sorted((key, OfficeBudget.from_dict(value)) for key, value in raw["offices"].items())),
-        )
-
-
-@dataclass(frozen=True)
-class EscalationStep:
-    events: tuple[dict[str, Any], ...]
-    ledger: EscalationLedger
-    damped: tuple[Damped, ...]
-
-
-def escalate(
-    order: OrderState,
-    trigger: Trigger,
-    offices: Mapping[str, Mapping[str, Any]],
-    ledger: EscalationLedger | None,
-    policy: EscalationPolicy,
-) -> EscalationStep:
-    """`propose` then `admit`, on a ledger holding both halves. Event time is the trigger's."""
-    ledger = ledger or EscalationLedger()
-    outcome, order_escalations = propose(order, trigger, offices, ledger.order(order.order_id), policy)
-    if isinstance(outcome, Damped):
-        return EscalationStep((), ledger, (outcome,))
-    events, budget = admit(outcome, ledger.office(outcome.to_office_id), policy)
-    orders = dict(ledger.orders)
-    orders[order.order_id] = order_escalations
-    budgets = dict(ledger.offices)
-    budgets[outcome.to_office_id] = budget
-    new_ledger = EscalationLedger(tuple(sorted(orders.items())), tuple(sorted(budgets.items())))
-    return EscalationStep(tuple(events), new_ledger, ())
-
-
-def close_ledger_days(
-    ledger: EscalationLedger,
-    watermark: datetime,
-    policy: EscalationPolicy,
-    offices: Mapping[str, Mapping[str, Any]] | None = None,
-) -> tuple[list[dict[str, Any]], EscalationLedger]:
-    """`close_days` for every office of a combined ledger."""
-    events: list[dict[str, Any]] = []
-    budgets = []
-    for office_id, budget in ledger.offices:
-        summaries, closed = close_days(budget, watermark, policy, offices)
-        events.extend(summaries)
-        budgets.append((office_id, closed))
-    return events, replace(ledger, offices=tuple(budgets))

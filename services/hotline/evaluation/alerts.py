@@ -60,7 +60,7 @@ from hotline.core.deadlines import DueIndex
 from hotline.core.screening import Rejected, ScreenSettings, screen
 from hotline.core.timeutil import format_utc, parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
-from hotline.evaluation.orders_pipeline import BEYOND_CALENDAR, OrdersRun, _EscalateStage
+from hotline.evaluation.orders_pipeline import BEYOND_CALENDAR, OfflineEscalate, OrdersRun
 from hotline.evaluation.pipeline import EVALUATION_PSEUDONYM_KEY
 from hotline.sim import SCENARIOS
 
@@ -97,7 +97,7 @@ def replay_with_facts(
     validator = event_validator()
     screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
     run = FactsRun(OrdersRun())
-    escalate = _EscalateStage(run.orders, rules.escalation_policy, rules.offices)
+    escalate = OfflineEscalate(run.orders, rules.escalation_policy, rules.offices)
     due_index = DueIndex()
     watermark: datetime | None = None
     escalations_seen = 0
@@ -107,8 +107,8 @@ def replay_with_facts(
         run.orders.deadline_events.extend(step.deadline_events)
         run.orders.damped.extend((order_id, damped) for damped in step.damped)
         run.facts.extend(step.facts)
-        for proposal in step.proposals:
-            escalate.accept(proposal)
+        for proposal, merge_at in zip(step.proposals, step.proposal_merge_at, strict=True):
+            escalate.accept(proposal, merge_at)
         for event in run.orders.escalation_events[escalations_seen:]:
             if event["type"] == "escalation.raised":
                 run.facts.append(pressure.OfficeFact(event["from_office_id"], "escalated", parse_rfc3339(event["occurred_at"]).timestamp()))

@@ -13,10 +13,10 @@ It wires the pure functions the Faust agents call, in the agents' order:
   watermark as it was before the message, then the watermark moves to the message's
   occurred_at if that is later, and every order the `DueIndex` holds with a check
   instant before the new watermark gets `order_flow.on_watermark`, earliest first.
-- escalate stage, per proposal (in the order the orders stage emits them):
-  `escalation.admit` on the receiving office's budget; when the proposal's occurred_at
-  moves the escalate stage's watermark, `escalation.close_days` for every office with a
-  day that ended by then.
+- escalate stage, per proposal (in the order the orders stage emits them, stamped with
+  the merge time the orders stage gives it): the escalate handler the agent calls
+  (hotline.core.stages.escalate), which closes the days that ended by that merge time and
+  then admits the proposal on the receiving office's daily budget.
 
 Watermarks. The orders agent keeps one watermark per Kafka partition of the input
 topic. Offline, `partitions` models that: an order's partition is a stable hash of its
@@ -26,8 +26,8 @@ the outcome of an order depends only on its partition's sequence of events, so r
 the partitions interleaved differently changes nothing as long as each partition's own
 sequence is kept (what Kafka guarantees); an event read after its partition's watermark
 passed its own deadline instants is late, and the deadline rules then decide on the
-watermark (hotline.core.deadlines, "Limits"). The escalate stage keeps one watermark for
-all offices (the agent keeps one per partition of the proposals topic).
+watermark (hotline.core.deadlines, "Limits"). The escalate stage runs as one partition
+of the proposals topic (the agent has one per partition).
 
 Not in this chain: the verdict rules and the dedupe stage. Every appeal keeps the screen
 stage's "accepted" verdict (no flagged-appeal damping) and no case links arrive, so the
@@ -45,10 +45,13 @@ from typing import Any, Iterable, Mapping
 from hotline.contract.schemas import event_validator
 from hotline.core import escalation, order_flow
 from hotline.core.deadlines import DueIndex
+from hotline.core.ordering import MergeItem
 from hotline.core.screening import Rejected, ScreenSettings, screen
+from hotline.core.stages.escalate import EscalatePartition
+from hotline.core.stages.state import StateView
 from hotline.core.timeutil import parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
-from hotline.evaluation.pipeline import EVALUATION_PSEUDONYM_KEY
+from hotline.evaluation.pipeline import EVALUATION_PSEUDONYM_KEY, MemoryTable
 
 BEYOND_CALENDAR = "beyond_calendar"
 
@@ -88,36 +91,25 @@ class OrdersRun:
         return [event for event in self.escalation_events if event["type"] == "escalation.summarised"]
 
 
-class _EscalateStage:
-    """The escalate agent's loop body, with one watermark over all proposals."""
+class OfflineEscalate:
+    """The escalate handler (hotline.core.stages.escalate) over one partition of the
+    proposals topic, its budgets table a dict; what it raises, summarises and holds back
+    goes to the run."""
 
     def __init__(self, run: OrdersRun, policy: escalation.EscalationPolicy, offices: Mapping[str, Mapping[str, Any]]):
         self.run = run
-        self.policy = policy
-        self.offices = offices
-        self.watermark: datetime | None = None
+        self.handler = EscalatePartition(policy, offices, 0)
+        self.table = MemoryTable()
 
-    def accept(self, proposal: escalation.Proposal) -> None:
-        budgets = self.run.budgets
-        raised, budget = escalation.admit(proposal, budgets.get(proposal.to_office_id), self.policy)
-        day = escalation.local_day(proposal.occurred_at).isoformat()
-        held_before = len(budgets[proposal.to_office_id].day(day).held_back) if proposal.to_office_id in budgets else 0
-        if len(budget.day(day).held_back) > held_before:
-            self.run.held_back.append(HeldBackProposal(proposal, day))
-        budgets[proposal.to_office_id] = budget
-        self.run.escalation_events.extend(raised)
-        if self.watermark is None or proposal.occurred_at > self.watermark:
-            self.watermark = proposal.occurred_at
-            self._close_days(self.watermark)
-
-    def _close_days(self, watermark: datetime) -> None:
-        budgets = self.run.budgets
-        for office_id in sorted(budgets):
-            budget = budgets[office_id]
-            if budget.next_close_at is None or budget.next_close_at > watermark:
-                continue
-            summaries, budgets[office_id] = escalation.close_days(budget, watermark, self.policy, self.offices)
-            self.run.escalation_events.extend(summaries)
+    def accept(self, proposal: escalation.Proposal, merge_at: datetime) -> None:
+        """One proposal, with the merge time the orders stage stamped on it."""
+        item = MergeItem(merge_at.timestamp(), proposal.key, proposal.to_dict())
+        for step in self.handler.handle([item], StateView(self.table.get)):
+            self.table.apply(step)
+            self.run.escalation_events.extend(step.events)
+            self.run.held_back.extend(HeldBackProposal(held, escalation.local_day(held.occurred_at).isoformat()) for held in step.held_back)
+            for write in step.written:
+                self.run.budgets[write.key] = escalation.OfficeBudget.from_dict(write.value["budget"])
 
 
 def replay_orders(
@@ -136,15 +128,15 @@ def replay_orders(
     validator = event_validator()
     screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
     run = OrdersRun()
-    escalate = _EscalateStage(run, rules.escalation_policy, rules.offices)
+    escalate = OfflineEscalate(run, rules.escalation_policy, rules.offices)
     watermarks: dict[int, datetime] = {}
     due_indexes: dict[int, DueIndex] = {}
 
     def publish(order_id: str, step: order_flow.OrderStep) -> None:
         run.deadline_events.extend(step.deadline_events)
         run.damped.extend((order_id, damped) for damped in step.damped)
-        for proposal in step.proposals:
-            escalate.accept(proposal)
+        for proposal, merge_at in zip(step.proposals, step.proposal_merge_at, strict=True):
+            escalate.accept(proposal, merge_at)
 
     def store(order_id: str, partition: int, record: order_flow.OrderRecord) -> None:
         run.records[order_id] = record

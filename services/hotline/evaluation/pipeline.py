@@ -1,11 +1,14 @@
-"""The screen → verdict rules → dedupe chain, run offline over JSON lines of events.
+"""The screen → callers → dedupe chain, run offline over JSON lines of events.
 
 Consumes hotline.events.v1 events in file order (the order a worker would see them) and
 produces, per appeal, the verdict and the case decision, plus how long the chain took.
-It wires the same pure functions the Faust agents call, in one process: re-sent events
-are skipped through the seen-set, rejected appeals skip dedupe, and the dedupe index is
-purged by the event-time watermark as a worker would. `case_records` turns the decisions
-into the hotline.cases.v1 records the dedupe agent would publish.
+It calls the stage handlers the Faust agents call (hotline.core.stages), in one process
+and one partition each: re-sent events are skipped through the seen-set, the screen
+stage's content verdict goes with each appeal to the callers handler, which adds the
+frequent-caller rule and passes the linkable appeals to the dedupe handler; that one
+forgets old appeals as event time moves on, as a worker's does.
+`case_records` turns the decisions into the hotline.cases.v1 records the dedupe agent
+would publish.
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from hotline.contract.schemas import event_validator
-from hotline.core.dedupe import CaseDecision, CaseIndex, DedupeSettings
+from hotline.core import screen_rules
+from hotline.core.dedupe import CaseDecision, DedupeSettings
 from hotline.core.idempotency import SeenEventIds
-from hotline.core.screen_rules import CallerHistory, ScreeningRules, Verdict
+from hotline.core.ordering import MergeItem
+from hotline.core.screen_rules import ScreeningRules, Verdict
 from hotline.core.screening import Rejected, ScreenSettings, screen
+from hotline.core.stages.callers import CallersPartition
+from hotline.core.stages.dedupe import DedupePartition
+from hotline.core.stages.state import Failed, StateView, Step
 
 # Offline runs need stable pseudonyms, not secret ones: no pseudonym leaves the process.
 EVALUATION_PSEUDONYM_KEY = b"hotline-offline-evaluation-key"
@@ -43,20 +51,28 @@ class OfflineRun:
         return self.appeals / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
 
-def run_offline(
-    lines: Iterable[bytes],
-    rules: ScreeningRules,
-    dedupe_settings: DedupeSettings,
-    purge_every_appeals: int = 500,
-) -> OfflineRun:
+class MemoryTable(dict):
+    """A stage's table, offline: a step's writes are applied as the agent stores them."""
+
+    def apply(self, step: Step | Failed) -> Any:
+        if isinstance(step, Failed):
+            raise step.error
+        for write in step.written:
+            if write.value is None:
+                self.pop(write.key, None)
+            else:
+                self[write.key] = write.value
+        return step
+
+
+def run_offline(lines: Iterable[bytes], rules: ScreeningRules, dedupe_settings: DedupeSettings) -> OfflineRun:
     """Screen, judge and dedupe every appeal.received line; other event types are
     screened (validated) and otherwise ignored."""
     validator = event_validator()
     screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
     seen = SeenEventIds(dedupe_settings.resend_window_seconds, dedupe_settings.resend_max_entries)
-    index = CaseIndex(dedupe_settings)
-    histories: dict[str, CallerHistory] = {}
-    watermark_seconds = float("-inf")
+    callers, callers_table = CallersPartition(rules, dedupe_settings, 0), MemoryTable()
+    dedupe, dedupe_table = DedupePartition(rules, dedupe_settings, 0), MemoryTable()
     run = OfflineRun()
     started = time.perf_counter()
     for raw in lines:
@@ -75,19 +91,17 @@ def run_offline(
             continue
         run.appeals += 1
         appeal = rules.appeal_from_screened(event)
-        judgement = rules.judge(appeal, histories.get(appeal.caller_id) if appeal.caller_id else None)
-        if appeal.caller_id and judgement.caller_history is not None:
-            histories[appeal.caller_id] = judgement.caller_history
-        run.verdicts[appeal.order_id] = judgement.verdict
-        if dedupe_settings.links(judgement.verdict.status):
-            run.decisions[appeal.order_id] = index.link(appeal)
-        watermark_seconds = max(watermark_seconds, appeal.occurred_at_seconds)
-        if run.appeals % purge_every_appeals == 0:
-            run.peak_index_size = max(run.peak_index_size, index.size)
-            index.purge(watermark_seconds)
-    run.peak_index_size = max(run.peak_index_size, index.size)
+        screened = screen_rules.judged_appeal(event, appeal, rules.content_verdict(appeal))
+        item = MergeItem(appeal.occurred_at_seconds, f"{appeal.order_id}|{event['caused_by']}", screened)
+        [judged] = callers.handle([item], StateView(callers_table.get))
+        callers_table.apply(judged)
+        run.verdicts[appeal.order_id] = judged.verdict
+        if judged.judged is not None:
+            [linked] = dedupe.handle([judged.judged], StateView(dedupe_table.get))
+            run.decisions[appeal.order_id] = dedupe_table.apply(linked).decision
+            run.peak_index_size = max(run.peak_index_size, dedupe.index.size)
     run.elapsed_seconds = time.perf_counter() - started
-    run.final_index_size = index.size
+    run.final_index_size = dedupe.index.size
     return run
 
 

@@ -14,27 +14,24 @@ message changes reaches one changelog partition in the order written. An appeal 
 passed on before the history that records it is stored; released again after a crash,
 it gets the verdict its history entry recorded the first time.
 
-Whether an appeal's order waits for a case link was decided by the orders stage from the
-screen stage's verdict, so that verdict, not the final one, decides whether the appeal
-goes on to the dedupe stage (the frequent-caller rule only ever flags). A caller whose
-newest appeal has left the window on the partition's merge frontier can no longer change
-a verdict and leaves the table, so it holds the window's callers, not every caller ever
-heard.
+The rules are the callers handler's (hotline.core.stages.callers): the verdict, which
+appeals go on to the dedupe stage (those the screen stage's verdict lets through, as the
+orders stage decided which orders wait for a link), and which quiet callers leave the
+table. This agent decodes, calls the handler, sends, stores and counts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from datetime import datetime, timezone
 
 from hotline.contract import codec
-from hotline.core import dedupe, screen_rules
-from hotline.core.deadlines import DueIndex
 from hotline.core.screening import Rejected
+from hotline.core.stages import callers as callers_stage
+from hotline.core.stages.state import Failed, StateView
 from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import CompactJsonTable, app, appeals_by_caller_topic, appeals_by_place_topic
 from hotline.stream.deadletters import send_dead_letter
+from hotline.stream.stage_io import store
 
 STAGE = "callers"
 log = logging.getLogger(__name__)
@@ -49,65 +46,31 @@ merges = clocks.MergeTables(STAGE, ("screen",), state_table)
 promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_place_topic))
 
 
-def caller_key(caller_id: str) -> str:
-    return f"caller|{caller_id}"
-
-
-def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
-
-
-class QuietCallers:
-    """Per partition: callers by when their newest appeal leaves the frequent-caller window."""
+class CallerPartitions:
+    """The callers handlers of this worker's partitions, rebuilt from the table."""
 
     def __init__(self) -> None:
-        self.due: dict[int, DueIndex] = defaultdict(DueIndex)
+        self.handlers: dict[int, callers_stage.CallersPartition] = {}
         self.stale = True
 
     def rebuild(self) -> None:
-        self.due.clear()
-        for key, value in state_table.items():
-            if key.startswith("caller|"):
-                self.schedule(value["partition"], key, screen_rules.CallerHistory.from_json(value["history"]))
+        self.handlers = callers_stage.CallersPartition.from_stored(rules, dedupe_settings, state_table.items())
         self.stale = False
 
-    def schedule(self, partition: int, key: str, history: screen_rules.CallerHistory) -> None:
-        if history.appeals:
-            newest_seconds = max(appeal.occurred_at_seconds for appeal in history.appeals)
-            self.due[partition].schedule(key, _utc(newest_seconds + rules.frequent_caller.window_seconds))
-
-    def forget(self, partition: int, frontier_seconds: float | None) -> None:
-        """Drop the partition's callers that are quiet on its merge frontier: an appeal
-        still to come is stamped at or after it."""
-        if frontier_seconds is None:
-            return
-        for key in self.due[partition].pop_due(_utc(frontier_seconds)):
-            state_table.pop(key)
-            metrics.CALLERS_FORGOTTEN.inc()
+    def handler(self, partition: int) -> callers_stage.CallersPartition:
+        if partition not in self.handlers:
+            self.handlers[partition] = callers_stage.CallersPartition(rules, dedupe_settings, partition)
+        return self.handlers[partition]
 
 
-quiet_callers = QuietCallers()
+partitions = CallerPartitions()
 
 
-async def _judge(partition: int, item) -> None:
-    screened = item.payload
-    appeal = rules.appeal_from_screened(screened)
-    content_verdict = screen_rules.Verdict(screened["verdict"]["status"], tuple(screened["verdict"]["reasons"]))
-    stored = state_table.get(caller_key(appeal.caller_id)) if appeal.caller_id else None
-    history = screen_rules.CallerHistory.from_json(stored["history"]) if stored else None
-    judgement = rules.judge_caller(appeal, content_verdict, history)
-    verdict = judgement.verdict
-    if dedupe_settings.links(content_verdict.status):
-        judged = screen_rules.apply_verdict(screened, verdict)
-        forwarded = clocks.merge_item(item.at_seconds, item.key, judged)
-        await appeals_by_place_topic.send(key=dedupe.place_key(appeal).encode(), value=forwarded)
-    if judgement.caller_history is not None and judgement.caller_history != history:
-        state_table[caller_key(appeal.caller_id)] = {"history": judgement.caller_history.to_json(), "partition": partition}
-        quiet_callers.schedule(partition, caller_key(appeal.caller_id), judgement.caller_history)
-    metrics.APPEALS_SCREENED.labels(verdict=verdict.status).inc()
-    for reason in verdict.reasons:
-        metrics.APPEALS_FLAGGED.labels(verdict=verdict.status, reason=reason).inc()
-    metrics.observe_event_time(STAGE, appeal.occurred_at_seconds)
+def _count(step: callers_stage.JudgeStep) -> None:
+    metrics.APPEALS_SCREENED.labels(verdict=step.verdict.status).inc()
+    for reason in step.verdict.reasons:
+        metrics.APPEALS_FLAGGED.labels(verdict=step.verdict.status, reason=reason).inc()
+    metrics.observe_event_time(STAGE, step.occurred_at_seconds)
 
 
 @app.agent(appeals_by_caller_topic, name="callers")
@@ -115,29 +78,35 @@ async def judge_callers(stream):
     async for event in stream.events():
         message = event.message
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
-        if quiet_callers.stale:
-            quiet_callers.rebuild()
+        if partitions.stale:
+            partitions.rebuild()
         try:
             released = merges.accept(message.partition, codec.decode(message.value))
         except (ValueError, TypeError, KeyError) as error:
             await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not an appeal for the callers stage: {error}"))
             continue
-        for item in released:
-            try:
-                await _judge(message.partition, item)
-            except Exception as error:  # a bug must not stop the worker: dead-letter and go on
-                log.exception("callers stage failed on an appeal released by %s/%s/%s", message.topic, message.partition, message.offset)
-                rejected = Rejected("internal_error", f"{type(error).__name__}: {error}", item.payload.get("caused_by"))
-                await send_dead_letter(message, STAGE, rejected, original=codec.encode(item.payload))
+        handler = partitions.handler(message.partition)
+        for step in handler.handle(released, StateView(state_table.get)):
+            if isinstance(step, Failed):
+                log.error("callers stage failed on an appeal released by %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
+                rejected = Rejected("internal_error", f"{type(step.error).__name__}: {step.error}", step.item.payload.get("caused_by"))
+                await send_dead_letter(message, STAGE, rejected, original=codec.encode(step.item.payload))
+                continue
+            for sent in step.sent:
+                await appeals_by_place_topic.send(key=sent.key.encode(), value=codec.encode(sent.value))
+            store(state_table, step.written)
+            _count(step)
         merges.handled(message.partition, released)
         # Only now, with every released appeal sent on: a held one is stamped at or after it.
         frontier_seconds = merges.frontier_seconds(message.partition)
         promises.promise(message.partition, frontier_seconds)
-        quiet_callers.forget(message.partition, frontier_seconds)
+        forgotten = handler.forget_quiet(StateView(state_table.get), frontier_seconds)
+        store(state_table, forgotten.written)
+        metrics.CALLERS_FORGOTTEN.inc(forgotten.forgotten)
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
 
 
 @app.on_partitions_assigned.connect
 async def rebuild_after_rebalance(sender, assigned, **kwargs) -> None:
     merges.stale = True
-    quiet_callers.stale = True
+    partitions.stale = True

@@ -1,9 +1,10 @@
 """Dedupe agent: appeals keyed by place -> a case link or a new case on hotline.cases.v1.
 
-Each partition keeps a near-duplicate index (MinHash LSH over character n-grams, see
-hotline.core.dedupe) in memory; its entries are also kept in a table so the index is
-rebuilt after a restart or rebalance, and both forget appeals older than the window as
-event time advances, so memory stays bounded.
+The rules are the dedupe handler's (hotline.core.stages.dedupe): each partition keeps a
+near-duplicate index (MinHash LSH over character n-grams, see hotline.core.dedupe) in
+memory; its entries are also kept in a table so the index is rebuilt after a restart or
+rebalance, and both forget appeals older than the window as event time advances, so
+memory stays bounded. This agent decodes, calls the handler, sends, stores and counts.
 
 Which appeal of a case comes first decides the links, and appeals reach a partition
 from every callers partition at once, so they are linked in event-time order: each
@@ -19,14 +20,15 @@ the entries that record them are stored (hotline.stream.write_order).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 
 from hotline.contract import codec, topics
-from hotline.core import dedupe
 from hotline.core.screening import Rejected
+from hotline.core.stages import dedupe as dedupe_stage
+from hotline.core.stages.state import Failed, StateView
 from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import CompactJsonTable, app, appeals_by_place_topic, cases_topic
 from hotline.stream.deadletters import send_dead_letter
+from hotline.stream.stage_io import store
 
 STAGE = "dedupe"
 log = logging.getLogger(__name__)
@@ -41,63 +43,28 @@ state_table = CompactJsonTable(
 merges = clocks.MergeTables(STAGE, ("callers",), state_table)
 
 
-def entry_key(order_id: str) -> str:
-    return f"entry|{order_id}"
-
-
-def case_key(case_id: str) -> str:
-    return f"case|{case_id}"
-
-
 class PartitionIndexes:
+    """The dedupe handlers of this worker's partitions, rebuilt from the table."""
+
     def __init__(self) -> None:
-        self.indexes: dict[int, dedupe.CaseIndex] = {}
-        self.watermarks: dict[int, float] = {}
+        self.handlers: dict[int, dedupe_stage.DedupePartition] = {}
         self.stale = True
 
     def rebuild(self) -> None:
-        by_partition: dict[int, list] = defaultdict(list)
-        for key, value in state_table.items():
-            if key.startswith("entry|"):
-                by_partition[value["partition"]].append(value["entry"])
-        self.indexes = {p: dedupe.CaseIndex.from_entries(settings, entries) for p, entries in by_partition.items()}
+        self.handlers = dedupe_stage.DedupePartition.from_stored(rules, settings, state_table.items())
         self.stale = False
-        metrics.DEDUPE_INDEX_ENTRIES.set(sum(index.size for index in self.indexes.values()))
+        self.gauge()
 
-    def index(self, partition: int) -> dedupe.CaseIndex:
-        if partition not in self.indexes:
-            self.indexes[partition] = dedupe.CaseIndex(settings)
-        return self.indexes[partition]
+    def handler(self, partition: int) -> dedupe_stage.DedupePartition:
+        if partition not in self.handlers:
+            self.handlers[partition] = dedupe_stage.DedupePartition(rules, settings, partition)
+        return self.handlers[partition]
+
+    def gauge(self) -> None:
+        metrics.DEDUPE_INDEX_ENTRIES.set(sum(handler.index.size for handler in self.handlers.values()))
 
 
 partitions = PartitionIndexes()
-
-
-async def _link(partition: int, value: dict) -> None:
-    appeal = rules.appeal_from_screened(value)
-    index = partitions.index(partition)
-    stored = state_table.get(entry_key(appeal.order_id))
-    decision = index.link(appeal)
-    case_count = state_table.get(case_key(decision.case_id)) if decision.relation is not None else None
-    repeat_count = dedupe.repeat_count_of(decision, stored, case_count)
-    await cases_topic.send(key=decision.order_id.encode(), value=codec.encode(decision.to_event(repeat_count, value["verdict"])))
-    metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
-    if stored is None:
-        if decision.relation is not None:
-            state_table[case_key(decision.case_id)] = {"repeat_count": repeat_count, "counted_order_id": appeal.order_id, "partition": partition}
-            metrics.REPEATS.labels(relation=decision.relation).inc()
-        state_table[entry_key(appeal.order_id)] = {
-            "entry": index.entry(appeal.order_id).to_json(),
-            "partition": partition,
-            "repeat_count": repeat_count,
-        }
-    if appeal.occurred_at_seconds > partitions.watermarks.get(partition, float("-inf")):
-        partitions.watermarks[partition] = appeal.occurred_at_seconds
-        for order_id in index.purge(appeal.occurred_at_seconds):
-            forgotten = state_table.pop(entry_key(order_id))
-            # A case no remembered appeal belongs to can never be linked again.
-            if forgotten is not None and not index.has_case(forgotten["entry"]["case_id"]):
-                state_table.pop(case_key(forgotten["entry"]["case_id"]))
 
 
 @app.agent(appeals_by_place_topic, name="dedupe")
@@ -112,15 +79,22 @@ async def link_cases(stream):
         except (ValueError, TypeError, KeyError) as error:
             await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not an appeal for dedupe: {error}"))
             continue
-        for item in released:
-            try:
-                await _link(message.partition, item.payload)
-            except Exception as error:  # a bug must not stop the worker: dead-letter and go on
-                log.exception("dedupe failed on an appeal released by %s/%s/%s", message.topic, message.partition, message.offset)
-                rejected = Rejected("internal_error", f"{type(error).__name__}: {error}", item.payload.get("caused_by"))
-                await send_dead_letter(message, STAGE, rejected, original=codec.encode(item.payload))
+        handler = partitions.handler(message.partition)
+        view = StateView(state_table.get)
+        for step in handler.handle([item.payload for item in released], view):
+            if isinstance(step, Failed):
+                log.error("dedupe failed on an appeal released by %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
+                rejected = Rejected("internal_error", f"{type(step.error).__name__}: {step.error}", step.item.get("caused_by"))
+                await send_dead_letter(message, STAGE, rejected, original=codec.encode(step.item))
+                continue
+            for sent in step.sent:
+                await cases_topic.send(key=sent.key.encode(), value=codec.encode(sent.value))
+                metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
+            store(state_table, step.written)
+            if step.counted_relation is not None:
+                metrics.REPEATS.labels(relation=step.counted_relation).inc()
         merges.handled(message.partition, released)
-        metrics.DEDUPE_INDEX_ENTRIES.set(sum(index.size for index in partitions.indexes.values()))
+        partitions.gauge()
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
 
 
