@@ -806,7 +806,8 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
             if isinstance(outcome, Rejected):
                 continue
             appeal = rules.appeal_from_screened(outcome.event)
-            if settings.links(rules.judge(appeal).verdict.status):
+            # The screen stage's content verdict decides, as in the workers (core.stages.callers).
+            if settings.links(rules.content_verdict(appeal).status):
                 index.link(appeal)
             watermark_seconds = max(watermark_seconds, appeal.occurred_at_seconds)
             if number % 500 == 0:
@@ -826,6 +827,6 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
         "bytes_per_entry": round(held_bytes / index.size) if index.size else None,
         "seconds_under_tracemalloc": round(elapsed_seconds, 1),
         "method": "tracemalloc: Python allocations still held after feeding 30 simulated days of appeal.received "
-        "through screen -> judge -> CaseIndex.link with purges by event-time watermark (horizon "
+        "through screen -> content verdict -> CaseIndex.link with purges by event-time watermark (horizon "
         f"{settings.horizon_seconds / 86400:.0f} days), in the bench process, not in a worker",
     }
