@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from hotline.bench.processes import status_bytes
 from hotline.contract import codec
-from hotline.core.order_flow import FINISHED_STATUSES, OrderRecord
+from hotline.core.order_flow import FINISHED_STATUSES, OrderRecord, table_value
 
 PROGRESS_EVERY_EVENTS = 10_000
 
@@ -59,15 +59,7 @@ def is_open(record: OrderRecord) -> bool:
 
 def stored_value(record: OrderRecord, partition: int, retention: timedelta) -> dict[str, Any]:
     """The orders agent's table value for one order (hotline.stream.agents.orders `_store`)."""
-    next_check_at = record.next_check_at
-    forget_at = record.forget_at(retention)
-    return {
-        "record": record.to_dict(),
-        "partition": partition,
-        "next_check_at": None if next_check_at is None else next_check_at.isoformat(),
-        "link_wait_since": None if record.link_wait_since is None else record.link_wait_since.isoformat(),
-        "forget_at": None if forget_at is None else forget_at.isoformat(),
-    }
+    return table_value(record, partition, retention)
 
 
 def table_line(order_id: str, encoded_value: bytes) -> bytes:
