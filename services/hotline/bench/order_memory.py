@@ -12,8 +12,9 @@ way Faust's memory store holds the worker's orders table.
   screen -> order_flow, with the deadline and escalation policies); the simulator stops
   every lifecycle at the end of the simulated period, so that instant is a point in time
   at which the orders not yet closed are open. Writes one line per open order: the order
-  id, a tab, and the value the orders agent stores for it, encoded with the contract
-  codec. Progress and the summary go to stdout as JSON lines.
+  id, a tab, and the value the orders agent stores for it (hotline.core.order_flow
+  `table_value`, record layout 2), encoded with the contract codec. Progress and the
+  summary go to stdout as JSON lines.
 - `measure FORM FILE`: reads VmRSS, builds {order_id: value} with each value in FORM
   (`STORED_FORMS`), collects garbage, reads VmRSS again and prints both as JSON.
 
@@ -118,6 +119,7 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
     statuses = Counter(record.order.status for record in run.records.values())
     open_orders = 0
     stored_bytes = 0
+    largest_bytes = 0
     with out_path.open("wb") as handle:
         for order_id, record in run.records.items():
             if is_open(record):
@@ -125,6 +127,7 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
                 handle.write(table_line(order_id, encoded))
                 open_orders += 1
                 stored_bytes += len(encoded)
+                largest_bytes = max(largest_bytes, len(encoded))
     return {
         "simulated_events": len(lines),
         "events_replayed": run.events_read,
@@ -133,6 +136,7 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
         "orders_by_status": dict(sorted(statuses.items())),
         "open_orders": open_orders,
         "encoded_value_bytes_mean": round(stored_bytes / open_orders) if open_orders else None,
+        "encoded_value_bytes_max": largest_bytes if open_orders else None,
         "simulate_seconds": round(simulate_seconds, 1),
         "replay_seconds": round(replay_seconds, 1),
     }
