@@ -129,3 +129,18 @@ def test_a_layout_from_a_newer_version_is_refused():
         assert "layout version 3" in str(error)
     else:
         raise AssertionError("a record of layout 3 was read")
+
+
+def test_the_order_view_shows_what_the_unversioned_layout_held():
+    # given the unversioned value, which held the derived state and the clocks themselves
+    for name in ("open", "waiting"):
+        old_record = UNVERSIONED[name]["record"]
+        # when the view is built from the record read back
+        view = order_flow.order_view(order_flow.record_of(UNVERSIONED[name]), RULES.tracker.policy)
+        # then it shows the state, clocks, escalations and repeats the old layout held
+        assert view == {
+            "order": {key: value for key, value in old_record["order"].items() if key not in ("facts", "base", "compacted_ids")},
+            "deadlines": old_record["deadlines"],
+            "escalations": old_record["escalations"],
+            "repeat_count": old_record["repeat_count"],
+        }
