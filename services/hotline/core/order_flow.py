@@ -42,7 +42,7 @@ from hotline.core import escalation, orders
 from hotline.core.deadlines import DeadlinePolicy, DeadlineState, DeadlineTracker, clocks_of, fired_by_clock, fired_from_clocks
 from hotline.core.office_facts import DeadlineOutcome, OfficeMarks, office_facts
 from hotline.core.pressure import OfficeFact
-from hotline.core.timeutil import compact_epoch, format_utc, from_epoch, parse_rfc3339
+from hotline.core.timeutil import compact_epoch, from_epoch, parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
 
 
@@ -64,15 +64,9 @@ class HeldEvent:
     watermark: datetime | None
     position: tuple[str, int, int] | None = None  # topic, partition, offset: for a dead letter
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event": dict(self.event),
-            "watermark": None if self.watermark is None else format_utc(self.watermark),
-            "position": None if self.position is None else list(self.position),
-        }
-
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "HeldEvent":
+        """A held event of the unversioned layout."""
         watermark = raw.get("watermark")
         position = raw.get("position")
         return cls(raw["event"], None if watermark is None else parse_rfc3339(watermark), None if position is None else tuple(position))
