@@ -17,6 +17,9 @@ way Faust's memory store holds the worker's orders table.
   summary go to stdout as JSON lines.
 - `measure FORM FILE`: reads VmRSS, builds {order_id: value} with each value in FORM
   (`STORED_FORMS`), collects garbage, reads VmRSS again and prints both as JSON.
+- `timing FILE`: microseconds of process time per order (best of 7 rounds over the file's
+  first 2 000 orders) to load a table value (decode + `record_of`, what every event and
+  due check of an order starts with) and to store it (`table_value` + encode).
 
 The table is built in a fresh process so that memory the simulation and the replay freed
 (and the allocator kept) cannot be reused by the table and hide part of its cost.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+import timeit
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,9 +38,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from hotline.bench.processes import status_bytes
 from hotline.contract import codec
-from hotline.core.order_flow import FINISHED_STATUSES, OrderRecord, table_value
+from hotline.core.order_flow import FINISHED_STATUSES, OrderRecord, record_of, table_index, table_value
 
 PROGRESS_EVERY_EVENTS = 10_000
+TIMED_ORDERS = 2_000
+TIMING_ROUNDS = 7
 
 
 def as_dict(encoded: bytes) -> Any:
@@ -154,6 +160,26 @@ def measure(form_name: str, table_path: Path) -> dict[str, Any]:
     return {"form": form_name, "entries": len(table), "rss_before_bytes": rss_before_bytes, "rss_after_bytes": rss_after_bytes}
 
 
+def timing(table_path: Path, retention: timedelta) -> dict[str, Any]:
+    """Microseconds per order to load and to store the table file's first values (see `timing FILE`)."""
+    with table_path.open("rb") as handle:
+        encoded = [line.rstrip(b"\n").partition(b"\t")[2] for _, line in zip(range(TIMED_ORDERS), handle)]
+    records = [record_of(codec.decode(value)) for value in encoded]
+    partitions = [table_index(codec.decode(value)).partition for value in encoded]
+
+    def microseconds(work: Callable[[], Any]) -> float | None:
+        if not encoded:
+            return None
+        seconds = min(timeit.repeat(work, number=1, repeat=TIMING_ROUNDS, timer=time.process_time))
+        return round(seconds / len(encoded) * 1e6, 1)
+
+    return {
+        "orders": len(encoded),
+        "load_us": microseconds(lambda: [record_of(codec.decode(value)) for value in encoded]),
+        "store_us": microseconds(lambda: [codec.encode(table_value(r, p, retention)) for r, p in zip(records, partitions)]),
+    }
+
+
 def _own_status_bytes(field: str) -> int:
     value = status_bytes("self", field)
     if value is None:
@@ -172,8 +198,14 @@ def main(arguments: list[str]) -> None:
         _emit({"summary": summary})
     elif len(arguments) == 3 and arguments[0] == "measure" and arguments[1] in STORED_FORMS:
         _emit(measure(arguments[1], Path(arguments[2])))
+    elif len(arguments) == 2 and arguments[0] == "timing":
+        from hotline.config import Settings
+
+        _emit(timing(Path(arguments[1]), timedelta(days=Settings().closed_order_retention_days)))
     else:
-        raise SystemExit(f"usage: python -m hotline.bench.order_memory build SPEC_JSON OUT | measure {'|'.join(STORED_FORMS)} FILE")
+        raise SystemExit(
+            f"usage: python -m hotline.bench.order_memory build SPEC_JSON OUT | measure {'|'.join(STORED_FORMS)} FILE | timing FILE"
+        )
 
 
 if __name__ == "__main__":

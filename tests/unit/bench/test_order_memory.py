@@ -43,3 +43,14 @@ def test_table_is_rebuilt_from_its_lines_in_each_stored_form():
     assert order_memory.build_table(lines, order_memory.STORED_FORMS["orjson"]) == {
         order_id: codec.encode(value) for order_id, value in values.items()
     }
+
+
+def test_timing_loads_and_stores_every_order_of_the_file(tmp_path):
+    # given a table file of two open orders
+    table = tmp_path / "table.tsv"
+    values = {order_id: order_memory.stored_value(_record(order_id, "signed"), 0, RETENTION) for order_id in ("o-1", "o-2")}
+    table.write_bytes(b"".join(order_memory.table_line(order_id, codec.encode(value)) for order_id, value in values.items()))
+    # when they are timed, then both are, and each step takes some time
+    timed = order_memory.timing(table, RETENTION)
+    assert timed["orders"] == 2
+    assert timed["load_us"] > 0 and timed["store_us"] > 0
