@@ -391,10 +391,13 @@ def _build_clock(
     ending: _Ending | None,
     extra_seconds: float = 0.0,
     previous: Mapping[str, Clock] | None = None,
-) -> Clock:
+    left_out: frozenset[str] = frozenset(),
+) -> Clock | None:
     """The clock of `target` started by `started_by`; the one in `previous` (by clock id)
-    when it was computed from the same inputs."""
+    when it was computed from the same inputs; None when its id is `left_out`."""
     clock_id = f"{order.order_id}:{target}:{started_by}"
+    if clock_id in left_out:
+        return None
     pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
     urgency = order.urgency if order.urgency in URGENCIES else "normal"
     inputs = (started_at, office_id, urgency, order.category, allowance, basis, ending, extra_seconds, pauses)
@@ -441,13 +444,16 @@ def _order_endings(order: OrderState) -> list[_Ending | None]:
     ]
 
 
-def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Clock] = ()) -> tuple[Clock, ...]:
-    """Every clock the order's facts define, in start order (see the module docstring).
+def clocks_of(
+    order: OrderState, policy: DeadlinePolicy, previous: Iterable[Clock] = (), left_out: frozenset[str] = frozenset()
+) -> tuple[Clock, ...]:
+    """Every clock the order's facts define, in start order (see the module docstring),
+    but those whose ids are `left_out`.
 
     A clock of `previous` (the order's clocks before its latest event) computed from the
     same inputs is reused rather than computed again."""
     known = {clock.clock_id: clock for clock in previous if clock.inputs is not None}
-    clocks: list[Clock] = []
+    clocks: list[Clock | None] = []
     handovers = [stint for stint in order.office_history if stint.via in ("dispatched", "transferred")]
     for stint in handovers:
         ending = _first_ending(
@@ -460,7 +466,7 @@ def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Cloc
         )
         allowance = policy.allowance("sign_for", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending, previous=known)
+            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending, previous=known, left_out=left_out)
         )
     if handovers:
         first = handovers[0]
@@ -475,13 +481,15 @@ def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Cloc
         )
         allowance = policy.allowance("first_response", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending, previous=known)
+            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending, previous=known, left_out=left_out)
         )
-    clocks.extend(_resolution_clocks(order, policy, known))
-    return tuple(clocks)
+    clocks.extend(_resolution_clocks(order, policy, known, left_out))
+    return tuple(clock for clock in clocks if clock is not None)
 
 
-def _resolution_clocks(order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock]) -> list[Clock]:
+def _resolution_clocks(
+    order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock], left_out: frozenset[str]
+) -> list[Clock | None]:
     if not order.office_history:
         return []
     first_assignment = min(order.office_history, key=lambda stint: stint.assigned_at)
@@ -518,7 +526,7 @@ def _resolution_clocks(order: OrderState, policy: DeadlinePolicy, known: Mapping
             if in_cycle(extension.approved_at):
                 extra_seconds += _extension_seconds(extension.working_days, extension.hours)
         ending = _first_ending(started_at, candidates)
-        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds, known))
+        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds, known, left_out))
     return clocks
 
 
@@ -555,6 +563,11 @@ class DeadlineState:
         )
 
 
+def _split_fired(key: str) -> tuple[str, str, str]:
+    """A fired key's clock id, separator and kind."""
+    return key.rpartition("|")
+
+
 # The stored form of `DeadlineState.fired`: each clock id with the kinds it emitted, a
 # kind by its code, a warning by its fraction as written in its kind ("0.5").
 _KIND_CODES = {"deadline.breached": "b", "deadline.met": "m", "deadline.cancelled": "c"}
@@ -566,7 +579,7 @@ def fired_by_clock(fired: frozenset[str]) -> dict[str, list[str]]:
     """`fired` grouped by clock id, each kind by its code (`fired_from_clocks` reverses it)."""
     grouped: dict[str, list[str]] = {}
     for key in sorted(fired):
-        clock_id, _, kind = key.rpartition("|")
+        clock_id, _, kind = _split_fired(key)
         code = _KIND_CODES.get(kind)
         if code is None:
             if not kind.startswith(_WARNING_PREFIX):
@@ -636,7 +649,7 @@ class DeadlineTracker:
         # clock no longer exists. If it already said something, say it is cancelled.
         previous_clocks = state.clocks
         if previous_clocks is None:
-            fired_clock_ids = {key.rpartition("|")[0] for key in state.fired}
+            fired_clock_ids = {_split_fired(key)[0] for key in state.fired}
             if fired_clock_ids <= current_ids:
                 previous_clocks = ()
             elif previous_order is None:
@@ -666,8 +679,13 @@ class DeadlineTracker:
         offices: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> DeadlineStep:
         """Warnings and breaches whose instant the watermark has passed, each once."""
-        clocks = state.clocks if state.clocks is not None else clocks_of(order, self.policy)
-        return self._emit(order, clocks, (), state.fired, watermark, offices or {})
+        if state.clocks is not None:
+            return self._emit(order, state.clocks, (), state.fired, watermark, offices or {})
+        # Read back from the table: only the clocks with no outcome emitted yet can say
+        # anything, so only they are computed, and the state's clocks stay unknown.
+        ended = frozenset(clock_id for clock_id, _, kind in map(_split_fired, state.fired) if kind in _TERMINAL_KINDS)
+        step = self._emit(order, clocks_of(order, self.policy, left_out=ended), (), state.fired, watermark, offices or {})
+        return replace(step, state=replace(step.state, clocks=None))
 
     @staticmethod
     def _emitted_any(clock: Clock, fired: frozenset[str]) -> bool:
