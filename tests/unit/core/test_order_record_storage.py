@@ -10,8 +10,10 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from hotline.contract import codec
-from hotline.core import order_flow
+from hotline.core import deadlines, order_flow
 
 from support.record_scenario import AFTER_STORE, APPEAL, BEFORE_STORE, DISPATCH, RULES, START, run
 
@@ -123,12 +125,8 @@ def test_ids_with_the_abbreviation_mark_are_stored_in_full():
 
 def test_a_layout_from_a_newer_version_is_refused():
     _, record = run(BEFORE_STORE)
-    try:
+    with pytest.raises(ValueError, match="layout version 3"):
         order_flow.OrderRecord.from_dict({**record.to_dict(), "v": 3})
-    except ValueError as error:
-        assert "layout version 3" in str(error)
-    else:
-        raise AssertionError("a record of layout 3 was read")
 
 
 def test_the_order_view_shows_what_the_unversioned_layout_held():
@@ -144,3 +142,15 @@ def test_the_order_view_shows_what_the_unversioned_layout_held():
             "escalations": old_record["escalations"],
             "repeat_count": old_record["repeat_count"],
         }
+
+
+def test_emitted_deadline_kinds_are_stored_by_clock_with_short_codes():
+    fired = frozenset({"o-7:sign_for:o-7-02|deadline.warning:0.5", "o-7:sign_for:o-7-02|deadline.met", "o-7:resolution:o-7-02|deadline.breached"})
+    grouped = deadlines.fired_by_clock(fired)
+    assert grouped == {"o-7:resolution:o-7-02": ["b"], "o-7:sign_for:o-7-02": ["m", "0.5"]}
+    assert deadlines.fired_from_clocks(grouped) == fired
+
+
+def test_a_fired_key_of_no_deadline_kind_is_refused():
+    with pytest.raises(ValueError, match="names no deadline kind"):
+        deadlines.fired_by_clock(frozenset({"o-7:sign_for:o-7-02|escalation.raised"}))
