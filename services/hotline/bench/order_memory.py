@@ -12,10 +12,14 @@ way Faust's memory store holds the worker's orders table.
   screen -> order_flow, with the deadline and escalation policies); the simulator stops
   every lifecycle at the end of the simulated period, so that instant is a point in time
   at which the orders not yet closed are open. Writes one line per open order: the order
-  id, a tab, and the value the orders agent stores for it, encoded with the contract
-  codec. Progress and the summary go to stdout as JSON lines.
+  id, a tab, and the value the orders agent stores for it (hotline.core.order_flow
+  `table_value`, record layout 2), encoded with the contract codec. Progress and the
+  summary go to stdout as JSON lines.
 - `measure FORM FILE`: reads VmRSS, builds {order_id: value} with each value in FORM
   (`STORED_FORMS`), collects garbage, reads VmRSS again and prints both as JSON.
+- `timing FILE`: microseconds of process time per order (best of 7 rounds over the file's
+  first 2 000 orders) to load a table value (decode + `record_of`, what every event and
+  due check of an order starts with) and to store it (`table_value` + encode).
 
 The table is built in a fresh process so that memory the simulation and the replay freed
 (and the allocator kept) cannot be reused by the table and hide part of its cost.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+import timeit
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,9 +38,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from hotline.bench.processes import status_bytes
 from hotline.contract import codec
-from hotline.core.order_flow import FINISHED_STATUSES, OrderRecord
+from hotline.core.order_flow import FINISHED_STATUSES, OrderRecord, record_of, table_index, table_value
 
 PROGRESS_EVERY_EVENTS = 10_000
+TIMED_ORDERS = 2_000
+TIMING_ROUNDS = 7
 
 
 def as_dict(encoded: bytes) -> Any:
@@ -59,15 +66,7 @@ def is_open(record: OrderRecord) -> bool:
 
 def stored_value(record: OrderRecord, partition: int, retention: timedelta) -> dict[str, Any]:
     """The orders agent's table value for one order (hotline.stream.agents.orders `_store`)."""
-    next_check_at = record.next_check_at
-    forget_at = record.forget_at(retention)
-    return {
-        "record": record.to_dict(),
-        "partition": partition,
-        "next_check_at": None if next_check_at is None else next_check_at.isoformat(),
-        "link_wait_since": None if record.link_wait_since is None else record.link_wait_since.isoformat(),
-        "forget_at": None if forget_at is None else forget_at.isoformat(),
-    }
+    return table_value(record, partition, retention)
 
 
 def table_line(order_id: str, encoded_value: bytes) -> bytes:
@@ -126,6 +125,7 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
     statuses = Counter(record.order.status for record in run.records.values())
     open_orders = 0
     stored_bytes = 0
+    largest_bytes = 0
     with out_path.open("wb") as handle:
         for order_id, record in run.records.items():
             if is_open(record):
@@ -133,6 +133,7 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
                 handle.write(table_line(order_id, encoded))
                 open_orders += 1
                 stored_bytes += len(encoded)
+                largest_bytes = max(largest_bytes, len(encoded))
     return {
         "simulated_events": len(lines),
         "events_replayed": run.events_read,
@@ -141,6 +142,7 @@ def build(spec: Mapping[str, Any], out_path: Path, emit: Callable[[dict], None])
         "orders_by_status": dict(sorted(statuses.items())),
         "open_orders": open_orders,
         "encoded_value_bytes_mean": round(stored_bytes / open_orders) if open_orders else None,
+        "encoded_value_bytes_max": largest_bytes if open_orders else None,
         "simulate_seconds": round(simulate_seconds, 1),
         "replay_seconds": round(replay_seconds, 1),
     }
@@ -156,6 +158,26 @@ def measure(form_name: str, table_path: Path) -> dict[str, Any]:
     gc.collect()
     rss_after_bytes = _own_status_bytes("VmRSS")
     return {"form": form_name, "entries": len(table), "rss_before_bytes": rss_before_bytes, "rss_after_bytes": rss_after_bytes}
+
+
+def timing(table_path: Path, retention: timedelta) -> dict[str, Any]:
+    """Microseconds per order to load and to store the table file's first values (see `timing FILE`)."""
+    with table_path.open("rb") as handle:
+        encoded = [line.rstrip(b"\n").partition(b"\t")[2] for _, line in zip(range(TIMED_ORDERS), handle)]
+    records = [record_of(codec.decode(value)) for value in encoded]
+    partitions = [table_index(codec.decode(value)).partition for value in encoded]
+
+    def microseconds(work: Callable[[], Any]) -> float | None:
+        if not encoded:
+            return None
+        seconds = min(timeit.repeat(work, number=1, repeat=TIMING_ROUNDS, timer=time.process_time))
+        return round(seconds / len(encoded) * 1e6, 1)
+
+    return {
+        "orders": len(encoded),
+        "load_us": microseconds(lambda: [record_of(codec.decode(value)) for value in encoded]),
+        "store_us": microseconds(lambda: [codec.encode(table_value(r, p, retention)) for r, p in zip(records, partitions)]),
+    }
 
 
 def _own_status_bytes(field: str) -> int:
@@ -176,8 +198,14 @@ def main(arguments: list[str]) -> None:
         _emit({"summary": summary})
     elif len(arguments) == 3 and arguments[0] == "measure" and arguments[1] in STORED_FORMS:
         _emit(measure(arguments[1], Path(arguments[2])))
+    elif len(arguments) == 2 and arguments[0] == "timing":
+        from hotline.config import Settings
+
+        _emit(timing(Path(arguments[1]), timedelta(days=Settings().closed_order_retention_days)))
     else:
-        raise SystemExit(f"usage: python -m hotline.bench.order_memory build SPEC_JSON OUT | measure {'|'.join(STORED_FORMS)} FILE")
+        raise SystemExit(
+            f"usage: python -m hotline.bench.order_memory build SPEC_JSON OUT | measure {'|'.join(STORED_FORMS)} FILE | timing FILE"
+        )
 
 
 if __name__ == "__main__":

@@ -724,6 +724,7 @@ def orders_table_memory(bench: Bench, seed: int, appeals_per_day: int) -> dict:
         "orders_by_status": summary["orders_by_status"],
         "open_orders": open_orders,
         "encoded_value_bytes_mean": summary["encoded_value_bytes_mean"],
+        "encoded_value_bytes_max": summary["encoded_value_bytes_max"],
         "simulate_seconds": summary["simulate_seconds"],
         "replay_seconds": summary["replay_seconds"],
         "stored_forms": forms,

@@ -280,8 +280,8 @@ class Clock:
     `end_reason`), None while it runs. `due_at` is None while an open suspension holds
     the clock. `warnings` pairs each fraction with its instant (None when paused first).
     `inputs` is everything the clock was computed from, so that the next event of the
-    order reuses it when they are unchanged; it is not stored (a clock read back from
-    the table is computed afresh once).
+    order reuses it when they are unchanged; the orders table keeps no clocks (see
+    `DeadlineState`).
     """
 
     clock_id: str
@@ -385,10 +385,13 @@ def _build_clock(
     ending: _Ending | None,
     extra_seconds: float = 0.0,
     previous: Mapping[str, Clock] | None = None,
-) -> Clock:
+    left_out: frozenset[str] = frozenset(),
+) -> Clock | None:
     """The clock of `target` started by `started_by`; the one in `previous` (by clock id)
-    when it was computed from the same inputs."""
+    when it was computed from the same inputs; None when its id is `left_out`."""
     clock_id = f"{order.order_id}:{target}:{started_by}"
+    if clock_id in left_out:
+        return None
     pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
     urgency = order.urgency if order.urgency in URGENCIES else "normal"
     inputs = (started_at, office_id, urgency, order.category, allowance, basis, ending, extra_seconds, pauses)
@@ -435,13 +438,16 @@ def _order_endings(order: OrderState) -> list[_Ending | None]:
     ]
 
 
-def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Clock] = ()) -> tuple[Clock, ...]:
-    """Every clock the order's facts define, in start order (see the module docstring).
+def clocks_of(
+    order: OrderState, policy: DeadlinePolicy, previous: Iterable[Clock] = (), left_out: frozenset[str] = frozenset()
+) -> tuple[Clock, ...]:
+    """Every clock the order's facts define, in start order (see the module docstring),
+    but those whose ids are `left_out`.
 
     A clock of `previous` (the order's clocks before its latest event) computed from the
     same inputs is reused rather than computed again."""
     known = {clock.clock_id: clock for clock in previous if clock.inputs is not None}
-    clocks: list[Clock] = []
+    clocks: list[Clock | None] = []
     handovers = [stint for stint in order.office_history if stint.via in ("dispatched", "transferred")]
     for stint in handovers:
         ending = _first_ending(
@@ -454,7 +460,7 @@ def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Cloc
         )
         allowance = policy.allowance("sign_for", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending, previous=known)
+            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending, previous=known, left_out=left_out)
         )
     if handovers:
         first = handovers[0]
@@ -469,13 +475,15 @@ def clocks_of(order: OrderState, policy: DeadlinePolicy, previous: Iterable[Cloc
         )
         allowance = policy.allowance("first_response", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending, previous=known)
+            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending, previous=known, left_out=left_out)
         )
-    clocks.extend(_resolution_clocks(order, policy, known))
-    return tuple(clocks)
+    clocks.extend(_resolution_clocks(order, policy, known, left_out))
+    return tuple(clock for clock in clocks if clock is not None)
 
 
-def _resolution_clocks(order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock]) -> list[Clock]:
+def _resolution_clocks(
+    order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock], left_out: frozenset[str]
+) -> list[Clock | None]:
     if not order.office_history:
         return []
     first_assignment = min(order.office_history, key=lambda stint: stint.assigned_at)
@@ -512,7 +520,7 @@ def _resolution_clocks(order: OrderState, policy: DeadlinePolicy, known: Mapping
             if in_cycle(extension.approved_at):
                 extra_seconds += _extension_seconds(extension.working_days, extension.hours)
         ending = _first_ending(started_at, candidates)
-        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds, known))
+        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds, known, left_out))
     return clocks
 
 
@@ -522,15 +530,20 @@ def _resolution_clocks(order: OrderState, policy: DeadlinePolicy, known: Mapping
 @dataclass(frozen=True)
 class DeadlineState:
     """What the deadline stage remembers per order: its clocks, the (clock, kind) pairs
-    already emitted and the next instant a due check has something to do."""
+    already emitted and the next instant a due check has something to do.
 
-    clocks: tuple[Clock, ...] = ()
+    `clocks` is None in a state read back from the orders table: the clocks are a
+    function of the order and the policy (`clocks_of`), so the table does not keep them
+    and the tracker computes them when it needs them.
+    """
+
+    clocks: tuple[Clock, ...] | None = ()
     fired: frozenset[str] = frozenset()
     next_check_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "clocks": [clock.to_dict() for clock in self.clocks],
+            "clocks": None if self.clocks is None else [clock.to_dict() for clock in self.clocks],
             "fired": sorted(self.fired),
             "next_check_at": None if self.next_check_at is None else format_utc(self.next_check_at),
         }
@@ -538,10 +551,42 @@ class DeadlineState:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "DeadlineState":
         return cls(
-            clocks=tuple(Clock.from_dict(item) for item in raw["clocks"]),
+            clocks=None if raw["clocks"] is None else tuple(Clock.from_dict(item) for item in raw["clocks"]),
             fired=frozenset(raw["fired"]),
             next_check_at=None if raw["next_check_at"] is None else parse_rfc3339(raw["next_check_at"]),
         )
+
+
+def _split_fired(key: str) -> tuple[str, str, str]:
+    """A fired key's clock id, separator and kind."""
+    return key.rpartition("|")
+
+
+# The stored form of `DeadlineState.fired`: each clock id with the kinds it emitted, a
+# kind by its code, a warning by its fraction as written in its kind ("0.5").
+_KIND_CODES = {"deadline.breached": "b", "deadline.met": "m", "deadline.cancelled": "c"}
+_KINDS_BY_CODE = {code: kind for kind, code in _KIND_CODES.items()}
+_WARNING_PREFIX = "deadline.warning:"
+
+
+def fired_by_clock(fired: frozenset[str]) -> dict[str, list[str]]:
+    """`fired` grouped by clock id, each kind by its code (`fired_from_clocks` reverses it)."""
+    grouped: dict[str, list[str]] = {}
+    for key in sorted(fired):
+        clock_id, _, kind = _split_fired(key)
+        code = _KIND_CODES.get(kind)
+        if code is None:
+            if not kind.startswith(_WARNING_PREFIX):
+                raise ValueError(f"fired key {key!r} names no deadline kind")
+            code = kind[len(_WARNING_PREFIX) :]
+        grouped.setdefault(clock_id, []).append(code)
+    return grouped
+
+
+def fired_from_clocks(grouped: Mapping[str, list[str]]) -> frozenset[str]:
+    return frozenset(
+        f"{clock_id}|{_KINDS_BY_CODE.get(code) or _WARNING_PREFIX + code}" for clock_id, codes in grouped.items() for code in codes
+    )
 
 
 @dataclass(frozen=True)
@@ -583,17 +628,28 @@ class DeadlineTracker:
         event: Mapping[str, Any],
         watermark: datetime | None = None,
         offices: Mapping[str, Mapping[str, Any]] | None = None,
+        previous_order: OrderState | None = None,
     ) -> DeadlineStep:
         """After `order` has absorbed the screened `event`: recompute the clocks and emit
         met / cancelled for clocks it ended, plus any warning or breach whose instant
-        max(event time, watermark) has passed."""
+        max(event time, watermark) has passed. `previous_order` is the order before the
+        event, whose clocks a state read back from the table (clocks None) lacks."""
         state = state or DeadlineState()
         occurred_at = parse_rfc3339(event["occurred_at"])
         horizon = occurred_at if watermark is None else max(occurred_at, watermark)
-        clocks = clocks_of(order, self.policy, state.clocks)
+        clocks = clocks_of(order, self.policy, state.clocks or ())
         current_ids = {clock.clock_id for clock in clocks}
         # A late event can move a clock's start (an earlier dispatch turns up): the old
         # clock no longer exists. If it already said something, say it is cancelled.
+        previous_clocks = state.clocks
+        if previous_clocks is None:
+            fired_clock_ids = {_split_fired(key)[0] for key in state.fired}
+            if fired_clock_ids <= current_ids:
+                previous_clocks = ()
+            elif previous_order is None:
+                raise ValueError(f"order {order.order_id!r}: the clocks before {event['caused_by']!r} need previous_order")
+            else:
+                previous_clocks = clocks_of(previous_order, self.policy)
         pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
         superseded = tuple(
             replace(
@@ -604,7 +660,7 @@ class DeadlineTracker:
                 end_reason="superseded",
                 elapsed_at_end_seconds=_elapsed(clock.unit, clock.started_at, max(occurred_at, clock.started_at), pauses),
             )
-            for clock in state.clocks
+            for clock in previous_clocks
             if clock.clock_id not in current_ids and self._emitted_any(clock, state.fired)
         )
         return self._emit(order, clocks, superseded, state.fired, horizon, offices or {})
@@ -617,7 +673,13 @@ class DeadlineTracker:
         offices: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> DeadlineStep:
         """Warnings and breaches whose instant the watermark has passed, each once."""
-        return self._emit(order, state.clocks, (), state.fired, watermark, offices or {})
+        if state.clocks is not None:
+            return self._emit(order, state.clocks, (), state.fired, watermark, offices or {})
+        # Read back from the table: only the clocks with no outcome emitted yet can say
+        # anything, so only they are computed, and the state's clocks stay unknown.
+        ended = frozenset(clock_id for clock_id, _, kind in map(_split_fired, state.fired) if kind in _TERMINAL_KINDS)
+        step = self._emit(order, clocks_of(order, self.policy, left_out=ended), (), state.fired, watermark, offices or {})
+        return replace(step, state=replace(step.state, clocks=None))
 
     @staticmethod
     def _emitted_any(clock: Clock, fired: frozenset[str]) -> bool:

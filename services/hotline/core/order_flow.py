@@ -17,6 +17,14 @@ events in their order. A link that overtakes its appeal is kept and applied the 
 way when the appeal comes. Either way the result depends only on the order's own event
 sequence, at any replay speed.
 
+Stored form. `OrderRecord.to_dict` is the value of the orders table (with
+`table_value`'s partition and retention instant beside it), layout version 2 (`"v": 2`):
+the order's facts only (its state is re-derived from them: `orders.restore`), no
+deadline clocks (re-computed from the facts and the policy when needed), instants as
+Unix seconds, short keys, defaults and nulls left out, and the order id inside its ids
+and keys written as "~". `from_dict` upcasts the unversioned layout (before the version
+field) to it, so a changelog written before still loads.
+
 Merge times. Each proposal and office fact carries the instant the next stage orders it
 by (see hotline.core.ordering): its event time, raised to the watermark the triggering
 step saw, so that it is never earlier than the clock this partition has already
@@ -31,12 +39,17 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from hotline.core import escalation, orders
-from hotline.core.deadlines import DeadlineState, DeadlineTracker
-from hotline.core.office_facts import OfficeMarks, office_facts
+from hotline.core.deadlines import DeadlinePolicy, DeadlineState, DeadlineTracker, clocks_of, fired_by_clock, fired_from_clocks
+from hotline.core.office_facts import DeadlineOutcome, OfficeMarks, office_facts
 from hotline.core.pressure import OfficeFact
-from hotline.core.timeutil import format_utc, parse_rfc3339
+from hotline.core.timeutil import compact_epoch, from_epoch, parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
 
+
+RECORD_VERSION = 2
+# Stands for the order id inside the stored record's ids and keys; a record with a "~"
+# of its own in them is stored with its ids in full ("a": 0).
+_ORDER_ID_MARK = "~"
 
 # An order in one of these is done; anything later for it (a late reopening after the
 # retention) starts a fresh record.
@@ -51,18 +64,25 @@ class HeldEvent:
     watermark: datetime | None
     position: tuple[str, int, int] | None = None  # topic, partition, offset: for a dead letter
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event": dict(self.event),
-            "watermark": None if self.watermark is None else format_utc(self.watermark),
-            "position": None if self.position is None else list(self.position),
-        }
-
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "HeldEvent":
+        """A held event of the unversioned layout."""
         watermark = raw.get("watermark")
         position = raw.get("position")
         return cls(raw["event"], None if watermark is None else parse_rfc3339(watermark), None if position is None else tuple(position))
+
+    def to_row(self) -> list[Any]:
+        """The stored form: [event, watermark in Unix seconds, position], trailing nulls left out."""
+        row = [dict(self.event), None if self.watermark is None else compact_epoch(self.watermark), None if self.position is None else list(self.position)]
+        while row[-1] is None:
+            row.pop()
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> "HeldEvent":
+        watermark = row[1] if len(row) > 1 else None
+        position = row[2] if len(row) > 2 else None
+        return cls(row[0], None if watermark is None else from_epoch(watermark), None if position is None else tuple(position))
 
 
 @dataclass(frozen=True)
@@ -98,33 +118,186 @@ class OrderRecord:
         return self.deadlines.next_check_at
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "order": self.order.to_dict(),
-            "deadlines": None if self.deadlines is None else self.deadlines.to_dict(),
-            "escalations": None if self.escalations is None else self.escalations.to_dict(),
-            "marks": None if self.marks is None else self.marks.to_dict(),
-            "repeat_count": self.repeat_count,
-            "linked": self.linked,
-            "link_wait_since": None if self.link_wait_since is None else format_utc(self.link_wait_since),
-            "held": [held.to_dict() for held in self.held],
-            "early_link": None if self.early_link is None else dict(self.early_link),
-            "facts_reported": self.facts_reported,
-        }
+        """The stored form, layout version 2 (see "Stored form" in the module docstring)."""
+        order = self.order
+        order_id = order.order_id
+        fired = None if self.deadlines is None else fired_by_clock(self.deadlines.fired)
+        reported = () if self.marks is None else sorted(self.marks.reported)
+        texts = [*(fact.event_id for fact in order.facts), *(fired or ()), *reported]
+        abbreviated = bool(order_id) and not any(_ORDER_ID_MARK in text for text in texts)
+
+        def short(text: str) -> str:
+            return text.replace(order_id, _ORDER_ID_MARK) if abbreviated else text
+
+        raw: dict[str, Any] = {"v": RECORD_VERSION, "o": order_id, "x": [fact.to_row(short(fact.event_id)) for fact in order.facts]}
+        if not abbreviated:
+            raw["a"] = 0
+        if order.base is not None:
+            raw["b"] = order.base.to_dict()
+        if self.deadlines is not None:
+            raw["f"] = {short(clock_id): kinds for clock_id, kinds in fired.items()}
+            if self.deadlines.next_check_at is not None:
+                raw["n"] = compact_epoch(self.deadlines.next_check_at)
+        if self.escalations is not None:
+            raw["e"] = [[item.level, item.office_id, item.reason, compact_epoch(item.escalated_at)] for item in self.escalations.records]
+        if self.marks is not None:
+            raw["m"] = _marks_to_dict(self.marks, [short(key) for key in reported])
+        if self.repeat_count is not None:
+            raw["rc"] = self.repeat_count
+        if self.linked:
+            raw["l"] = 1
+        if self.link_wait_since is not None:
+            raw["w"] = compact_epoch(self.link_wait_since)
+        if self.held:
+            raw["h"] = [held.to_row() for held in self.held]
+        if self.early_link is not None:
+            raw["el"] = dict(self.early_link)
+        if self.facts_reported:
+            raw["k"] = self.facts_reported
+        return raw
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "OrderRecord":
+        """The record of a stored form: layout version 2, or the unversioned one (upcast)."""
+        if "v" not in raw:
+            raw = upcast_unversioned(raw)
+        elif raw["v"] != RECORD_VERSION:
+            raise ValueError(f"stored order record has layout version {raw['v']!r}, this code reads {RECORD_VERSION}")
+        order_id = raw["o"]
+        abbreviated = raw.get("a", 1)
+
+        def full(text: str) -> str:
+            return text.replace(_ORDER_ID_MARK, order_id) if abbreviated else text
+
+        facts = tuple(orders.Fact.from_row(row, full(row[0])) for row in raw["x"])
+        base = raw.get("b")
+        order = orders.restore(order_id, facts, None if base is None else orders.OrderState.from_dict(base))
+        deadlines = None
+        if "f" in raw:
+            fired = fired_from_clocks({full(clock_id): kinds for clock_id, kinds in raw["f"].items()})
+            deadlines = DeadlineState(None, fired, from_epoch(raw["n"]) if "n" in raw else None)
+        escalations = None
+        if "e" in raw:
+            escalations = escalation.OrderEscalations(
+                tuple(escalation.EscalationRecord(level, office_id, reason, from_epoch(at)) for level, office_id, reason, at in raw["e"])
+            )
+        held = raw.get("h", ())
         return cls(
-            order=orders.OrderState.from_dict(raw["order"]),
-            deadlines=None if raw["deadlines"] is None else DeadlineState.from_dict(raw["deadlines"]),
-            escalations=None if raw["escalations"] is None else escalation.OrderEscalations.from_dict(raw["escalations"]),
-            marks=None if raw["marks"] is None else OfficeMarks.from_dict(raw["marks"]),
-            repeat_count=raw.get("repeat_count"),
-            linked=raw.get("linked", False),
-            link_wait_since=None if raw.get("link_wait_since") is None else parse_rfc3339(raw["link_wait_since"]),
-            held=tuple(HeldEvent.from_dict(held) for held in raw.get("held", ())),
-            early_link=raw.get("early_link"),
-            facts_reported=raw.get("facts_reported", 0),
+            order=order,
+            deadlines=deadlines,
+            escalations=escalations,
+            marks=_marks_from_dict(raw["m"], full) if "m" in raw else None,
+            repeat_count=raw.get("rc"),
+            linked=bool(raw.get("l", 0)),
+            link_wait_since=from_epoch(raw["w"]) if "w" in raw else None,
+            held=tuple(HeldEvent.from_row(row) for row in held),
+            early_link=raw.get("el"),
+            facts_reported=raw.get("k", 0),
         )
+
+
+def _marks_to_dict(marks: OfficeMarks, reported: list[str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    if reported:
+        raw["r"] = reported
+    if marks.case_linked is not None:
+        raw["cl"] = marks.case_linked
+    if marks.breaches:
+        raw["b"] = [[item.event_id, item.target, item.office_id, item.at_seconds] for item in marks.breaches]
+    if marks.rush_closures:
+        raw["rc"] = [[item.event_id, item.target, item.office_id, item.at_seconds] for item in marks.rush_closures]
+    if marks.open_at_office_id is not None:
+        raw["op"] = marks.open_at_office_id
+    if marks.overdue_at_office_id is not None:
+        raw["ov"] = marks.overdue_at_office_id
+    return raw
+
+
+def _marks_from_dict(raw: Mapping[str, Any], full: Any) -> OfficeMarks:
+    return OfficeMarks(
+        reported=frozenset(full(key) for key in raw.get("r", ())),
+        case_linked=raw.get("cl"),
+        breaches=tuple(DeadlineOutcome(*item) for item in raw.get("b", ())),
+        rush_closures=tuple(DeadlineOutcome(*item) for item in raw.get("rc", ())),
+        open_at_office_id=raw.get("op"),
+        overdue_at_office_id=raw.get("ov"),
+    )
+
+
+def upcast_unversioned(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The unversioned stored record (before layout version 2) in layout version 2."""
+    deadlines = raw["deadlines"]
+    record = OrderRecord(
+        order=orders.OrderState.from_dict(raw["order"]),
+        deadlines=None if deadlines is None else DeadlineState(None, frozenset(deadlines["fired"]), _parsed(deadlines["next_check_at"])),
+        escalations=None if raw["escalations"] is None else escalation.OrderEscalations.from_dict(raw["escalations"]),
+        marks=None if raw["marks"] is None else OfficeMarks.from_dict(raw["marks"]),
+        repeat_count=raw.get("repeat_count"),
+        linked=raw.get("linked", False),
+        link_wait_since=_parsed(raw.get("link_wait_since")),
+        held=tuple(HeldEvent.from_dict(held) for held in raw.get("held", ())),
+        early_link=raw.get("early_link"),
+        facts_reported=raw.get("facts_reported", 0),
+    )
+    return record.to_dict()
+
+
+def _parsed(text: str | None) -> datetime | None:
+    return None if text is None else parse_rfc3339(text)
+
+
+@dataclass(frozen=True)
+class TableIndex:
+    """What a worker's indexes need of one order's table value, read without its record."""
+
+    partition: int
+    next_check_at: datetime | None
+    link_wait_since: datetime | None
+    forget_at: datetime | None
+
+
+def table_value(record: OrderRecord, partition: int, retention: timedelta) -> dict[str, Any]:
+    """The orders table's value for an order: its stored record, its partition ("p") and
+    when a finished order may leave the table ("d"; see `OrderRecord.forget_at`)."""
+    value = record.to_dict()
+    value["p"] = partition
+    forget_at = record.forget_at(retention)
+    if forget_at is not None:
+        value["d"] = compact_epoch(forget_at)
+    return value
+
+
+def table_index(value: Mapping[str, Any]) -> TableIndex:
+    """The index instants of a table value, of layout version 2 or the unversioned one."""
+    if "v" not in value:
+        return TableIndex(
+            value["partition"], _parsed(value.get("next_check_at")), _parsed(value.get("link_wait_since")), _parsed(value.get("forget_at"))
+        )
+    waiting = value.get("w")
+    # A waiting order is checked when its link comes (`OrderRecord.next_check_at`).
+    next_check_at = from_epoch(value["n"]) if "n" in value and waiting is None else None
+    return TableIndex(
+        value["p"], next_check_at, None if waiting is None else from_epoch(waiting), from_epoch(value["d"]) if "d" in value else None
+    )
+
+
+def record_of(value: Mapping[str, Any]) -> OrderRecord:
+    """The record of a table value, of layout version 2 or the unversioned one."""
+    return OrderRecord.from_dict(value if "v" in value else value["record"])
+
+
+def order_view(record: OrderRecord, policy: DeadlinePolicy) -> dict[str, Any]:
+    """One order's derived state as the worker's JSON view shows it, clocks included."""
+    order = {key: value for key, value in record.order.to_dict().items() if key not in ("facts", "base", "compacted_ids")}
+    deadlines = record.deadlines
+    if deadlines is not None and deadlines.clocks is None:
+        deadlines = replace(deadlines, clocks=clocks_of(record.order, policy))
+    return {
+        "order": order,
+        "deadlines": None if deadlines is None else deadlines.to_dict(),
+        "escalations": None if record.escalations is None else record.escalations.to_dict(),
+        "repeat_count": record.repeat_count,
+    }
 
 
 @dataclass(frozen=True)
@@ -209,7 +382,9 @@ def _apply_event(record: OrderRecord | None, event: Mapping[str, Any], watermark
     after = orders.evolve(before, event)
     if after is before:
         return OrderStep(record, duplicate=True)
-    deadlines = rules.tracker.deadline_events(after, None if record is None else record.deadlines, event, watermark, rules.offices)
+    deadlines = rules.tracker.deadline_events(
+        after, None if record is None else record.deadlines, event, watermark, rules.offices, previous_order=before
+    )
     repeat_count = None if record is None else record.repeat_count
     triggers = escalation.triggers_for(before, after, event, rules.escalation_policy, deadlines.events, repeat_count)
     current = record if record is not None else OrderRecord(after)

@@ -1,8 +1,9 @@
 """The work-order state machine: a fold of screened events into one order's state.
 
 Consumes `hotline.screened.v1` events (dicts) of one order; produces an immutable
-`OrderState` that round-trips through JSON-able dicts (`to_dict` / `from_dict`), the
-value the orders table keeps under the order id.
+`OrderState` that round-trips through JSON-able dicts (`to_dict` / `from_dict`, the
+unversioned layout of the orders table and the order's JSON view). The orders table
+keeps only the facts (`Fact.to_row`) and re-derives the rest with `restore`.
 
 Out of order and twice: `evolve` keeps each applied event as a compact `Fact` (type,
 event time, the input event id and the few data fields the rules read — never free
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from hotline.core.timeutil import format_utc, parse_rfc3339
+from hotline.core.timeutil import compact_epoch, format_utc, from_epoch, parse_rfc3339
 
 MAX_FACTS = 256
 MAX_COMPACTED_IDS = 512
@@ -73,6 +74,46 @@ _KEPT_DATA_FIELDS = frozenset(
         "urgency",
     }
 )
+
+
+# The stored form of a fact (`Fact.to_row`) names its type by a code and its data fields
+# by short names: codes and names are only ever added, never changed or reused.
+_STORED_TYPES = (
+    "appeal.received",
+    "appeal.answered",
+    "order.dispatched",
+    "order.returned",
+    "order.transferred",
+    "order.signed",
+    "order.replied",
+    "order.suspended",
+    "order.resumed",
+    "order.extended",
+    "order.resolved",
+    "order.rated",
+    "order.reopened",
+    "order.closed",
+)
+_TYPE_CODES = {event_type: code for code, event_type in enumerate(_STORED_TYPES)}
+_STORED_DATA_NAMES = {
+    "category": "c",
+    "channel": "h",
+    "due_at": "du",
+    "extension_hours": "eh",
+    "extension_working_days": "ed",
+    "from_office_id": "fo",
+    "kind": "k",
+    "location_district": "d",
+    "office_id": "o",
+    "resolved": "r",
+    "satisfaction": "s",
+    "source": "so",
+    "to_office_id": "to",
+    "urgency": "u",
+}
+_DATA_NAMES = {short: name for name, short in _STORED_DATA_NAMES.items()}
+# Nearly every fact passed the screen as accepted with no reasons: its row leaves that out.
+_USUAL_VERDICT_STATUS = "accepted"
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -130,6 +171,38 @@ class Fact:
             "verdict_status": self.verdict_status,
             "verdict_reasons": list(self.verdict_reasons),
         }
+
+    def to_row(self, event_id: str) -> list[Any]:
+        """The stored form, with `event_id` for the input id (the caller may abbreviate it):
+        [id, type code, epoch seconds, data, verdict status, verdict reasons], the trailing
+        ones left out while they are the usual (no data, accepted, no reasons)."""
+        row = [
+            event_id,
+            _TYPE_CODES[self.type],
+            compact_epoch(self.occurred_at),
+            {_STORED_DATA_NAMES[name]: value for name, value in self.data},
+            self.verdict_status,
+            list(self.verdict_reasons),
+        ]
+        if not self.verdict_reasons:
+            row.pop()
+            if self.verdict_status == _USUAL_VERDICT_STATUS:
+                row.pop()
+                if not self.data:
+                    row.pop()
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any], event_id: str) -> "Fact":
+        data = row[3] if len(row) > 3 else {}
+        return cls(
+            event_id=event_id,
+            type=_STORED_TYPES[row[1]],
+            occurred_at=from_epoch(row[2]),
+            data=tuple(sorted((_DATA_NAMES[short], value) for short, value in data.items())),
+            verdict_status=row[4] if len(row) > 4 else _USUAL_VERDICT_STATUS,
+            verdict_reasons=tuple(row[5]) if len(row) > 5 else (),
+        )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "Fact":
@@ -423,6 +496,12 @@ def evolve(state: OrderState | None, event: Mapping[str, Any]) -> OrderState:
         remembered = (*(base.compacted_ids if base else ()), *(fact.event_id for fact in older))
         base = replace(snapshot, facts=(), base=None, compacted_ids=remembered[-MAX_COMPACTED_IDS:])
     return _derive(state.order_id, base, facts)
+
+
+def restore(order_id: str, facts: tuple[Fact, ...], base: OrderState | None = None) -> OrderState:
+    """The order whose applied facts are `facts` (after the snapshot `base`, if any): the
+    state `evolve` built from them, so a stored order needs to keep only its facts."""
+    return _derive(order_id, base, facts)
 
 
 def fold(events: list[Mapping[str, Any]], state: OrderState | None = None) -> OrderState | None:

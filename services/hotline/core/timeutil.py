@@ -1,4 +1,4 @@
-"""Event-time parsing and formatting (RFC 3339)."""
+"""Event-time parsing and formatting (RFC 3339), and instants as compact epoch numbers."""
 
 from __future__ import annotations
 
@@ -24,3 +24,17 @@ def format_utc(instant: datetime) -> str:
 
 def to_epoch_seconds(instant: datetime) -> float:
     return instant.timestamp()
+
+
+def compact_epoch(instant: datetime) -> int | float:
+    """Unix seconds of an aware instant: an int when it falls on a whole second, else a
+    float, which `from_epoch` turns back into the same microsecond up to the year 2242
+    (below 2**33 seconds a float's error is under half a microsecond, and the
+    conversion rounds to the nearest one)."""
+    seconds = instant.timestamp()
+    return int(seconds) if instant.microsecond == 0 else seconds
+
+
+def from_epoch(seconds: int | float) -> datetime:
+    """The UTC instant of `compact_epoch`'s number."""
+    return datetime.fromtimestamp(seconds, timezone.utc)

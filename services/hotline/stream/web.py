@@ -19,8 +19,9 @@ import tracemalloc
 
 from prometheus_client import REGISTRY, generate_latest
 
+from hotline.core import order_flow
 from hotline.core.alerts import AlertBook
-from hotline.stream.agents.orders import orders_table
+from hotline.stream.agents.orders import orders_table, tracker
 from hotline.stream.agents.pressure import current_snapshot, office_items, office_stored, office_table
 from hotline.stream.app import app
 
@@ -39,9 +40,7 @@ async def order_view(web, request, order_id):
     stored = orders_table.get(order_id)
     if stored is None or order_id.startswith("__"):
         return web.json({"error": f"no order {order_id}"}, status=404)
-    record = stored["record"]
-    order = {key: value for key, value in record["order"].items() if key not in ("facts", "base", "compacted_ids")}
-    return web.json({"order": order, "deadlines": record["deadlines"], "escalations": record["escalations"], "repeat_count": record["repeat_count"]})
+    return web.json(order_flow.order_view(order_flow.record_of(stored), tracker.policy))
 
 
 def _office_document(office_id: str, snapshot: dict | None) -> dict:

@@ -28,11 +28,9 @@ def test_stored_value_is_what_the_orders_agent_writes_to_its_table():
     # given an open order and a closed one on partition 3
     open_value = order_memory.stored_value(_record("o-1", "signed"), 3, RETENTION)
     closed_value = order_memory.stored_value(_record("o-2", "closed"), 3, RETENTION)
-    # then the value holds the record and its clocks, and only the closed one may be forgotten
-    assert sorted(open_value) == ["forget_at", "link_wait_since", "next_check_at", "partition", "record"]
-    assert open_value["record"] == _record("o-1", "signed").to_dict()
-    assert (open_value["partition"], open_value["next_check_at"], open_value["forget_at"]) == (3, None, None)
-    assert closed_value["forget_at"] == (CLOSED_AT + RETENTION).isoformat()
+    # then the value is the stored record with its partition, and only the closed one may be forgotten
+    assert open_value == {**_record("o-1", "signed").to_dict(), "p": 3}
+    assert closed_value == {**_record("o-2", "closed").to_dict(), "p": 3, "d": int((CLOSED_AT + RETENTION).timestamp())}
 
 
 def test_table_is_rebuilt_from_its_lines_in_each_stored_form():
@@ -45,3 +43,14 @@ def test_table_is_rebuilt_from_its_lines_in_each_stored_form():
     assert order_memory.build_table(lines, order_memory.STORED_FORMS["orjson"]) == {
         order_id: codec.encode(value) for order_id, value in values.items()
     }
+
+
+def test_timing_loads_and_stores_every_order_of_the_file(tmp_path):
+    # given a table file of two open orders
+    table = tmp_path / "table.tsv"
+    values = {order_id: order_memory.stored_value(_record(order_id, "signed"), 0, RETENTION) for order_id in ("o-1", "o-2")}
+    table.write_bytes(b"".join(order_memory.table_line(order_id, codec.encode(value)) for order_id, value in values.items()))
+    # when they are timed, then both are, and each step takes some time
+    timed = order_memory.timing(table, RETENTION)
+    assert timed["orders"] == 2
+    assert timed["load_us"] > 0 and timed["store_us"] > 0

@@ -1,4 +1,4 @@
-"""RFC 3339 formatting of event times."""
+"""RFC 3339 formatting of event times, and instants as compact epoch numbers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.core.timeutil import format_utc, parse_rfc3339
+from hotline.core.timeutil import compact_epoch, format_utc, from_epoch, parse_rfc3339
 
 
 def test_utc_formatting_pads_years_and_shows_microseconds_only_when_set():
@@ -34,3 +34,17 @@ def field_by_field(instant: datetime) -> str:
 def test_utc_formatting_writes_every_field_of_the_utc_instant(naive: datetime, offset: timezone):
     instant = naive.replace(tzinfo=offset)
     assert format_utc(instant) == field_by_field(instant)
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 12, 31), timezones=st.just(timezone.utc)))
+def test_compact_epoch_numbers_give_back_the_same_microsecond(instant):
+    number = compact_epoch(instant)
+    assert from_epoch(number) == instant
+    assert isinstance(number, int) == (instant.microsecond == 0)
+
+
+def test_compact_epoch_of_a_whole_second_is_an_int_and_of_a_fraction_a_float():
+    shanghai = timezone(timedelta(hours=8))
+    assert compact_epoch(datetime(2026, 1, 22, 8, 40, 24, tzinfo=shanghai)) == 1769042424
+    assert compact_epoch(datetime(2026, 1, 22, 0, 40, 24, 500000, tzinfo=timezone.utc)) == 1769042424.5
+    assert from_epoch(1769042424) == datetime(2026, 1, 22, 0, 40, 24, tzinfo=timezone.utc)

@@ -77,12 +77,13 @@ class PartitionClocks:
             if key.startswith("__watermark__/"):
                 self.watermarks[int(key.rsplit("/", 1)[1])] = parse_rfc3339(value["at"])
                 continue
-            if value.get("next_check_at"):
-                self.due[value["partition"]].schedule(key, parse_rfc3339(value["next_check_at"]))
-            if value.get("forget_at"):
-                self.forget[value["partition"]].schedule(key, parse_rfc3339(value["forget_at"]))
-            if value.get("link_wait_since"):
-                self.waiting[value["partition"]][key] = parse_rfc3339(value["link_wait_since"])
+            index = order_flow.table_index(value)
+            if index.next_check_at is not None:
+                self.due[index.partition].schedule(key, index.next_check_at)
+            if index.forget_at is not None:
+                self.forget[index.partition].schedule(key, index.forget_at)
+            if index.link_wait_since is not None:
+                self.waiting[index.partition][key] = index.link_wait_since
         self.stale = False
         for partition in self.watermarks:
             self.promise(partition)
@@ -117,19 +118,13 @@ def _rules() -> order_flow.OrderRules:
 
 def _load(order_id: str) -> order_flow.OrderRecord | None:
     stored = orders_table.get(order_id)
-    return None if stored is None else order_flow.OrderRecord.from_dict(stored["record"])
+    return None if stored is None else order_flow.record_of(stored)
 
 
 def _store(order_id: str, partition: int, record: order_flow.OrderRecord) -> None:
     next_check_at = record.next_check_at
     forget_at = record.forget_at(CLOSED_ORDER_RETENTION)
-    orders_table[order_id] = {
-        "record": record.to_dict(),
-        "partition": partition,
-        "next_check_at": None if next_check_at is None else next_check_at.isoformat(),
-        "link_wait_since": None if record.link_wait_since is None else record.link_wait_since.isoformat(),
-        "forget_at": None if forget_at is None else forget_at.isoformat(),
-    }
+    orders_table[order_id] = order_flow.table_value(record, partition, CLOSED_ORDER_RETENTION)
     clocks.due[partition].schedule(order_id, next_check_at)
     clocks.forget[partition].schedule(order_id, forget_at)
     waiting = clocks.waiting[partition]
