@@ -86,3 +86,71 @@ def test_with_every_buffer_full_the_wait_ends_when_a_buffer_drains():
     (records, active), fetches, elapsed_seconds = _waited(1.0, set(), drop_after_seconds=0.01, buffered={EVENTS})
     assert (records, active, fetches) == ({}, {EVENTS}, [])
     assert elapsed_seconds < 0.15
+
+
+class Delivery:
+    """A stand-in for Faust's delivery to the streams: records how far it got."""
+
+    def __init__(self, wait_for: asyncio.Future | None = None):
+        self.wait_for = wait_for
+        self.steps = []
+
+    async def deliver(self, message):
+        self.steps.append(("started", message))
+        try:
+            if self.wait_for is not None:
+                self.steps.append(("got", await self.wait_for))
+            self.steps.append(("delivered", message))
+            return message
+        except asyncio.CancelledError:
+            self.steps.append(("abandoned", message))
+            raise
+
+
+def test_a_delivery_that_does_not_wait_is_done_in_the_callers_task():
+    delivery = Delivery()
+    assert consumer.run_until_it_waits(delivery.deliver("m1")) is None
+    assert delivery.steps == [("started", "m1"), ("delivered", "m1")]
+
+
+def test_a_delivery_that_raises_before_it_waits_raises_to_the_caller():
+    async def failing():
+        raise ValueError("bad message")
+
+    try:
+        consumer.run_until_it_waits(failing())
+    except ValueError as error:
+        assert str(error) == "bad message"
+    else:
+        raise AssertionError("the error was swallowed")
+
+
+def test_a_delivery_that_waits_goes_on_where_it_stopped_once_awaited():
+    async def run():
+        ready = asyncio.get_running_loop().create_future()
+        delivery = Delivery(ready)
+        rest = consumer.run_until_it_waits(delivery.deliver("m2"))
+        steps_before = list(delivery.steps)
+        asyncio.get_running_loop().call_soon(ready.set_result, "room in the buffer")
+        result = await rest
+        return steps_before, delivery.steps, result
+
+    assert asyncio.run(run()) == (
+        [("started", "m2")],
+        [("started", "m2"), ("got", "room in the buffer"), ("delivered", "m2")],
+        "m2",
+    )
+
+
+def test_a_waiting_delivery_abandoned_by_a_rebalance_is_cancelled_where_it_waits():
+    async def run():
+        never = asyncio.get_running_loop().create_future()
+        delivery = Delivery(never)
+        rest = asyncio.ensure_future(consumer.run_until_it_waits(delivery.deliver("m3")))
+        suspended = asyncio.ensure_future(asyncio.sleep(0.01))
+        done, pending = await asyncio.wait([rest, suspended], return_when=asyncio.FIRST_COMPLETED)
+        rest.cancel()
+        await asyncio.gather(rest, return_exceptions=True)
+        return done == {suspended}, rest.cancelled(), delivery.steps
+
+    assert asyncio.run(run()) == (True, True, [("started", "m3"), ("abandoned", "m3")])
