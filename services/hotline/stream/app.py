@@ -14,7 +14,7 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import consumer, key_routing, restart_position, table_partitions, worker_logging, write_order
+from hotline.stream import key_routing, restart_position, table_partitions, worker_logging, write_order
 
 settings = Settings.from_env()
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
@@ -44,9 +44,6 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
 app = faust.App(
     settings.app_id,
     broker=settings.faust_broker,
-    # Faust's consumer with short fetch waits: a busy partition no longer waits a second
-    # behind idle ones or after flow control (hotline.stream.consumer).
-    broker_consumer=consumer.broker_url(settings.bootstrap_servers),
     broker_credentials=_credentials(settings),
     store=settings.store,
     datadir=settings.data_dir,
