@@ -13,8 +13,9 @@ HOTLINE_BENCH_FORWARD chooses the agent:
   most), each handed to the producer without awaiting its delivery; the batch's deliveries
   are awaited before the batch is acknowledged.
 
-HOTLINE_BENCH_CONSUMER chooses the Kafka transport: `hotline` (default, the pipeline's:
-hotline.stream.consumer) or `faust` (Faust's own, to compare with).
+HOTLINE_BENCH_CONSUMER chooses the Kafka transport: `hotline` (default,
+hotline.stream.consumer: short fetch waits, deliveries without `wait_first`) or `faust`
+(Faust's own, as the pipeline app uses).
 
 Environment: HOTLINE_BROKER, HOTLINE_BENCH_APP_ID, HOTLINE_BENCH_SOURCE, HOTLINE_BENCH_SINK,
 HOTLINE_BENCH_FORWARD, HOTLINE_BENCH_CONSUMER, HOTLINE_WEB_PORT, HOTLINE_DATA_DIR.
