@@ -392,8 +392,8 @@ def measure_drain(
 
 
 def faust_forward_baseline(bench: Bench) -> dict:
-    """(c) with Faust's own consumer; alongside, the same agent with the pipeline's
-    consumer (hotline.stream.consumer) and the batched agent, measured in the same run."""
+    """(c) with Faust's own consumer; alongside, the same agent with hotline's consumer
+    (hotline.stream.consumer) and the batched agent, measured in the same run."""
     result = _faust_forward(bench, "per-message", "faust", "baseline (c): Faust forward-only agent")
     result["project_consumer"] = _faust_forward(bench, "per-message", "hotline", "baseline (c'): the same agent, hotline's consumer")
     result["batched"] = faust_forward_batched(bench)
