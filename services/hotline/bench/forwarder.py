@@ -1,27 +1,54 @@
-"""The forward-only Faust baseline: one agent that copies each input message to a sink topic.
+"""The forward-only Faust baselines: one agent that copies each input message to a sink topic.
 
 Consumes HOTLINE_BENCH_SOURCE (raw bytes, as the pipeline's screen agent reads them) and
 produces the same key and value on HOTLINE_BENCH_SINK, with the pipeline's producer
-settings (acks=-1, 10 ms linger, `await topic.send` per message). Run it as its own worker process:
+settings (acks=-1, 10 ms linger). Run it as its own worker process:
 
     python -m hotline.bench.forwarder worker -l warning
 
+HOTLINE_BENCH_FORWARD chooses the agent:
+
+- `per-message` (default): `await topic.send` per message, as a stage sends.
+- `batched`: `stream.take_events` of up to BATCH_SIZE messages (BATCH_WITHIN_SECONDS at the
+  most), each handed to the producer without awaiting its delivery; the batch's deliveries
+  are awaited before the batch is acknowledged.
+
+HOTLINE_BENCH_CONSUMER chooses the Kafka transport: `hotline` (default,
+hotline.stream.consumer: short fetch waits, deliveries without `wait_first`) or `faust`
+(Faust's own, as the pipeline app uses).
+
 Environment: HOTLINE_BROKER, HOTLINE_BENCH_APP_ID, HOTLINE_BENCH_SOURCE, HOTLINE_BENCH_SINK,
-HOTLINE_WEB_PORT, HOTLINE_DATA_DIR.
+HOTLINE_BENCH_FORWARD, HOTLINE_BENCH_CONSUMER, HOTLINE_WEB_PORT, HOTLINE_DATA_DIR.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 
 import faust
 
 from hotline.contract.topics import DEFAULT_PARTITIONS
-from hotline.stream import worker_logging
+from hotline.stream import consumer, worker_logging
+
+BATCH_SIZE = 1000
+BATCH_WITHIN_SECONDS = 0.05
+
+log = logging.getLogger(__name__)
+
+_bootstrap = os.environ.get("HOTLINE_BROKER", "127.0.0.1:9092")
+_forward_mode = os.environ.get("HOTLINE_BENCH_FORWARD", "per-message")
+_consumer_choice = os.environ.get("HOTLINE_BENCH_CONSUMER", "hotline")
+if _forward_mode not in ("per-message", "batched"):
+    raise SystemExit(f"HOTLINE_BENCH_FORWARD={_forward_mode!r}: expected per-message or batched")
+if _consumer_choice not in ("hotline", "faust"):
+    raise SystemExit(f"HOTLINE_BENCH_CONSUMER={_consumer_choice!r}: expected hotline or faust")
 
 app = faust.App(
     os.environ.get("HOTLINE_BENCH_APP_ID", "hotline-bench-forward"),
-    broker="kafka://" + os.environ.get("HOTLINE_BROKER", "127.0.0.1:9092"),
+    broker="kafka://" + _bootstrap,
+    broker_consumer=consumer.broker_url(_bootstrap) if _consumer_choice == "hotline" else None,
     store="memory://",
     datadir=os.environ.get("HOTLINE_DATA_DIR", "/tmp/hotline-bench-forward"),
     web_bind="127.0.0.1",
@@ -45,10 +72,35 @@ source_topic = _raw_topic(os.environ.get("HOTLINE_BENCH_SOURCE", "hotline.events
 sink_topic = _raw_topic(os.environ.get("HOTLINE_BENCH_SINK", "hotline-bench-forwarded"))
 
 
-@app.agent(source_topic, name="forward")
-async def forward(stream):
+async def forward_per_message(stream):
     async for event in stream.events():
         await sink_topic.send(key=event.message.key, value=event.message.value)
+
+
+async def forward_batched(stream):
+    await sink_topic.maybe_declare()  # topic.send would, on its first message
+    sink = sink_topic.get_topic_name()
+    # take_events acknowledges the whole batch when its body raises, so nothing in the
+    # body may: a message that cannot be handed over or delivered is logged and counted.
+    async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
+        handed_over, deliveries = [], []
+        for event in events:
+            try:
+                deliveries.append(await app.producer.send(sink, event.message.key, event.message.value, None, None, None))
+                handed_over.append(event)
+            except Exception as error:
+                _log_lost(event, error)
+        for event, outcome in zip(handed_over, await asyncio.gather(*deliveries, return_exceptions=True)):
+            if isinstance(outcome, Exception):
+                _log_lost(event, outcome)
+
+
+def _log_lost(event, error: Exception) -> None:
+    message = event.message
+    log.error("not forwarded: %s[%d]@%d: %r", message.topic, message.partition, message.offset, error)
+
+
+app.agent(source_topic, name="forward")(forward_batched if _forward_mode == "batched" else forward_per_message)
 
 
 if __name__ == "__main__":

@@ -410,14 +410,29 @@ def measure_drain(
 
 
 def faust_forward_baseline(bench: Bench) -> dict:
-    bench.reporter.step("baseline (c): Faust forward-only agent", total=len(bench.input_events))
-    app_id = f"{bench.run_id}-forward"
+    """(c) with Faust's own consumer; alongside, the same agent with hotline's consumer
+    (hotline.stream.consumer) and the batched agent, measured in the same run."""
+    result = _faust_forward(bench, "per-message", "faust", "baseline (c): Faust forward-only agent")
+    result["project_consumer"] = _faust_forward(bench, "per-message", "hotline", "baseline (c'): the same agent, hotline's consumer")
+    result["batched"] = faust_forward_batched(bench)
+    return result
+
+
+def faust_forward_batched(bench: Bench) -> dict:
+    return _faust_forward(bench, "batched", "hotline", "baseline (c''): batched forward-only agent, hotline's consumer")
+
+
+def _faust_forward(bench: Bench, mode: str, consumer: str, description: str) -> dict:
+    bench.reporter.step(description, total=len(bench.input_events))
+    app_id = f"{bench.run_id}-forward-{mode}-{consumer}"
     commit_offsets(bench.bootstrap, app_id, bench.input_start)
     env = {
         **bench.env,
         "HOTLINE_BENCH_APP_ID": app_id,
         "HOTLINE_BENCH_SOURCE": topics.EVENTS.name,
         "HOTLINE_BENCH_SINK": FORWARD_SINK,
+        "HOTLINE_BENCH_FORWARD": mode,
+        "HOTLINE_BENCH_CONSUMER": consumer,
         "HOTLINE_WEB_PORT": str(free_port()),
         "HOTLINE_DATA_DIR": str(bench.work_dir / app_id),
     }
@@ -426,7 +441,7 @@ def faust_forward_baseline(bench: Bench) -> dict:
         drain = measure_drain(bench, app_id, [process], [FORWARD_SINK], full_drain_cap_seconds=15)
     finally:
         bench.stop_processes()
-    return drain.to_dict(len(bench.input_events))
+    return {**drain.to_dict(len(bench.input_events)), "agent": mode, "consumer": consumer}
 
 
 def _start_pipeline_workers(bench: Bench, app_id: str, workers: int, input_start: dict[TopicPartition, int]) -> list[ManagedProcess]:

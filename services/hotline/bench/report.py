@@ -78,6 +78,8 @@ def ratios(baselines: dict[str, dict | None], pipeline: dict | None, scaleout: d
         "pipeline_to_aiokafka_passthrough": _rounded(stats.ratio(_rate(pipeline), _rate(aiokafka))),
         "pipeline_to_faust_forward": _rounded(stats.ratio(_rate(pipeline), _rate(faust))),
         "faust_forward_to_aiokafka_passthrough": _rounded(stats.ratio(_rate(faust), _rate(aiokafka))),
+        "faust_forward_hotline_consumer_to_aiokafka_passthrough": _rounded(stats.ratio(_rate((faust or {}).get("project_consumer")), _rate(aiokafka))),
+        "faust_forward_batched_to_aiokafka_passthrough": _rounded(stats.ratio(_rate((faust or {}).get("batched")), _rate(aiokafka))),
         "aiokafka_passthrough_to_kafka_consumer": _rounded(stats.ratio(_rate(aiokafka), _rate(kafka))),
         "two_workers_to_one_worker_end_to_end": _rounded(stats.ratio(_end_to_end(scaleout), _end_to_end(pipeline))),
         "two_workers_to_one_worker": _rounded(stats.ratio(_rate(scaleout), _rate(pipeline))),

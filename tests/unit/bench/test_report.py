@@ -10,7 +10,11 @@ SETUP = {"events": 50_000, "simulated_days": 9.1, "orders": {"orders": 9000, "cl
 BASELINES = {
     "kafka_consumer": {"events_per_second": 80_000.0},
     "aiokafka_passthrough": {"events_per_second": 16_000.0},
-    "faust_forward": {"events_per_second": 1_000.0},
+    "faust_forward": {
+        "events_per_second": 1_000.0,
+        "project_consumer": {"events_per_second": 2_000.0},
+        "batched": {"events_per_second": 4_000.0},
+    },
 }
 
 
@@ -53,6 +57,8 @@ def test_ratios_divide_the_pipeline_by_each_baseline_and_two_workers_by_one():
         "pipeline_to_aiokafka_passthrough": 0.025,
         "pipeline_to_faust_forward": 0.4,
         "faust_forward_to_aiokafka_passthrough": 0.062,
+        "faust_forward_hotline_consumer_to_aiokafka_passthrough": 0.125,
+        "faust_forward_batched_to_aiokafka_passthrough": 0.25,
         "aiokafka_passthrough_to_kafka_consumer": 0.2,
         "two_workers_to_one_worker_end_to_end": 1.6,
         "two_workers_to_one_worker": 1.5,
