@@ -1,8 +1,7 @@
 """Broker restart: the simulated stream is replayed and, once the worker has committed
 part of it, the Kafka broker is stopped (a clean shutdown), left down, and started again
 on the same ports and data dir. The worker is not restarted: the same process must
-reconnect by itself, and at least once plus deterministic ids (README, "Delivery
-guarantee") means the distinct derived event ids equal those of the uninterrupted
+reconnect by itself, and at least once plus deterministic ids (docs/delivery.md) means the distinct derived event ids equal those of the uninterrupted
 `reference_run`, and a redelivered message is a byte-identical copy of the first.
 
 Prints the recovery time, from the broker answering again to the worker consuming again
@@ -109,7 +108,7 @@ def test_distinct_derived_event_ids_equal_an_uninterrupted_run(restarted, refere
     assert_same_event_ids(restarted.derived, reference_run, spec.name)
 
 
-# Pressure snapshots are state under an office-and-hour id (README, "Delivery guarantee"):
+# Pressure snapshots are state under an office-and-hour id (docs/delivery.md):
 # a later copy may carry more facts, so only the event topics must repeat byte for byte.
 @pytest.mark.parametrize("spec", [topics.SCREENED, topics.CASES, topics.DEADLINES, topics.ESCALATIONS, topics.ALERTS], ids=lambda spec: spec.name)
 def test_every_duplicate_delivery_is_a_byte_identical_copy(restarted, spec):

@@ -1,6 +1,6 @@
 """Crash recovery: a simulated stream of at least 50 000 events is replayed while the worker is killed with
 SIGKILL at three seeded moments and restarted each time with the same app id and data
-dir. At least once plus deterministic ids (README, "Delivery guarantee") means the
+dir. At least once plus deterministic ids (docs/delivery.md) means the
 distinct derived event ids equal those of the uninterrupted `crash_reference_run`, and a
 redelivered message is a byte-identical copy of the first.
 

@@ -8,7 +8,7 @@ result: the one worker on 8 partitions derives the screened events, case links,
 deadlines and escalations the reference run on the default 4 derives. Pressure snapshots
 are left out of that comparison: a quiet office gets an hourly snapshot when another
 office's event on its partition passes the hour, so which hours it has depends on the
-offices it shares a partition with (README, "Known limits").
+offices it shares a partition with (docs/delivery.md, "Known limits").
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ input topic (derived, dead-letter, changelog and other internal topics; keys, va
 the base64 fields of dead letters, read as UTF-8 and UTF-16), the worker log, /metrics.
 
 Dead letters keep a malformed message's bytes, so this holds only once the stream layer
-builds them with the pseudonym key (`dead_letter(..., pseudonym_key=...)`, README,
-"Reliability").
+builds them with the pseudonym key (`dead_letter(..., pseudonym_key=...)`, docs/operations.md,
+"Privacy").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ one worker, its resident memory sampled every 10 s.
 
 Runs only with HOTLINE_SOAK=1 (`make soak`, about an hour at 300-500 events/s). Writes
 `rss.csv` (elapsed_seconds, input_events_consumed, rss_mib) into the test's tmp dir and
-prints the curve. The bound (README, "Reliability"): after the warm-up, resident memory
+prints the curve. The bound (docs/reliability.md, "Memory"): after the warm-up, resident memory
 stays under RSS_CEILING_MIB, the drain included, and grows by less than
 RSS_SLOPE_MIB_PER_100K_EVENTS while the input is consumed.
 """

@@ -1,8 +1,8 @@
 """`hotline clock advance`: move the processor's event time on after a replay.
 
 The processor's clocks follow the events' own times, and stages that merge partitions
-hold what a quiet partition could still precede (see README, "Time"). A live worker
-(`hotline worker --live`) ticks idle partitions with the wall clock while its input is
+hold what a quiet partition could still precede (see docs/architecture.md, "Time").
+A live worker (`hotline worker --live`) ticks idle partitions with the wall clock while its input is
 current; a replay of history ends instead with this command: once the worker has drained what was replayed,
 a tick to every partition says "event time is now T", so the last held items are
 released and every deadline due before T fires — the same outputs as if the history had
