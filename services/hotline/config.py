@@ -17,8 +17,26 @@ TIME_MODES = ("live", "replay")
 LIVE_IDLE_ADVANCE_SECONDS = 60
 
 
+# Three copies survive one broker lost while another is down for maintenance; with two of
+# them required in sync, an acknowledged write is on two brokers before it counts.
+DEFAULT_REPLICATION_FACTOR = 3
+
+
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the source and the field."""
+
+
+@dataclass(frozen=True)
+class Replication:
+    """Copies of each partition, how many must be in sync for a write to count, and the
+    brokers the cluster had when this was decided."""
+
+    factor: int
+    min_insync: int
+    brokers: int
+
+    def describe(self) -> str:
+        return f"replication factor {self.factor}, min.insync.replicas {self.min_insync} ({self.brokers} broker{'s' if self.brokers != 1 else ''})"
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,11 @@ class Settings:
     # Partitions of every stage topic (hotline.contract.topics): the most workers an app
     # can spread over. Fixed when the topics are created; every worker must use it.
     partitions: int = 4
+    # Copies of every topic's partitions, and how many must have a write before the broker
+    # acknowledges it (producers wait for all in-sync copies, acks=all). None: from the
+    # cluster's size when the topics are created (`replication_for`).
+    replication_factor: int | None = None
+    min_insync_replicas: int | None = None
 
     @property
     def live(self) -> bool:
@@ -110,6 +133,13 @@ class Settings:
             host_port = part.removeprefix("kafka://")
             if ":" not in host_port or not host_port.rsplit(":", 1)[1].isdigit():
                 raise ConfigError(f"environment variable HOTLINE_BROKER: expected host:port[,host:port], got {broker!r}")
+        replication_factor = integer("HOTLINE_REPLICATION_FACTOR", None, 1, 32)
+        min_insync_replicas = integer("HOTLINE_MIN_INSYNC_REPLICAS", None, 1, 32)
+        if replication_factor and min_insync_replicas and min_insync_replicas > replication_factor:
+            raise ConfigError(
+                f"environment variable HOTLINE_MIN_INSYNC_REPLICAS: must be at most HOTLINE_REPLICATION_FACTOR "
+                f"({replication_factor}), got {min_insync_replicas}"
+            )
         return cls(
             broker=broker,
             app_id=text("HOTLINE_APP_ID", defaults.app_id) or defaults.app_id,
@@ -135,7 +165,27 @@ class Settings:
             ssl_cafile=text("HOTLINE_KAFKA_SSL_CAFILE", None),
             group_instance_id=text("HOTLINE_GROUP_INSTANCE_ID", None),
             partitions=integer("HOTLINE_PARTITIONS", defaults.partitions, 1, 1024),
+            replication_factor=replication_factor,
+            min_insync_replicas=min_insync_replicas,
         )
+
+    def replication_for(self, brokers: int) -> "Replication":
+        """The replication of the deployment's topics on a cluster of `brokers` brokers:
+        what HOTLINE_REPLICATION_FACTOR and HOTLINE_MIN_INSYNC_REPLICAS name, else three
+        copies with two in sync on three brokers or more, one and one on a single broker
+        (two brokers: two copies, one in sync)."""
+        factor = self.replication_factor or max(1, min(DEFAULT_REPLICATION_FACTOR, brokers))
+        if factor > brokers:
+            raise ConfigError(
+                f"environment variable HOTLINE_REPLICATION_FACTOR: {factor} copies need {factor} brokers, "
+                f"the cluster has {brokers}"
+            )
+        min_insync = self.min_insync_replicas or max(1, factor - 1)
+        if min_insync > factor:
+            raise ConfigError(
+                f"environment variable HOTLINE_MIN_INSYNC_REPLICAS: must be at most the replication factor ({factor}), got {min_insync}"
+            )
+        return Replication(factor, min_insync, brokers)
 
     def aiokafka_options(self) -> dict[str, object]:
         """Connection options for aiokafka clients inside a worker."""

@@ -111,3 +111,10 @@ def reference_run(simulated_stream, tmp_path_factory) -> DerivedMessages:
 def crash_reference_run(crash_stream, tmp_path_factory) -> ViewedRun:
     """As `reference_run`, for the crash scenario's longer stream, with the worker's views."""
     return _uninterrupted_run(crash_stream, tmp_path_factory.mktemp("crash-reference"), "hotline-crash-reference", with_views=True)
+
+
+@pytest.fixture(scope="session")
+def viewed_reference_run(simulated_stream, tmp_path_factory) -> ViewedRun:
+    """As `reference_run`, with the worker's views of every order and office at the end."""
+    return _uninterrupted_run(simulated_stream, tmp_path_factory.mktemp("viewed-reference"), "hotline-viewed-reference", with_views=True)
+

@@ -12,7 +12,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
-from hotline.config import Settings
+from hotline.config import Replication, Settings
 from hotline.contract.topics import TopicSpec
 
 
@@ -37,6 +37,21 @@ def consumer(settings: Settings, **overrides) -> KafkaConsumer:
     options = dict(client_id="hotline-cli", enable_auto_commit=False, group_id=None)
     options.update(overrides)
     return KafkaConsumer(**settings.kafka_client_options(), **options)
+
+
+def replication(settings: Settings) -> Replication:
+    """The deployment's replication (HOTLINE_REPLICATION_FACTOR, HOTLINE_MIN_INSYNC_REPLICAS),
+    a setting left unset decided by the number of brokers the cluster reports now."""
+    client = admin(settings)
+    try:
+        brokers = len(client.describe_cluster()["brokers"])
+    finally:
+        client.close()
+    return settings.replication_for(brokers)
+
+
+def replicated(specs: tuple[TopicSpec, ...], replication: Replication) -> tuple[TopicSpec, ...]:
+    return tuple(spec.with_replication(replication.factor, replication.min_insync) for spec in specs)
 
 
 def create_topics(settings: Settings, specs: tuple[TopicSpec, ...], wait_seconds: float = 0.0) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -12,6 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from hotline.config import ConfigError
 from hotline.contract import codec, schemas, topics
 from hotline.cli import kafka_clients
 from hotline.cli.configuration import load_settings
@@ -27,27 +29,44 @@ def topics_group() -> None:
 
 
 @topics_group.command("create")
-@click.option("--replication-factor", type=click.IntRange(1, 10), default=1, show_default=True)
+@click.option(
+    "--replication-factor",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="Copies of every partition (default: HOTLINE_REPLICATION_FACTOR, else 3 on a cluster of 3 brokers or more, 1 on one broker).",
+)
+@click.option(
+    "--min-insync-replicas",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="Copies a write must reach before it is acknowledged (default: HOTLINE_MIN_INSYNC_REPLICAS, else the replication factor less one, at least 1).",
+)
 @click.option(
     "--partitions",
     type=click.IntRange(1, 1024),
     default=None,
     help="Partitions of every stage topic (default: HOTLINE_PARTITIONS, else 4); the most workers one app can spread over.",
 )
-def topics_create(replication_factor: int, partitions: int | None) -> None:
+def topics_create(replication_factor: int | None, min_insync_replicas: int | None, partitions: int | None) -> None:
     """Create every topic of the contract, and the app's internal stage-to-stage topics,
-    with their partition counts and configs. A topic that exists with another partition
-    count is reported and the command exits 1: partitions cannot be taken back, and every
-    worker must run with the count its topics have."""
+    with their partition counts, replication and configs. A topic that exists with another
+    partition count is reported and the command exits 1: partitions cannot be taken back,
+    and every worker must run with the count its topics have. Topics that exist keep
+    their replication (Kafka's partition reassignment changes it)."""
     settings = load_settings()
+    overrides = {"replication_factor": replication_factor, "min_insync_replicas": min_insync_replicas}
+    settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
     partitions = partitions or settings.partitions
-    specs = topics.deployment_topics(settings.app_id, partitions)
-    if replication_factor != 1:
-        specs = tuple(spec.with_replication(replication_factor) for spec in specs)
+    try:
+        replication = kafka_clients.replication(settings)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    specs = kafka_clients.replicated(topics.deployment_topics(settings.app_id, partitions), replication)
+    err.print(f"topics with {replication.describe()}")
     by_name = {spec.name: spec for spec in specs}
     for name, outcome in kafka_clients.create_topics(settings, specs):
         spec = by_name[name]
-        click.echo(f"{name:34} {outcome:8} partitions={spec.partitions} {spec.kafka_configs()}")
+        click.echo(f"{name:34} {outcome:8} partitions={spec.partitions} replicas={spec.replication_factor} {spec.kafka_configs()}")
     mismatches = topics.partition_mismatches(specs, kafka_clients.partition_counts(settings, list(by_name)))
     if mismatches:
         raise click.ClickException("; ".join(mismatches))

@@ -19,7 +19,7 @@ import click
 from kafka.errors import KafkaError
 
 from hotline.cli.configuration import check_rules, load_settings
-from hotline.config import Settings
+from hotline.config import ConfigError, Settings
 from hotline.configfiles import config_file
 from hotline.contract import topics
 from hotline.core.screen_rules import ScreeningRules
@@ -106,14 +106,24 @@ def _create_app_topics(settings: Settings) -> None:
     partitions that do not exist, or miss some: it must not start.
     """
     from hotline.cli import kafka_clients
-    from hotline.stream.app import changelog_topic_specs
+    from hotline.stream.app import app, changelog_topic_specs
 
-    specs = topics.deployment_topics(settings.app_id, settings.partitions) + changelog_topic_specs()
+    # Faust's own topic, which elects the group's leader worker.
+    assignor_leader = topics.TopicSpec(f"{settings.app_id}-__assignor-__leader", key="none", description="internal: Faust's assignor leader", partitions=1)
+    specs = topics.deployment_topics(settings.app_id, settings.partitions) + changelog_topic_specs() + (assignor_leader,)
     try:
+        replication = kafka_clients.replication(settings)
+        specs = kafka_clients.replicated(specs, replication)
+        # Topics Faust declares itself (its assignor's) get the same number of copies.
+        app.conf.topic_replication_factor = replication.factor
+        click.echo(f"hotline worker: topics with {replication.describe()}", err=True)
         kafka_clients.create_topics(settings, specs, wait_seconds=60)
         mismatches = topics.partition_mismatches(specs, kafka_clients.partition_counts(settings, [spec.name for spec in specs]))
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
     except KafkaError as error:
-        # No broker yet: Faust waits for it and creates the topics itself.
+        # No broker yet: Faust waits for it and creates the topics itself, with
+        # HOTLINE_REPLICATION_FACTOR copies (1 when it is unset).
         log.warning("could not create the app's topics before start-up (%s); Faust creates them once the broker answers", error)
         return
     if mismatches:

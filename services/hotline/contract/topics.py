@@ -22,17 +22,21 @@ class TopicSpec:
     partitions: int = DEFAULT_PARTITIONS
     configs: dict[str, str] = field(default_factory=dict)
     replication_factor: int = 1
+    # The topic's min.insync.replicas; None leaves the broker's default.
+    min_insync_replicas: int | None = None
     # Reference data every worker reads whole keeps its count whatever the deployment's.
     fixed_partitions: bool = False
 
     def with_partitions(self, partitions: int) -> "TopicSpec":
         return self if self.fixed_partitions else replace(self, partitions=partitions)
 
-    def with_replication(self, replication_factor: int) -> "TopicSpec":
-        return replace(self, replication_factor=replication_factor)
+    def with_replication(self, replication_factor: int, min_insync_replicas: int | None = None) -> "TopicSpec":
+        return replace(self, replication_factor=replication_factor, min_insync_replicas=min_insync_replicas)
 
     def kafka_configs(self) -> dict[str, str]:
         configs = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        if self.min_insync_replicas is not None:
+            configs["min.insync.replicas"] = str(self.min_insync_replicas)
         configs.update(self.configs)
         return configs
 

@@ -51,8 +51,9 @@ app = faust.App(
     web_host=settings.web_host,
     web_port=settings.web_port,
     topic_partitions=settings.partitions,
-    topic_replication_factor=1,
-    producer_acks=-1,
+    # Unset, `hotline worker` sets it from the cluster's size before Faust declares a topic.
+    topic_replication_factor=settings.replication_factor or 1,
+    producer_acks=-1,  # acks=all: a send counts once every in-sync copy has it
     # Every input event leads to several sends (derived events, stage-to-stage items,
     # changelog writes); lingering 10 ms lets them leave in batches instead of one
     # request each, which tripled throughput in `hotline bench` (docs/BENCHMARKS.md).
