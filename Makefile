@@ -10,18 +10,21 @@ ASYNCAPI_VALIDATOR := tools/asyncapi-validate
 ASYNCAPI_VALIDATOR_INSTALLED := $(ASYNCAPI_VALIDATOR)/node_modules/.package-lock.json
 KAFKA := deploy/kafka/kafka.sh
 
-.PHONY: system-deps help install demo test test-fast test-unit test-reliability test-replay-speed soak bench kafka-fetch kafka-up kafka-down topics clean
+.PHONY: system-deps help install demo test test-fast test-unit test-reliability test-cluster test-replay-speed soak bench kafka-fetch kafka-up kafka-down kafka-cluster-up kafka-cluster-down topics clean
 
 help:
 	@echo "make demo        run the processor on a bundled sample, start to finish"
-	@echo "make test        everything CI runs: make test-fast, then make test-reliability (about 41 minutes)"
+	@echo "make test        everything CI runs: make test-fast, then make test-reliability (about 50 minutes)"
 	@echo "make test-fast   unit + integration + e2e tests against a throwaway local Kafka (about 9 minutes)"
-	@echo "make test-reliability  crashes, broker restart, two workers, poisoned input, rebuild, privacy, partitions (about 31 minutes)"
+	@echo "make test-reliability  crashes, broker restart, cluster failover, two workers, poisoned input, rebuild, privacy, partitions (about 41 minutes)"
+	@echo "make test-cluster      a broker of a three-node cluster killed under two workers, alone (about 10 minutes)"
 	@echo "make test-replay-speed a simulated week at full speed and at 100x: identical topics (about 2 hours)"
 	@echo "make soak        one million simulated events through one worker, RSS sampled every 10 s (HOTLINE_SOAK_EVENTS=N for a trial)"
 	@echo "make bench       throughput, latency, scale-out and memory against raw Kafka baselines (docs/BENCHMARKS.md)"
 	@echo "make kafka-up    start the development broker on 127.0.0.1:9092 and create the topics"
 	@echo "make kafka-down  stop the development broker"
+	@echo "make kafka-cluster-up    start a three-node development cluster on 127.0.0.1:9192,9194,9196 and create the topics"
+	@echo "make kafka-cluster-down  stop it"
 
 system-deps:
 	@scripts/system-deps.sh
@@ -54,6 +57,15 @@ kafka-up: system-deps install kafka-fetch
 kafka-down:
 	@$(KAFKA) down
 
+CLUSTER_BROKERS := 127.0.0.1:9192,127.0.0.1:9194,127.0.0.1:9196
+
+kafka-cluster-up: system-deps install kafka-fetch
+	@KAFKA_CLUSTER_PORTS=9192,9194,9196 $(KAFKA) cluster-up
+	@HOTLINE_BROKER=$(CLUSTER_BROKERS) $(BIN)/hotline topics create
+
+kafka-cluster-down:
+	@KAFKA_CLUSTER_PORTS=9192,9194,9196 $(KAFKA) cluster-down
+
 demo: system-deps install kafka-fetch
 	@scripts/demo.sh
 
@@ -66,6 +78,10 @@ test-fast: system-deps install kafka-fetch
 # shared fixtures (HOTLINE_BROKER), as in `make test`.
 test-reliability: system-deps install kafka-fetch
 	@HOTLINE_RELIABILITY=1 scripts/with-test-broker.sh $(BIN)/python -m pytest tests/reliability -s $(PYTEST_ARGS)
+
+# The failover scenario of test-reliability alone: it starts a three-node cluster of its own.
+test-cluster: system-deps install kafka-fetch
+	@HOTLINE_RELIABILITY=1 $(BIN)/python -m pytest tests/reliability/test_cluster_failover.py -s $(PYTEST_ARGS)
 
 # The long form of tests/e2e/test_replay_speed.py: a simulated week at 100x (make test runs one day at 1000x).
 test-replay-speed: system-deps install kafka-fetch
