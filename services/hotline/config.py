@@ -17,8 +17,8 @@ TIME_MODES = ("live", "replay")
 LIVE_IDLE_ADVANCE_SECONDS = 60
 
 
-# Three copies survive one broker lost while another is down for maintenance; with two of
-# them required in sync, an acknowledged write is on two brokers before it counts.
+# Three copies, two of them required in sync: one broker can fail or be restarted while
+# writes go on, and an acknowledged write is already on two brokers.
 DEFAULT_REPLICATION_FACTOR = 3
 
 
