@@ -6,7 +6,7 @@ client threads beside it, and the workers' environment, hence their configuratio
     python -m hotline.bench.offline_chain EVENTS.jsonl OFFICES.jsonl
 
 Reads the pre-produced input events as the encoded lines the workers consume and runs
-them, once each, through
+them, once each, through the stage handlers the workers call (hotline.core.stages):
 
 - `hotline.evaluation.orders_pipeline.replay_orders`: screen -> order fold -> deadlines
   -> escalate, on the worker's partition count;

@@ -798,7 +798,10 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
     chain a worker runs (hotline.evaluation.pipeline does the same offline)."""
     from hotline.contract.schemas import event_validator
     from hotline.core.dedupe import CaseIndex
-    from hotline.core.screening import Rejected, ScreenSettings, screen
+    from hotline.core.ordering import MergeItem
+    from hotline.core.screening import ScreenSettings
+    from hotline.core.stages.screen import APPEALS_BY_CALLER, RawEvent, ScreenPartition
+    from hotline.core.stages.state import StateView
     from hotline.evaluation.pipeline import APPEAL_RECEIVED, EVALUATION_PSEUDONYM_KEY
     from hotline.rules import load_dedupe_settings, load_screening_rules
 
@@ -808,8 +811,9 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
     del simulation
     rules = load_screening_rules()
     settings = load_dedupe_settings()
-    validator = event_validator()
     screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY, max_future_seconds=None)
+    screen = ScreenPartition(rules, screen_settings, event_validator(), 0)
+    screen_clocks: dict = {}
     gc.collect()
     tracemalloc.start()
     try:
@@ -818,14 +822,16 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
         watermark_seconds = float("-inf")
         started = time.perf_counter()
         for number, raw in enumerate(lines, start=1):
-            outcome = screen(raw, validator, screen_settings)
-            if isinstance(outcome, Rejected):
-                continue
-            appeal = rules.appeal_from_screened(outcome.event)
-            # The screen stage's content verdict decides, as in the workers (core.stages.callers).
-            if settings.links(rules.content_verdict(appeal).status):
-                index.link(appeal)
-            watermark_seconds = max(watermark_seconds, appeal.occurred_at_seconds)
+            # The screen handler a worker runs; what it sends the callers stage carries
+            # the content verdict, which decides, as in the workers (core.stages.callers).
+            for sent in screen.screen(StateView(screen_clocks.get), RawEvent(number, raw)).sent:
+                if sent.topic != APPEALS_BY_CALLER:
+                    continue
+                screened = MergeItem.from_dict(sent.value).payload
+                appeal = rules.appeal_from_screened(screened)
+                if settings.links(screened["verdict"]["status"]):
+                    index.link(appeal)
+                watermark_seconds = max(watermark_seconds, appeal.occurred_at_seconds)
             if number % 500 == 0:
                 index.purge(watermark_seconds)
                 bench.reporter.note(f"{number}/{len(lines)} appeals")
@@ -843,6 +849,7 @@ def dedupe_index_memory(bench: Bench, seed: int) -> dict:
         "bytes_per_entry": round(held_bytes / index.size) if index.size else None,
         "seconds_under_tracemalloc": round(elapsed_seconds, 1),
         "method": "tracemalloc: Python allocations still held after feeding 30 simulated days of appeal.received "
-        "through screen -> content verdict -> CaseIndex.link with purges by event-time watermark (horizon "
+        "through the screen handler (hotline.core.stages.screen) -> content verdict -> CaseIndex.link with purges "
+        "by event-time watermark (horizon "
         f"{settings.horizon_seconds / 86400:.0f} days), in the bench process, not in a worker",
     }

@@ -7,12 +7,15 @@ hotline.escalations.v1 events (escalation.raised, escalation.summarised), plus w
 only count: proposals held back by a daily budget and damped escalations, each with its
 order id, and the dead letters by reason.
 
-It wires the pure functions the Faust agents call, in the agents' order:
+It calls the stage handlers the Faust agents call (hotline.core.stages), in the agents'
+order, their tables dicts:
 
-- orders stage, per message: `order_flow.on_screened_event` with the partition's
-  watermark as it was before the message, then the watermark moves to the message's
-  occurred_at if that is later, and every order the `DueIndex` holds with a check
-  instant before the new watermark gets `order_flow.on_watermark`, earliest first.
+- screen stage, per message: the screen handler, without screening rules (see below),
+  validates it; what it sends to hotline.screened.v1 goes to the orders stage.
+- orders stage, per screened event: the orders handler of the order's partition
+  applies it at the partition's watermark as it was before the event, then moves the
+  watermark to the event's occurred_at if that is later and checks every order whose
+  check instant the new watermark passed, earliest first.
 - escalate stage, per proposal (in the order the orders stage emits them, stamped with
   the merge time the orders stage gives it): the escalate handler the agent calls
   (hotline.core.stages.escalate), which closes the days that ended by that merge time and
@@ -44,16 +47,15 @@ from typing import Any, Iterable, Mapping
 
 from hotline.contract.schemas import event_validator
 from hotline.core import escalation, order_flow
-from hotline.core.deadlines import DueIndex
 from hotline.core.ordering import MergeItem
-from hotline.core.screening import Rejected, ScreenSettings, screen
+from hotline.core.screening import Rejected, ScreenSettings
 from hotline.core.stages.escalate import EscalatePartition
-from hotline.core.stages.state import StateView
-from hotline.core.timeutil import parse_rfc3339
-from hotline.core.workcalendar import CalendarRangeError
+from hotline.core.stages.orders import BEYOND_CALENDAR, ESCALATION_PROPOSALS, WATERMARK_PREFIX, OrdersPartition, OrdersStep, ScreenedEvent, Tick
+from hotline.core.stages.screen import RawEvent, ScreenPartition
+from hotline.core.stages.state import Failed, StateView
 from hotline.evaluation.pipeline import EVALUATION_PSEUDONYM_KEY, MemoryTable
 
-BEYOND_CALENDAR = "beyond_calendar"
+__all__ = ["BEYOND_CALENDAR", "HeldBackProposal", "OfflineEscalate", "OrdersRun", "partition_of", "replay_orders"]
 
 
 def partition_of(order_id: str, partitions: int) -> int:
@@ -103,7 +105,10 @@ class OfflineEscalate:
 
     def accept(self, proposal: escalation.Proposal, merge_at: datetime) -> None:
         """One proposal, with the merge time the orders stage stamped on it."""
-        item = MergeItem(merge_at.timestamp(), proposal.key, proposal.to_dict())
+        self.accept_item(MergeItem(merge_at.timestamp(), proposal.key, proposal.to_dict()))
+
+    def accept_item(self, item: MergeItem) -> None:
+        """One proposal as the orders stage sends it: stamped with its merge time."""
         for step in self.handler.handle([item], StateView(self.table.get)):
             self.table.apply(step)
             self.run.escalation_events.extend(step.events)
@@ -118,64 +123,49 @@ def replay_orders(
     partitions: int = 1,
     closing_watermark: datetime | None = None,
 ) -> OrdersRun:
-    """Run every message through screen → orders → escalate (see the module docstring).
+    """Run every message through screen -> orders -> escalate (see the module docstring).
 
     `closing_watermark`, when given, is applied to every partition after the last
     message, as the live-mode clock tick does: the log was read at that instant, so the
     open orders' warnings and breaches due before it fire."""
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, got {partitions}")
-    validator = event_validator()
-    screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
+    # No screening rules: appeals reach the orders stage as validated, with no verdict.
+    screen = ScreenPartition(None, ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY), event_validator(), 0)
+    screen_table = MemoryTable()
     run = OrdersRun()
     escalate = OfflineEscalate(run, rules.escalation_policy, rules.offices)
-    watermarks: dict[int, datetime] = {}
-    due_indexes: dict[int, DueIndex] = {}
+    handlers = [OrdersPartition(rules, None, None, partition) for partition in range(partitions)]
+    table = MemoryTable()
 
-    def publish(order_id: str, step: order_flow.OrderStep) -> None:
+    def apply(step: OrdersStep | Failed) -> OrdersStep:
+        table.apply(step)
         run.deadline_events.extend(step.deadline_events)
-        run.damped.extend((order_id, damped) for damped in step.damped)
-        for proposal, merge_at in zip(step.proposals, step.proposal_merge_at, strict=True):
-            escalate.accept(proposal, merge_at)
+        run.damped.extend(step.damped)
+        run.due_checks += step.due_checks
+        for sent in step.sent:
+            if sent.topic == ESCALATION_PROPOSALS:
+                escalate.accept_item(MergeItem.from_dict(sent.value))
+        return step
 
-    def store(order_id: str, partition: int, record: order_flow.OrderRecord) -> None:
-        run.records[order_id] = record
-        due_indexes.setdefault(partition, DueIndex()).schedule(order_id, record.next_check_at)
-
-    def advance(partition: int, instant: datetime) -> None:
-        current = watermarks.get(partition)
-        if current is not None and instant <= current:
-            return
-        watermarks[partition] = instant
-        for due_order_id in due_indexes.setdefault(partition, DueIndex()).pop_due(instant):
-            run.due_checks += 1
-            checked = order_flow.on_watermark(run.records[due_order_id], instant, rules)
-            store(due_order_id, partition, checked.record)
-            publish(due_order_id, checked)
-
-    for raw in lines:
-        if not raw.strip():
-            continue
+    for offset, raw in enumerate(line for line in lines if line.strip()):
         run.events_read += 1
-        screened = screen(raw, validator, screen_settings)
-        if isinstance(screened, Rejected):
-            run.dead_letters[screened.reason] += 1
+        [screened] = screen.handle([RawEvent(offset, raw)], StateView(screen_table.get))
+        outcome = screen_table.apply(screened).outcome
+        if isinstance(outcome, Rejected):
+            run.dead_letters[outcome.reason] += 1
             continue
-        event = screened.event
-        order_id = event["order_id"]
-        partition = partition_of(order_id, partitions)
-        try:
-            step = order_flow.on_screened_event(run.records.get(order_id), event, watermarks.get(partition), rules)
-        except CalendarRangeError:
-            run.dead_letters[BEYOND_CALENDAR] += 1
-            continue
-        if step.duplicate:
-            run.duplicates += 1
-            continue
-        store(order_id, partition, step.record)
-        publish(order_id, step)
-        advance(partition, parse_rfc3339(event["occurred_at"]))
+        for sent in screened.sent:
+            handler = handlers[partition_of(sent.key, partitions)]
+            [step] = handler.handle([ScreenedEvent(sent.value)], StateView(table.get))
+            step = apply(step)
+            if step.rejected is not None:
+                run.dead_letters[step.rejected.reason] += 1
+            elif step.duplicate:
+                run.duplicates += 1
     if closing_watermark is not None:
-        for partition in sorted(due_indexes):
-            advance(partition, closing_watermark)
+        for handler in handlers:
+            [step] = handler.handle([Tick(closing_watermark.timestamp())], StateView(table.get))
+            apply(step)
+    run.records = {key: order_flow.record_of(value) for key, value in table.items() if not key.startswith(WATERMARK_PREFIX)}
     return run

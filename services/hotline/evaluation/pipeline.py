@@ -3,10 +3,12 @@
 Consumes hotline.events.v1 events in file order (the order a worker would see them) and
 produces, per appeal, the verdict and the case decision, plus how long the chain took.
 It calls the stage handlers the Faust agents call (hotline.core.stages), in one process
-and one partition each: re-sent events are skipped through the seen-set, the screen
-stage's content verdict goes with each appeal to the callers handler, which adds the
-frequent-caller rule and passes the linkable appeals to the dedupe handler; that one
-forgets old appeals as event time moves on, as a worker's does.
+and one partition each: the screen handler validates each line (its offset: the line's
+number among the non-blank ones), re-sent events are skipped through the seen-set, and
+the appeals the screen handler sends to the callers stage, with their content verdict
+and stamp, go to the callers handler, which adds the frequent-caller rule and passes
+the linkable appeals to the dedupe handler; that one forgets old appeals as event time
+moves on, as a worker's does.
 `case_records` turns the decisions into the hotline.cases.v1 records the dedupe agent
 would publish.
 """
@@ -19,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from hotline.contract.schemas import event_validator
-from hotline.core import screen_rules
 from hotline.core.dedupe import CaseDecision, DedupeSettings
 from hotline.core.idempotency import SeenEventIds
 from hotline.core.ordering import MergeItem
 from hotline.core.screen_rules import ScreeningRules, Verdict
-from hotline.core.screening import Rejected, ScreenSettings, screen
+from hotline.core.screening import Rejected, ScreenSettings
 from hotline.core.stages.callers import CallersPartition
 from hotline.core.stages.dedupe import DedupePartition
+from hotline.core.stages.screen import APPEALS_BY_CALLER, RawEvent, ScreenPartition
 from hotline.core.stages.state import Failed, StateView, Step
 
 # Offline runs need stable pseudonyms, not secret ones: no pseudonym leaves the process.
@@ -68,38 +70,36 @@ class MemoryTable(dict):
 def run_offline(lines: Iterable[bytes], rules: ScreeningRules, dedupe_settings: DedupeSettings) -> OfflineRun:
     """Screen, judge and dedupe every appeal.received line; other event types are
     screened (validated) and otherwise ignored."""
-    validator = event_validator()
-    screen_settings = ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY)
+    screen = ScreenPartition(rules, ScreenSettings(pseudonym_key=EVALUATION_PSEUDONYM_KEY), event_validator(), 0)
+    screen_table = MemoryTable()
     seen = SeenEventIds(dedupe_settings.resend_window_seconds, dedupe_settings.resend_max_entries)
     callers, callers_table = CallersPartition(rules, dedupe_settings, 0), MemoryTable()
     dedupe, dedupe_table = DedupePartition(rules, dedupe_settings, 0), MemoryTable()
     run = OfflineRun()
     started = time.perf_counter()
-    for raw in lines:
-        if not raw.strip():
-            continue
+    for offset, raw in enumerate(line for line in lines if line.strip()):
         run.events_read += 1
-        outcome = screen(raw, validator, screen_settings)
+        [screened] = screen.handle([RawEvent(offset, raw)], StateView(screen_table.get))
+        outcome = screen_table.apply(screened).outcome
         if isinstance(outcome, Rejected):
             run.dead_letters += 1
             continue
-        event = outcome.event
-        if not seen.record(event["caused_by"], outcome.occurred_at_seconds):
+        if not seen.record(outcome.event["caused_by"], outcome.occurred_at_seconds):
             run.resent_events += 1
             continue
-        if event["type"] != APPEAL_RECEIVED:
-            continue
-        run.appeals += 1
-        appeal = rules.appeal_from_screened(event)
-        screened = screen_rules.judged_appeal(event, appeal, rules.content_verdict(appeal))
-        item = MergeItem(appeal.occurred_at_seconds, f"{appeal.order_id}|{event['caused_by']}", screened)
-        [judged] = callers.handle([item], StateView(callers_table.get))
-        callers_table.apply(judged)
-        run.verdicts[appeal.order_id] = judged.verdict
-        if judged.judged is not None:
-            [linked] = dedupe.handle([judged.judged], StateView(dedupe_table.get))
-            run.decisions[appeal.order_id] = dedupe_table.apply(linked).decision
-            run.peak_index_size = max(run.peak_index_size, dedupe.index.size)
+        for sent in screened.sent:
+            if sent.topic != APPEALS_BY_CALLER:
+                continue
+            run.appeals += 1
+            item = MergeItem.from_dict(sent.value)
+            [judged] = callers.handle([item], StateView(callers_table.get))
+            callers_table.apply(judged)
+            order_id = item.payload["order_id"]
+            run.verdicts[order_id] = judged.verdict
+            if judged.judged is not None:
+                [linked] = dedupe.handle([judged.judged], StateView(dedupe_table.get))
+                run.decisions[order_id] = dedupe_table.apply(linked).decision
+                run.peak_index_size = max(run.peak_index_size, dedupe.index.size)
     run.elapsed_seconds = time.perf_counter() - started
     run.final_index_size = dedupe.index.size
     return run

@@ -11,14 +11,18 @@ final verdict travels with the appeal's case link (see hotline.stream.agents.cal
 Each partition keeps a clock, the highest occurred_at of its valid events (clock ticks
 move it in live mode and at the end of a replay; how far behind the wall clock the input
 is read decides a live worker's ticks, hotline.stream.idle_ticks). Appeals for the callers
-stage are stamped with it and the clock is promised to that stage (hotline.stream.clocks), which
-then judges each caller's appeals in event-time order at any replay speed. The clock is
-kept in a table, with the input offset it covers, so a restarted or new owner of the
-partition never promises less than before, and input read again after a crash is
-stamped as the first time (hotline.core.ordering.StampClock).
+stage are stamped with it and the clock is promised to that stage (hotline.stream.clocks),
+which then judges each caller's appeals in event-time order at any replay speed. The
+clock is kept in a table, with the input offset it covers, so a restarted or new owner of
+the partition never promises less than before, and input read again after a crash is
+stamped as the first time.
 
 Every event of an order takes this one path to the orders stage, so an order's appeal
 always reaches it before the order's later lifecycle events, at any replay speed.
+
+The rules are the screen handler's (hotline.core.stages.screen): what is valid, what
+goes where, the stamps and when the clock is stored. This agent reads, calls the
+handler, sends, stores, promises and counts.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ import logging
 import time
 
 from hotline.contract import codec, schemas, topics
-from hotline.core import screen_rules
-from hotline.core.ordering import StampClock
-from hotline.core.screening import Rejected, ScreenSettings, screen
+from hotline.core.screening import Rejected, ScreenSettings
+from hotline.core.stages import screen as screen_stage
+from hotline.core.stages.state import Failed, StateView
 from hotline.stream import bootstrap, clocks, idle_ticks, metrics
 from hotline.stream.app import (
     app,
@@ -41,6 +45,7 @@ from hotline.stream.app import (
     settings,
 )
 from hotline.stream.deadletters import send_dead_letter
+from hotline.stream.stage_io import store
 
 STAGE = "screen"
 log = logging.getLogger(__name__)
@@ -53,72 +58,51 @@ screen_settings = ScreenSettings(
 )
 rules = bootstrap.rules().screening
 clocks_table = json_table("screen-clocks", "Per events partition: the clock promised to the callers stage")
-# Writing the clock on every event would double the changelog traffic; the promise only
-# ever uses the stored value, so storing it at most this often just delays the promise.
-CLOCK_STORE_INTERVAL_SECONDS = 0.5
+promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_caller_topic))
+SENT_TO = {screen_stage.SCREENED: screened_topic, screen_stage.APPEALS_BY_CALLER: appeals_by_caller_topic}
 
 
-class PartitionClocks:
-    """Per events partition: the stamp clock (hotline.core.ordering), and what is stored of it."""
+class ScreenPartitions:
+    """The screen handlers of this worker's partitions, rebuilt from the table."""
 
     def __init__(self) -> None:
-        self.clocks: dict[int, StampClock] = {}
-        self.stored_at_wall: dict[int, float] = {}
-        self.promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_caller_topic))
+        self.handlers: dict[int, screen_stage.ScreenPartition] = {}
         self.stale = True
 
-    @property
-    def current(self) -> dict[int, float]:
-        return {partition: clock.clock_seconds for partition, clock in self.clocks.items() if clock.clock_seconds is not None}
-
     def rebuild(self) -> None:
-        self.clocks = {value["partition"]: StampClock(value["at_seconds"], value.get("offset", -1)) for value in clocks_table.values()}
-        for partition, clock in self.clocks.items():
-            self.promises.promise(partition, clock.clock_seconds)
+        self.handlers = screen_stage.ScreenPartition.from_stored(rules, screen_settings, validator, clocks_table.values())
+        for partition, handler in self.handlers.items():
+            promises.promise(partition, handler.clock_seconds)
         self.stale = False
 
-    def stamp(self, partition: int, offset: int, at_seconds: float) -> float:
-        """The merge time for the input message at `offset` of the partition."""
-        return self._clock(partition, lambda clock: clock.stamp(offset, at_seconds))
-
-    def advance(self, partition: int, at_seconds: float) -> None:
-        """A clock tick: event time moves on without input; stored and promised at once."""
-        self._clock(partition, lambda clock: clock.advance(at_seconds), store_now=True)
-
-    def _clock(self, partition: int, step, store_now: bool = False) -> float:
+    def handler(self, partition: int) -> screen_stage.ScreenPartition:
         if self.stale:
             self.rebuild()
-        clock = self.clocks.setdefault(partition, StampClock())
-        stamped = step(clock)
-        now = time.monotonic()
-        if store_now or now - self.stored_at_wall.get(partition, 0.0) >= CLOCK_STORE_INTERVAL_SECONDS:
-            clocks_table[f"screen/{partition}"] = {"at_seconds": clock.clock_seconds, "offset": clock.covered_offset, "partition": partition}
-            self.stored_at_wall[partition] = now
-            self.promises.promise(partition, clock.clock_seconds)
-        return stamped
+        if partition not in self.handlers:
+            self.handlers[partition] = screen_stage.ScreenPartition(rules, screen_settings, validator, partition)
+        return self.handlers[partition]
 
 
-partition_clocks = PartitionClocks()
+partitions = ScreenPartitions()
 
 
-def caller_key(appeal: screen_rules.Appeal) -> str:
-    """The callers stage's key: the caller's pseudonym; an appeal without a caller (311
-    imports) is judged on its own, under its order id."""
-    return appeal.caller_id or f"order:{appeal.order_id}"
+async def _apply(partition: int, step: screen_stage.ScreenStep) -> None:
+    """Send what a step sent, then store and promise its clock."""
+    for sent in step.sent:
+        await SENT_TO[sent.topic].send(key=sent.key.encode(), value=codec.encode(sent.value))
+    store(clocks_table, step.written)
+    promises.promise(partition, step.promised_seconds)
 
 
-async def _judge_appeal(screened: dict, merge_at_seconds: float) -> None:
-    appeal = rules.appeal_from_screened(screened)
-    judged = screen_rules.judged_appeal(screened, appeal, rules.content_verdict(appeal))
-    await screened_topic.send(key=appeal.order_id.encode(), value=codec.encode(judged))
-    item = clocks.merge_item(merge_at_seconds, f"{appeal.order_id}|{screened['caused_by']}", judged)
-    await appeals_by_caller_topic.send(key=caller_key(appeal).encode(), value=item)
-
-
-def _on_tick(message) -> None:
+async def _on_tick(message) -> None:
     """Live mode (idle partitions) and the end of a replay: event time moves on."""
-    tick = codec.decode(message.value)
-    partition_clocks.advance(message.partition, float(tick["now_seconds"]))
+    try:
+        at_seconds = float(codec.decode(message.value)["now_seconds"])
+    except (ValueError, TypeError, KeyError) as error:
+        await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a clock tick: {error}"))
+        return
+    step = partitions.handler(message.partition).advance(StateView(clocks_table.get), at_seconds, time.monotonic())
+    await _apply(message.partition, step)
 
 
 @app.agent(raw_topics(topics.EVENTS.name, clock_ticks_topic.get_topic_name()), name="screen")
@@ -127,33 +111,26 @@ async def screen_events(stream):
         message = event.message
         if message.topic != topics.EVENTS.name:
             # The orders agent reads the same ticks and counts them (one count per message).
-            try:
-                _on_tick(message)
-            except (ValueError, TypeError, KeyError) as error:
-                await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a clock tick: {error}"))
+            await _on_tick(message)
             continue
         metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
-        try:
-            read_at_seconds = time.time()
-            outcome = screen(message.value, validator, screen_settings, now_seconds=read_at_seconds)
-            if not isinstance(outcome, Rejected):
-                idle_ticks.ticker.newest_input.observe(outcome.occurred_at_seconds, read_at_seconds)
-                merge_at_seconds = partition_clocks.stamp(message.partition, message.offset, outcome.occurred_at_seconds)
-                if outcome.event["type"] == "appeal.received":
-                    await _judge_appeal(outcome.event, merge_at_seconds)
-                else:
-                    await screened_topic.send(key=outcome.order_id.encode(), value=codec.encode(outcome.event))
-        except Exception as error:  # a bug must not stop the worker: dead-letter and go on
-            log.exception("screen failed on %s/%s/%s", message.topic, message.partition, message.offset)
-            outcome = Rejected("internal_error", f"{type(error).__name__}: {error}")
-        if isinstance(outcome, Rejected):
-            await send_dead_letter(message, STAGE, outcome)
+        read_at_seconds = time.time()
+        raw = screen_stage.RawEvent(message.offset, message.value, read_at_seconds, time.monotonic())
+        [step] = partitions.handler(message.partition).handle([raw], StateView(clocks_table.get))
+        if isinstance(step, Failed):
+            log.error("screen failed on %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
+            await send_dead_letter(message, STAGE, Rejected("internal_error", f"{type(step.error).__name__}: {step.error}"))
             continue
+        if isinstance(step.outcome, Rejected):
+            await send_dead_letter(message, STAGE, step.outcome)
+            continue
+        idle_ticks.ticker.newest_input.observe(step.outcome.occurred_at_seconds, read_at_seconds)
+        await _apply(message.partition, step)
         metrics.MESSAGES_PRODUCED.labels(topic=topics.SCREENED.name).inc()
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
-        metrics.observe_event_time(STAGE, outcome.occurred_at_seconds)
+        metrics.observe_event_time(STAGE, step.outcome.occurred_at_seconds)
 
 
 @app.on_partitions_assigned.connect
 async def reload_clocks_after_rebalance(sender, assigned, **kwargs) -> None:
-    partition_clocks.stale = True
+    partitions.stale = True
