@@ -30,6 +30,7 @@ from hotline.core.screening import Rejected
 from hotline.core.timeutil import parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
 from hotline.stream import bootstrap, metrics
+from hotline.stream.agents import rates
 from hotline.stream.clocks import ClockPromises, merge_item, register
 from hotline.stream.app import (
     CompactJsonTable,
@@ -245,6 +246,7 @@ async def track_orders(stream):
         else:
             metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
         clocks.promise(message.partition)
+        await rates.forward(message, orders_table)  # the live rates stage reads the order as stored here
 
 
 @app.on_partitions_assigned.connect
