@@ -6,7 +6,8 @@ current periods.
 `forward` runs inside the orders agent after each message it handled: it reads the
 order as the orders stage stored it and sends the order's contribution (and, for a case
 link, its case; for a clock tick, the clock) to an internal topic under one key, since
-ranks compare every office of a level. The rules are in hotline.core.stages.rates; this
+ranks compare every office of a level. A message the orders agent reads again after a
+crash is forwarded again, so a contribution lost with the crash comes back. The rules are in hotline.core.stages.rates; this
 module decodes, calls it, sends, stores and sets gauges.
 """
 
@@ -95,6 +96,12 @@ class GaugeBook:
             _set_or_remove(metrics.OFFICE_ASSESSMENT_RANK, figures["rank"], office, level, kind, view)
         _set_or_remove(metrics.OFFICE_ASSESSMENT_RANK_SHIFT, event["rank_shift"], office, level, kind)
 
+    def forget(self) -> None:
+        """Another worker now holds the stage: its gauges are the current ones."""
+        for kind in list(self.labels):
+            self._remove(kind)
+        self.current = {}
+
     def _remove(self, kind: str) -> None:
         for office, level in self.labels.pop(kind, set()):
             for view in ("official", "adjusted"):
@@ -160,6 +167,12 @@ async def track_rates(stream):
         if step.clock is not None:
             metrics.observe_event_time(STAGE, step.clock.timestamp())
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+
+
+@app.on_partitions_revoked.connect
+async def forget_rates_gauges(sender, revoked, **kwargs) -> None:
+    if any(tp.topic == order_rates_topic.get_topic_name() for tp in revoked):
+        gauges.forget()
 
 
 @app.on_partitions_assigned.connect
