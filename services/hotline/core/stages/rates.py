@@ -12,11 +12,13 @@ agree.
 
 Ranks compare every office of a level, so the stage sees every order: its input has one
 key. It keeps each order's contribution and case (`Entry`, the table value) and marks
-the periods a change touches. When event time enters a new hour, and on every clock
-message, it re-assesses the marked periods and the periods in which a pending
-hand-over's sign-for deadline passed, and returns the rows whose figures changed. An
-order leaves the table `RETENTION` after its last event: by then every period it
-counted in has ended and been published for good.
+the periods a change touches. When event time enters a new hour it re-assesses the
+marked periods and those in which a pending hand-over's sign-for deadline passed, at
+each kind's pace (a day every hour, a week and a month every 6 hours, a period the clock
+has just left at once), and returns the rows whose figures changed; the clock message
+that ends a replay sends every change at once. An order leaves the table `RETENTION`
+after its last event: by then every period it counted in has ended and been sent for
+good.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ RETENTION = timedelta(days=62)
 HOUR_SECONDS = 3600
 # How often, in event time, a changed period of each kind is assessed again: a month's
 # figures move slowly and re-assessing one costs all of its orders.
-REASSESS_EVERY_SECONDS = {"day": HOUR_SECONDS, "week": 6 * HOUR_SECONDS, "month": 24 * HOUR_SECONDS}
+REASSESS_EVERY_SECONDS = {"day": HOUR_SECONDS, "week": 6 * HOUR_SECONDS, "month": 6 * HOUR_SECONDS}
 
 ORDER, CASE, CLOCK = "order", "case", "clock"
 
@@ -104,8 +106,10 @@ def case_message(order_id: str, case_id: str) -> dict[str, Any]:
     return {"kind": CASE, "order_id": order_id, "case_id": case_id}
 
 
-def clock_message(now: datetime) -> dict[str, Any]:
-    return {"kind": CLOCK, "at": _seconds(now)}
+def clock_message(now: datetime, every_change: bool = True) -> dict[str, Any]:
+    """Event time reached `now` upstream; `every_change`: send every change at once (the
+    end of a replay) rather than at each period kind's pace (live mode's idle ticks)."""
+    return {"kind": CLOCK, "at": _seconds(now), "every_change": every_change}
 
 
 @dataclass(frozen=True)
@@ -286,9 +290,9 @@ class RatesBook:
         if self.clock is None:
             return RatesStep(written=tuple(written))
         moved = before is not None and self.clock > before
-        # A clock message that moves event time on comes from an idle input or the end of
-        # a replay: everything marked goes out. Events move it by the hour.
-        if kind == CLOCK and moved:
+        # The end of a replay sends everything marked; otherwise event time entering a new
+        # hour does, at each period kind's pace.
+        if kind == CLOCK and moved and message.get("every_change", True):
             written += self._forget_quiet()
             return RatesStep(tuple(self.flush(levels, every_change=True)), tuple(written), self.clock)
         if moved and self.clock.timestamp() // HOUR_SECONDS > before.timestamp() // HOUR_SECONDS:

@@ -22,7 +22,7 @@ from hotline.core.assessment import contribution_of
 from hotline.core.screening import Rejected
 from hotline.core.stages import rates as rates_stage
 from hotline.stream import bootstrap, metrics
-from hotline.stream.app import app, clock_ticks_topic, internal_topic, json_table, raw_topic
+from hotline.stream.app import app, clock_ticks_topic, internal_topic, json_table, raw_topic, settings
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
 
@@ -45,7 +45,9 @@ async def forward(message, orders_table) -> None:
         value = codec.decode(message.value)
         if message.topic == clock_ticks_topic.get_topic_name():
             now = datetime.fromtimestamp(value["now_seconds"], tz=timezone.utc)
-            await order_rates_topic.send(key=RATES_KEY, value=codec.encode(rates_stage.clock_message(now)))
+            # A replay ends with a tick: everything must go out. Live ticks come every minute.
+            clock = rates_stage.clock_message(now, every_change=settings.time_mode != "live")
+            await order_rates_topic.send(key=RATES_KEY, value=codec.encode(clock))
             return
         order_id = value["order_id"]
         if message.topic == topics.CASES.name:

@@ -80,6 +80,21 @@ def test_rows_wait_for_event_time_to_enter_a_new_hour_then_cover_each_kind_of_pe
     assert book.handle(clock_message(T0 + timedelta(hours=1, minutes=30)), LEVELS).sent == ()
 
 
+def test_live_ticks_send_a_changed_month_at_its_pace_the_end_of_a_replay_at_once():
+    book = RatesBook(SETTINGS)
+    book.handle(_message(order("o-1", "s-1", signed(0.5, "s-1"))), LEVELS)
+    first = book.handle(clock_message(T0 + timedelta(hours=1), every_change=False), LEVELS)
+    assert sorted(key for key, _ in first.sent) == ["s-1|2026-03", "s-1|2026-03-02", "s-1|2026-W10"]
+    # a second order an hour later: the live tick of the next hour sends its day, the month waits
+    book.handle(_message(order("o-2", "s-1", signed(0.5, "s-1"), start=1)), LEVELS)
+    live = book.handle(clock_message(T0 + timedelta(hours=2), every_change=False), LEVELS)
+    assert [key for key, _ in live.sent] == ["s-1|2026-03-02"]
+    # and a replay's last clock sends what waited
+    end = book.handle(clock_message(T0 + timedelta(hours=2, seconds=1)), LEVELS)
+    assert sorted(key for key, _ in end.sent) == ["s-1|2026-03", "s-1|2026-W10"]
+    assert dict(end.sent)["s-1|2026-03"]["official"]["dispatched"] == 2
+
+
 def test_a_pending_sign_for_counts_as_missed_once_its_deadline_passes():
     book = RatesBook(SETTINGS)
     book.handle(_message(order("o-1", "s-1")), LEVELS)  # dispatched at T0, never signed
