@@ -16,7 +16,8 @@ the periods a change touches. When event time enters a new hour it re-assesses t
 marked periods and those in which a pending hand-over's sign-for deadline passed, at
 each kind's pace (a day every hour, a week and a month every 6 hours, a period the clock
 has just left at once), and returns the rows whose figures changed; the clock message
-that ends a replay sends every change at once. An order leaves the table `RETENTION`
+that ends a replay sends every change at once, and so does every change after it (the
+case links that end releases upstream) until events move event time on again. An order leaves the table `RETENTION`
 after its last event: by then every period it counted in has ended and been sent for
 good.
 """
@@ -236,6 +237,9 @@ class RatesBook:
     clock: datetime | None = None
     current: dict[str, str] = field(default_factory=dict)  # kind -> label at the last flush
     assessed_in: dict[str, int] = field(default_factory=dict)  # label -> cadence step it was last assessed in
+    # The clock of a replay's end: what arrives after it (case links the end released)
+    # goes out at once, until events move event time on again.
+    settled_at: datetime | None = None
 
     @classmethod
     def from_stored(cls, settings: AssessmentSettings, stored: Iterable[tuple[str, Mapping[str, Any]]]) -> "RatesBook":
@@ -292,8 +296,13 @@ class RatesBook:
         moved = before is not None and self.clock > before
         # The end of a replay sends everything marked; otherwise event time entering a new
         # hour does, at each period kind's pace.
+        if moved and kind != CLOCK:
+            self.settled_at = None
         if kind == CLOCK and moved and message.get("every_change", True):
+            self.settled_at = self.clock
             written += self._forget_quiet()
+            return RatesStep(tuple(self.flush(levels, every_change=True)), tuple(written), self.clock)
+        if kind != CLOCK and self.settled_at is not None:
             return RatesStep(tuple(self.flush(levels, every_change=True)), tuple(written), self.clock)
         if moved and self.clock.timestamp() // HOUR_SECONDS > before.timestamp() // HOUR_SECONDS:
             written += self._forget_quiet()

@@ -95,6 +95,19 @@ def test_live_ticks_send_a_changed_month_at_its_pace_the_end_of_a_replay_at_once
     assert dict(end.sent)["s-1|2026-03"]["official"]["dispatched"] == 2
 
 
+def test_a_change_after_the_end_of_a_replay_goes_out_at_once():
+    # given a replay ended at 11:00 (the clock message of `hotline clock advance`)
+    book = RatesBook(SETTINGS)
+    book.handle(_message(order("o-1", "s-1", signed(0.5, "s-1"))), LEVELS)
+    book.handle(clock_message(T0 + timedelta(hours=2)), LEVELS)
+    # when a case link released by that end brings an order of 10:30 through
+    step = book.handle(_message(order("o-2", "s-1", signed(0.5, "s-1"), start=1.5)), LEVELS)
+    # then its periods go out with it, though event time did not move
+    assert dict(step.sent)["s-1|2026-03"]["official"]["dispatched"] == 2
+    # and once events move event time on, changes wait for the hour again
+    assert book.handle(_message(order("o-3", "s-1", signed(0.5, "s-1"), start=2.2)), LEVELS).sent == ()
+
+
 def test_a_pending_sign_for_counts_as_missed_once_its_deadline_passes():
     book = RatesBook(SETTINGS)
     book.handle(_message(order("o-1", "s-1")), LEVELS)  # dispatched at T0, never signed
