@@ -32,12 +32,13 @@ Faust 0.15 makes a busy worker idle in two places:
    changelogs once recovered). aiokafka's `Fetcher.fetched_records` reads an empty set
    as "every partition" and moves each position past what it hands over, and Faust's
    `Consumer.getmany` drops the records of a partition that is no longer active (nor
-   buffered). A record fetched from the committed offset after the seek was dropped so,
-   the next one delivered was past a hole, and Faust commits a hole as a gap: a restarted
-   worker lost input. Faust's 1.5 s broker wait mostly kept the records of the seek from
-   arriving during such a fetch; with the short waits they did. Here the fetch gets a
-   copy of the set (none when it is empty), and what comes back for a partition that is
-   no longer active is sought back to its first record and fetched again.
+   buffered). A record fetched from the committed offset after the seek can be dropped
+   so: the next one delivered lies past a hole, and Faust commits a hole as a gap (a
+   restarted worker lost input). With Faust's 1.5 s broker wait the records read after
+   the seek seldom arrive while such a fetch still waits; with 50 ms they can. Here the
+   fetch gets a copy of the set (none when it is empty), and what comes back for a
+   partition that is no longer active is sought back to its first record and fetched
+   again.
 
 Everything else is Faust's, so the patches of `restart_position` and `write_order` (on
 Faust's base classes) apply to this consumer as they do to Faust's own.
