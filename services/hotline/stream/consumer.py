@@ -26,6 +26,20 @@ Faust 0.15 makes a busy worker idle in two places:
    buffer has room, the flow is on), so here it is run up to its first wait and only a
    delivery that does wait goes through `wait_first`, as Faust's would.
 
+4. **A fetch hands over only what Faust delivers.** Faust passes the consumer thread
+   its live set of active partitions, which the main thread changes while the fetch waits
+   (a stream partition is paused while it is sought to its committed offset, the
+   changelogs once recovered). aiokafka's `Fetcher.fetched_records` reads an empty set
+   as "every partition" and moves each position past what it hands over, and Faust's
+   `Consumer.getmany` drops the records of a partition that is no longer active (nor
+   buffered). A record fetched from the committed offset after the seek can be dropped
+   so: the next one delivered lies past a hole, and Faust commits a hole as a gap (a
+   restarted worker lost input). With Faust's 1.5 s broker wait the records read after
+   the seek seldom arrive while such a fetch still waits; with 50 ms they can. Here the
+   fetch gets a copy of the set (none when it is empty), and what comes back for a
+   partition that is no longer active is sought back to its first record and fetched
+   again.
+
 Everything else is Faust's, so the patches of `restart_position` and `write_order` (on
 Faust's base classes) apply to this consumer as they do to Faust's own.
 
@@ -36,14 +50,17 @@ transport by the URL's scheme, and importing this module registers the scheme.
 from __future__ import annotations
 
 import asyncio
+import logging
 import types
-from typing import Any, Awaitable, Coroutine
+from typing import Any, Awaitable, Coroutine, Mapping
 
 from faust.transport import drivers
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 SCHEME = "hotline-kafka"
+
+logger = logging.getLogger(__name__)
 
 # Short enough that an idle partition in a fetch costs the busy ones little; long enough
 # that an idle worker asks the broker twenty times a second, not more.
@@ -90,6 +107,33 @@ def run_until_it_waits(coroutine: Coroutine) -> Awaitable | None:
     return _rest(coroutine, pending)
 
 
+def _fetch_position(kafka_consumer: Any, tp: Any) -> int | None:
+    """The offset aiokafka fetches `tp` from next; None while it is being reset or the
+    partition is not assigned."""
+    subscription = kafka_consumer._subscription.subscription
+    assignment = subscription.assignment if subscription is not None else None
+    if assignment is None or tp not in assignment.tps:
+        return None
+    state = assignment.state_value(tp)
+    return state.position if state.has_valid_position else None
+
+
+def rewind(kafka_consumer: Any, spans: Mapping[Any, tuple[int, int]]) -> list:
+    """Seek each partition back to the first offset of records it handed over and nobody
+    delivered, given as (first offset, the offset after the last): only where the position
+    is still the one after them, since a seek in between already chose where to read."""
+    rewound = []
+    for tp, (first, after) in spans.items():
+        if _fetch_position(kafka_consumer, tp) == after:
+            kafka_consumer.seek(tp, first)
+            rewound.append(tp)
+    return rewound
+
+
+def _span(records: list) -> tuple[int, int]:
+    return records[0].offset, records[-1].offset + 1
+
+
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         kafka_consumer = super()._create_worker_consumer(transport)
@@ -98,12 +142,48 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         kafka_consumer._fetch_max_wait_ms = round(self.consumer.fetch_wait_seconds * 1000)
         return kafka_consumer
 
+    async def _fetch_records(self, consumer: Any, active_partitions: Any, timeout: float | None = None, max_records: int | None = None) -> dict:
+        # Faust hands over its live set, which the main thread changes while the fetch
+        # waits; aiokafka's fetched_records reads an empty one as every partition.
+        if active_partitions is not None:
+            active_partitions = frozenset(active_partitions)
+            if not active_partitions:
+                return {}
+        records = await super()._fetch_records(consumer, active_partitions, timeout=timeout, max_records=max_records)
+        if active_partitions is None:
+            return records
+        # Faust's getmany drops the records of a partition paused meanwhile, after aiokafka
+        # moved its position past them: seek it back so they are fetched again.
+        undelivered = {tp: _span(batch) for tp, batch in records.items() if batch and not self.consumer.delivers(tp)}
+        for tp in rewind(consumer, undelivered):
+            logger.info("Fetched %s at %s-%s after it was paused: read again", tp, *undelivered[tp])
+            del records[tp]
+        return records
+
+    def rewind(self, spans: Mapping[Any, tuple[int, int]]) -> list:
+        return rewind(self._ensure_consumer(), spans)
+
 
 class Consumer(faust_aiokafka.Consumer):
     fetch_wait_seconds: float = FETCH_WAIT_SECONDS
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def delivers(self, tp: Any) -> bool:
+        """Whether Faust's getmany delivers a record of `tp` now (it drops the others)."""
+        return tp in self._get_active_partitions() or tp in self._buffered_partitions
+
+    async def _without_undelivered(self, records: Any) -> Any:
+        # A partition paused between the consumer thread's check and here: its records
+        # are sought back in that thread, and left out.
+        while records:
+            undelivered = {tp: _span(batch) for tp, batch in records.items() if batch and not self.delivers(tp)}
+            if not undelivered:
+                return records
+            await self._thread.call_thread(self._thread.rewind, undelivered)
+            records = {tp: batch for tp, batch in records.items() if tp not in undelivered}
+        return records
 
     def on_buffer_drop(self, tp: Any) -> None:
         super().on_buffer_drop(tp)
@@ -119,7 +199,10 @@ class Consumer(faust_aiokafka.Consumer):
             await self.wait(self.can_resume_flow)
         wait_seconds = fetch_wait(timeout, self.fetch_wait_seconds)
         if self.app.client_only or self._get_active_partitions():
-            return await super()._wait_next_records(wait_seconds)
+            records, active_partitions = await super()._wait_next_records(wait_seconds)
+            if not self.app.client_only:
+                records = await self._without_undelivered(records)
+            return records, active_partitions
         # Every partition's stream buffer is full: Faust would sleep 1 s here.
         drained = self._buffer_drained()
         drained.clear()
