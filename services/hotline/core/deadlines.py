@@ -71,14 +71,15 @@ and breaches, which no single input event causes.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from hotline.core.config_tables import check, reject_unknown_keys
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
+from hotline.core.records import built, evolved
 from hotline.core.timeutil import format_utc, parse_rfc3339
 from hotline.core.workcalendar import (
     WORKING_DAY_SECONDS,
@@ -350,8 +351,8 @@ class Clock:
         )
 
 
-@dataclass(frozen=True)
-class _Ending:
+class _Ending(NamedTuple):
+    # A tuple: clock reuse compares endings on every event, and tuples compare cheaply.
     at: datetime
     by: str
     outcome: str
@@ -360,8 +361,13 @@ class _Ending:
 
 def _first_ending(start: datetime, candidates: Iterable[_Ending | None]) -> _Ending | None:
     # Satisfaction wins a tie with a cancellation: the office did what was asked in time.
-    valid = [ending for ending in candidates if ending is not None and ending.at >= start]
-    return min(valid, key=lambda ending: (ending.at, ending.outcome != SATISFIED), default=None)
+    first = None
+    for ending in candidates:
+        if ending is None or ending.at < start:
+            continue
+        if first is None or ending.at < first.at or (ending.at == first.at and first.outcome != SATISFIED and ending.outcome == SATISFIED):
+            first = ending
+    return first
 
 
 def _ending(at: datetime | None, by: str | None, outcome: str, reason: str) -> _Ending | None:
@@ -406,7 +412,8 @@ def _build_clock(
         # elapsed time) measures the clock from its start as an elapsed clock does.
         allowed += working_seconds_between(started_at, end_of_local_day(started_at))
     elapsed_at_end = None if ending is None else _elapsed(allowance.unit, started_at, ending.at, pauses)
-    return Clock(
+    return built(
+        Clock,
         clock_id=clock_id,
         target=target,
         started_at=started_at,
@@ -652,7 +659,7 @@ class DeadlineTracker:
                 previous_clocks = clocks_of(previous_order, self.policy)
         pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
         superseded = tuple(
-            replace(
+            evolved(
                 clock,
                 ended_at=max(occurred_at, clock.started_at),
                 ended_by=event["caused_by"],
@@ -679,7 +686,7 @@ class DeadlineTracker:
         # anything, so only they are computed, and the state's clocks stay unknown.
         ended = frozenset(clock_id for clock_id, _, kind in map(_split_fired, state.fired) if kind in _TERMINAL_KINDS)
         step = self._emit(order, clocks_of(order, self.policy, left_out=ended), (), state.fired, watermark, offices or {})
-        return replace(step, state=replace(step.state, clocks=None))
+        return evolved(step, state=evolved(step.state, clocks=None))
 
     @staticmethod
     def _emitted_any(clock: Clock, fired: frozenset[str]) -> bool:
@@ -736,8 +743,8 @@ class DeadlineTracker:
         # Event-time order, then a fixed order for events at the same instant.
         timed_events.sort(key=lambda item: (item[0], item[1]["type"], item[1]["target"], item[1]["clock_id"]))
         events = tuple(payload for _, payload in timed_events)
-        new_state = DeadlineState(clocks, frozenset(fired_now), next_check_at)
-        return DeadlineStep(events, new_state, next_check_at)
+        new_state = built(DeadlineState, clocks=clocks, fired=frozenset(fired_now), next_check_at=next_check_at)
+        return built(DeadlineStep, events=events, state=new_state, next_check_at=next_check_at)
 
     @staticmethod
     def _event(

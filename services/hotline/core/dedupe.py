@@ -72,6 +72,7 @@ import zlib
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from difflib import SequenceMatcher
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -875,6 +876,14 @@ class _Buckets:
         return len(self._members)
 
 
+@lru_cache(maxsize=16)
+def _band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's optimal (bands, rows) for the threshold: a numerical integration,
+    the same for every place's index."""
+    reference = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return reference.b, reference.r
+
+
 class _BandIndex:
     """MinHash LSH: appeals whose signatures agree on every row of at least one band are
     candidates. The band and row counts are datasketch's optimum for the threshold; each
@@ -882,8 +891,7 @@ class _BandIndex:
     the exact Jaccard check then rejects), so an appeal costs one dict slot per band."""
 
     def __init__(self, threshold: float, num_perm: int):
-        reference = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.bands, self.rows = reference.b, reference.r
+        self.bands, self.rows = _band_shape(threshold, num_perm)
         self._buckets = _Buckets()
         self._keys: dict[str, np.ndarray] = {}
         # Odd multipliers fold a band's rows into one key; fixed, so keys are stable.

@@ -51,7 +51,7 @@ derived_event_id(caused_by, "escalation.summarised"); occurred_at is the end of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -59,6 +59,7 @@ from typing import Any, Iterable, Mapping
 from hotline.core.config_tables import check, reject_unknown_keys
 from hotline.core.ids import derived_event_id
 from hotline.core.orders import OrderState
+from hotline.core.records import evolved
 from hotline.core.timeutil import format_utc, parse_rfc3339
 from hotline.core.workcalendar import SHANGHAI
 
@@ -418,7 +419,7 @@ class OfficeBudget:
     def with_day(self, day: str, value: OfficeDay) -> "OfficeBudget":
         days = dict(self.days)
         days[day] = value
-        return replace(self, days=tuple(sorted(days.items())))
+        return evolved(self, days=tuple(sorted(days.items())))
 
     @property
     def next_close_at(self) -> datetime | None:
@@ -538,9 +539,9 @@ def admit(
         return [], budget
     limit = policy.daily_budget_per_office
     if limit is None or (not forgotten and len(today.raised) < limit):
-        return [raised_event(proposal)], budget.with_day(day, replace(today, raised=(*today.raised, proposal.key)))
+        return [raised_event(proposal)], budget.with_day(day, evolved(today, raised=(*today.raised, proposal.key)))
     held = HeldBack(proposal.order_id, proposal.to_level, proposal.reason)
-    budget = budget.with_day(day, replace(today, held_back=(*today.held_back, held)))
+    budget = budget.with_day(day, evolved(today, held_back=(*today.held_back, held)))
     if not today.closed:
         return [], budget
     caused_by = f"{budget.office_id}:{day}:late:{proposal.key}"
@@ -572,7 +573,7 @@ def close_days(
         # Fixed when the day closes, so a changed retention applies to days closed later.
         kept_until = value.kept_until if value.closed else end + retention
         if kept_until > watermark:
-            kept.append((day, replace(value, kept_until=kept_until)))
+            kept.append((day, evolved(value, kept_until=kept_until)))
         elif forgotten_through is None or day > forgotten_through:
             forgotten_through = day
-    return events, replace(budget, days=tuple(kept), forgotten_through=forgotten_through)
+    return events, evolved(budget, days=tuple(kept), forgotten_through=forgotten_through)

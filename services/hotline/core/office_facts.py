@@ -52,12 +52,13 @@ and those resolutions arrive out of order. Events folded into the order's compac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator, Mapping, Sequence
 
 from hotline.core.orders import Fact, OrderState
 from hotline.core.pressure import OfficeFact
+from hotline.core.records import evolved
 from hotline.core.timeutil import parse_rfc3339
 
 # A resolution met after this share of its allowed time is a rush closure ("the last 10 %").
@@ -144,7 +145,7 @@ def office_facts(
     levels, open_at, overdue_at = _level_changes(after, marks)
     if not new_counted and open_at == marks.open_at_office_id and overdue_at == marks.overdue_at_office_id:
         return levels, marks
-    marks = replace(
+    marks = evolved(
         marks,
         reported=marks.reported | {key for key, _ in new_counted},
         open_at_office_id=open_at,
@@ -188,7 +189,7 @@ def _remembering(
             )
         # A link, once seen, stays: the order repeats a case whatever else arrives.
         case_linked = bool(case_linked) or case_link["type"] == "case.linked"
-    return replace(marks, case_linked=case_linked, breaches=tuple(breaches), rush_closures=tuple(rush_closures))
+    return evolved(marks, case_linked=case_linked, breaches=tuple(breaches), rush_closures=tuple(rush_closures))
 
 
 def _is_rush_closure(event: Mapping[str, Any]) -> bool:

@@ -34,7 +34,7 @@ the order reported before it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
@@ -42,6 +42,7 @@ from hotline.core import escalation, orders
 from hotline.core.deadlines import DeadlinePolicy, DeadlineState, DeadlineTracker, clocks_of, fired_by_clock, fired_from_clocks
 from hotline.core.office_facts import DeadlineOutcome, OfficeMarks, office_facts
 from hotline.core.pressure import OfficeFact
+from hotline.core.records import built, evolved
 from hotline.core.timeutil import compact_epoch, from_epoch, parse_rfc3339
 from hotline.core.workcalendar import CalendarRangeError
 
@@ -291,7 +292,7 @@ def order_view(record: OrderRecord, policy: DeadlinePolicy) -> dict[str, Any]:
     order = {key: value for key, value in record.order.to_dict().items() if key not in ("facts", "base", "compacted_ids")}
     deadlines = record.deadlines
     if deadlines is not None and deadlines.clocks is None:
-        deadlines = replace(deadlines, clocks=clocks_of(record.order, policy))
+        deadlines = evolved(deadlines, clocks=clocks_of(record.order, policy))
     return {
         "order": order,
         "deadlines": None if deadlines is None else deadlines.to_dict(),
@@ -360,13 +361,14 @@ def _finish(
     escalations, proposals, damped = _escalate(order, record.escalations, triggers, rules)
     facts, marks = office_facts(before, order, record.marks, deadline_events, case_link)
     first = record.facts_reported
-    record = replace(record, **changes, escalations=escalations, marks=marks, facts_reported=first + len(facts))
+    record = evolved(record, **changes, escalations=escalations, marks=marks, facts_reported=first + len(facts))
     merge_at = tuple(p.occurred_at if merge_floor is None else max(p.occurred_at, merge_floor) for p in proposals)
     floor_seconds = None if merge_floor is None else merge_floor.timestamp()
     fact_merge_at = tuple(f.occurred_at_seconds if floor_seconds is None else max(f.occurred_at_seconds, floor_seconds) for f in facts)
     fact_keys = tuple(f"{record.order.order_id}|{first + index}" for index in range(len(facts)))
-    return OrderStep(
-        record,
+    return built(
+        OrderStep,
+        record=record,
         deadline_events=deadline_events,
         proposals=proposals,
         damped=damped,
@@ -435,7 +437,7 @@ def on_screened_event(
     CalendarRangeError past the calendar). `awaits_link`: the event is an appeal the
     dedupe stage will link, so the order waits for that link (module docstring)."""
     if record is not None and record.waiting_for_link:
-        return OrderStep(replace(record, held=(*record.held, HeldEvent(event, watermark, position))))
+        return OrderStep(evolved(record, held=(*record.held, HeldEvent(event, watermark, position))))
     if not (awaits_link and _is_appeal(event)) or (record is not None and record.linked):
         return _apply_event(record, event, watermark, rules)
     occurred_at = parse_rfc3339(event["occurred_at"])
@@ -447,7 +449,7 @@ def on_screened_event(
         linked = _apply_link(step.record, record.early_link, since, rules)
         return _chain([step, linked], linked.record)
     waiting = record if record is not None else OrderRecord(orders.OrderState(event["order_id"]))
-    return OrderStep(replace(waiting, link_wait_since=since, held=(HeldEvent(event, watermark, position),)))
+    return OrderStep(evolved(waiting, link_wait_since=since, held=(HeldEvent(event, watermark, position),)))
 
 
 def on_watermark(record: OrderRecord, watermark: datetime, rules: OrderRules) -> OrderStep:
@@ -475,7 +477,7 @@ def on_case_link(
         return _release_held(record, link, rules, watermark)
     if record is None or record.order.received_at is None:
         # The link overtook its appeal: apply it right after the appeal.
-        return OrderStep(replace(record or OrderRecord(orders.OrderState(order_id)), early_link=dict(link)))
+        return OrderStep(evolved(record or OrderRecord(orders.OrderState(order_id)), early_link=dict(link)))
     return _apply_link(record, link, watermark, rules)
 
 
@@ -483,7 +485,7 @@ def _release_held(record: OrderRecord, link: Mapping[str, Any], rules: OrderRule
     """The link of a waiting order: its appeal (the first event held) with the link's
     verdict, the link, then the events held after the appeal."""
     held_events = list(record.held)
-    current = replace(record, held=())
+    current = evolved(record, held=())
     steps: list[OrderStep] = []
 
     def apply(held: HeldEvent) -> None:
@@ -502,7 +504,7 @@ def _release_held(record: OrderRecord, link: Mapping[str, Any], rules: OrderRule
 
     if held_events and _is_appeal(held_events[0].event):
         appeal = held_events.pop(0)
-        apply(replace(appeal, event=_with_final_verdict(appeal.event, link)))
+        apply(evolved(appeal, event=_with_final_verdict(appeal.event, link)))
     steps.append(_apply_link(current, link, record.link_wait_since, rules))
     current = steps[-1].record
     for held in held_events:

@@ -22,10 +22,11 @@ bound, which exists so a runaway source cannot grow one table value without limi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from hotline.core.records import built, evolved
 from hotline.core.timeutil import compact_epoch, format_utc, from_epoch, parse_rfc3339
 
 MAX_FACTS = 256
@@ -153,7 +154,8 @@ class Fact:
         if isinstance(location, dict) and "district" in location:
             kept["location_district"] = location["district"]
         verdict = event.get("verdict") or {}
-        return cls(
+        return built(
+            cls,
             event_id=event["caused_by"],
             type=event["type"],
             occurred_at=parse_rfc3339(event["occurred_at"]),
@@ -494,7 +496,7 @@ def evolve(state: OrderState | None, event: Mapping[str, Any]) -> OrderState:
         older, facts = facts[: MAX_FACTS // 2], facts[MAX_FACTS // 2 :]
         snapshot = _derive(state.order_id, base, older)
         remembered = (*(base.compacted_ids if base else ()), *(fact.event_id for fact in older))
-        base = replace(snapshot, facts=(), base=None, compacted_ids=remembered[-MAX_COMPACTED_IDS:])
+        base = evolved(snapshot, facts=(), base=None, compacted_ids=remembered[-MAX_COMPACTED_IDS:])
     return _derive(state.order_id, base, facts)
 
 
@@ -559,7 +561,7 @@ class _Derivation:
 
     def leave_current(self, fact: Fact, via: str) -> None:
         if self.current is not None:
-            self.history[self.current] = replace(
+            self.history[self.current] = evolved(
                 self.history[self.current], left_at=fact.occurred_at, left_by=fact.event_id, left_via=via
             )
             self.current = None
@@ -617,7 +619,7 @@ class _Derivation:
             self.assign(office_id, fact, "signed")
         stint = self.history[self.current]
         if stint.signed_at is None:
-            self.history[self.current] = replace(stint, signed_at=at, signed_by=fact.event_id)
+            self.history[self.current] = evolved(stint, signed_at=at, signed_by=fact.event_id)
         self.first("signed_at", at)
         if self.fields["status"] in ("unknown", "received", "dispatched", "returned"):
             self.fields["status"] = "signed"
@@ -643,7 +645,7 @@ class _Derivation:
 
     def _order_resumed(self, fact: Fact, at: datetime) -> None:
         if self.suspensions and self.suspensions[-1].ended_at is None:
-            self.suspensions[-1] = replace(self.suspensions[-1], ended_at=at, ended_by=fact.event_id)
+            self.suspensions[-1] = evolved(self.suspensions[-1], ended_at=at, ended_by=fact.event_id)
 
     def _order_extended(self, fact: Fact, at: datetime) -> None:
         self.extensions.append(
@@ -671,7 +673,8 @@ class _Derivation:
 
     def result(self, order_id: str, base: OrderState | None, facts: tuple[Fact, ...]) -> OrderState:
         current_office_id = None if self.current is None else self.history[self.current].office_id
-        return OrderState(
+        return built(
+            OrderState,
             order_id=order_id,
             current_office_id=current_office_id,
             office_history=tuple(self.history),

@@ -95,7 +95,18 @@ def normalize_text(text: str | None) -> str:
     runs of whitespace collapsed to one space."""
     if not text:
         return ""
+    # Place names, categories and urgencies repeat from appeal to appeal; free text rarely.
+    return _normalized_short(text) if len(text) <= _SHORT_TEXT else _normalized(text)
+
+
+_SHORT_TEXT = 48
+
+
+def _normalized(text: str) -> str:
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+_normalized_short = functools.lru_cache(maxsize=1 << 14)(_normalized)
 
 
 def content_characters(text: str | None) -> str:

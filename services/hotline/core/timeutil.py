@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
+
+# An event's instants are parsed and formatted several times on its way through the
+# stages (and an order's instants on every later event of it): both conversions are
+# pure and their results immutable, so each keeps the most recent ones.
+_CACHED_INSTANTS = 1 << 16
 
 
+@lru_cache(maxsize=_CACHED_INSTANTS)
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp that carries an offset; raise ValueError otherwise."""
     parsed = datetime.fromisoformat(text.replace("z", "Z"))
@@ -13,11 +20,13 @@ def parse_rfc3339(text: str) -> datetime:
     return parsed
 
 
+@lru_cache(maxsize=_CACHED_INSTANTS)
 def format_utc(instant: datetime) -> str:
     """Format an aware datetime as RFC 3339 in UTC with a Z suffix (microseconds only if set).
 
     isoformat pads the year to four digits (strftime's %Y does not, which RFC 3339
-    requires) and shows microseconds only when set; in UTC it ends in "+00:00".
+    requires) and shows microseconds only when set; in UTC it ends in "+00:00". Equal
+    instants in other offsets share a cache entry, and their UTC text is the same.
     """
     return instant.astimezone(timezone.utc).isoformat()[:-6] + "Z"
 

@@ -39,6 +39,7 @@ from bisect import bisect_left
 from datetime import date, datetime, time, timedelta, timezone
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -105,8 +106,34 @@ class _DayTable:
         return self.origin + timedelta(microseconds=since_origin_us)
 
 
+# Deadline clocks ask the same questions again and again (an order's clocks are
+# recomputed on its events, every warning of a clock counts from the same start): the
+# answers are kept per day table, and a rebuilt table (`reload_calendar`) starts afresh.
+_MEMO_LIMIT = 1 << 16
+_added: dict[tuple[datetime, float], datetime] = {}
+_between: dict[tuple[datetime, datetime], float] = {}
+
+
+def _remember(memo: dict, key: tuple, value: Any) -> Any:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def reload_calendar() -> None:
+    """Rebuild the day table from the calendar library's tables, as they are now (after
+    an edit of its holidays or adjusted working days), and forget every answer the old
+    table gave."""
+    _day_table.cache_clear()
+    _added.clear()
+    _between.clear()
+
+
 @lru_cache(maxsize=1)
 def _day_table() -> _DayTable:
+    _added.clear()
+    _between.clear()
     first, last = date(_FIRST_YEAR, 1, 1), date(_LAST_YEAR, 12, 31)
     days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
     offsets = {_local_midnight(day).utcoffset() for day in (*days, last + _ONE_DAY)}
@@ -144,6 +171,13 @@ def _past_calendar() -> CalendarRangeError:
 
 def working_seconds_between(start: datetime, end: datetime) -> float:
     """Working seconds in [start, end); 0 when end is not after start."""
+    known = _between.get((start, end))
+    if known is not None:
+        return known
+    return _remember(_between, (start, end), _working_seconds_between(start, end))
+
+
+def _working_seconds_between(start: datetime, end: datetime) -> float:
     _require_aware(start, "start")
     _require_aware(end, "end")
     if end <= start:
@@ -169,6 +203,13 @@ def working_seconds_between(start: datetime, end: datetime) -> float:
 
 def add_working_seconds(start: datetime, working_seconds: float) -> datetime:
     """The earliest instant (UTC) at which `working_seconds` of working time have passed since `start`."""
+    known = _added.get((start, working_seconds))
+    if known is not None:
+        return known
+    return _remember(_added, (start, working_seconds), _add_working_seconds(start, working_seconds))
+
+
+def _add_working_seconds(start: datetime, working_seconds: float) -> datetime:
     _require_aware(start, "start")
     if working_seconds < 0:
         raise ValueError(f"working_seconds must not be negative, got {working_seconds}")

@@ -694,3 +694,22 @@ def test_the_due_index_stays_small_under_constant_rescheduling():
     assert len(index) == 1
     assert len(index._heap) <= 2 * len(index) + 65
     assert index.pop_due(start + timedelta(days=1)) == ["busy"]
+
+
+def test_a_policy_changed_between_events_recomputes_the_clocks_it_kept():
+    # given an order dispatched under a one-working-day sign-for allowance
+    tracker = DeadlineTracker(parse_deadline_policy(POLICY_TABLE, "deadlines.toml"))
+    run = Run(tracker)
+    run.event(received("2025-06-10 09:00"))
+    run.event(screened("in-2", "order.dispatched", "2025-06-10 10:00", office_id="c-1"))
+    [kept] = [clock for clock in run.state.clocks if clock.target == "sign_for"]
+    assert kept.due_at == local("2025-06-12 00:00")
+    # when the policy gives two working days before the order's next event
+    longer = _with(POLICY_TABLE, {"working_days": 2}, "sign_for", "normal")
+    tracker.policy = parse_deadline_policy(longer, "deadlines.toml")
+    run.event(screened("in-3", "order.replied", "2025-06-10 11:00", office_id="c-1"))
+    # then the kept clock is not reused: it is due a working day later
+    [recomputed] = [clock for clock in run.state.clocks if clock.target == "sign_for"]
+    assert recomputed.clock_id == kept.clock_id
+    assert recomputed.due_at == local("2025-06-13 00:00")
+    assert recomputed.allowed_seconds == kept.allowed_seconds + 86_400

@@ -369,3 +369,47 @@ def test_end_of_local_day_is_the_next_local_midnight_in_utc(instant: datetime):
     expected = (datetime.combine(instant.astimezone(SHANGHAI).date(), datetime.min.time(), tzinfo=SHANGHAI) + timedelta(days=1)).astimezone(timezone.utc)
     assert end_of_local_day(instant) == expected
     assert end_of_local_day(instant).tzinfo is timezone.utc
+
+
+# --- answers kept between calls -------------------------------------------------------
+
+
+@pytest.fixture
+def add_holiday(monkeypatch):
+    """Adds a holiday to the calendar library's tables, as an operator may patch them at
+    run time, and reloads the calendar; afterwards both are as they were."""
+    from hotline.core.workcalendar import reload_calendar
+
+    def add(day: date) -> None:
+        monkeypatch.setitem(chinese_calendar.holidays, day, "Extra holiday")
+        reload_calendar()
+
+    yield add
+    monkeypatch.undo()
+    reload_calendar()
+
+
+def test_a_reloaded_calendar_answers_with_its_new_holidays_not_the_remembered_ones(add_holiday):
+    tuesday = local("2025-06-10 10:00")
+    # given answers asked (and remembered) before the holiday was added
+    assert add_working_seconds(tuesday, WORKING_DAY_SECONDS) == local("2025-06-11 10:00")
+    assert working_seconds_between(tuesday, local("2025-06-12 10:00")) == 2 * WORKING_DAY_SECONDS
+    assert is_working_day(date(2025, 6, 11))
+    # when the calendar is reloaded with Wednesday 11 June as a holiday
+    add_holiday(date(2025, 6, 11))
+    # then the same questions skip that Wednesday
+    assert not is_working_day(date(2025, 6, 11))
+    assert add_working_seconds(tuesday, WORKING_DAY_SECONDS) == local("2025-06-12 10:00")
+    assert working_seconds_between(tuesday, local("2025-06-12 10:00")) == WORKING_DAY_SECONDS
+    assert add_working_days(tuesday, 2) == local("2025-06-13 10:00")
+
+
+def test_remembered_answers_do_not_depend_on_the_offset_an_instant_is_written_in():
+    in_shanghai = local("2025-06-10 10:00")
+    in_utc = in_shanghai.astimezone(timezone.utc)
+    assert add_working_seconds(in_shanghai, 3600) == add_working_seconds(in_utc, 3600) == local("2025-06-10 11:00")
+    assert add_working_seconds(in_utc, 3600).utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="no UTC offset"):
+        add_working_seconds(in_shanghai.replace(tzinfo=None), 3600)
+    with pytest.raises(ValueError, match="no UTC offset"):
+        working_seconds_between(in_shanghai.replace(tzinfo=None), in_utc)
