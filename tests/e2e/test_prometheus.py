@@ -41,7 +41,7 @@ SCRAPES_BEFORE_CHECKS = 3
 [OVERLOADED_OFFICE] = [t["office_id"] for t in map(json.loads, TRUTH.read_text().splitlines()) if t["kind"] == "overload"]
 
 # What Grafana puts in place of the dashboard's variables; the office is one that has data.
-GRAFANA_VARIABLES = {"office": OVERLOADED_OFFICE, "__rate_interval": "1m", "__interval": "15s", "__range": "24h"}
+GRAFANA_VARIABLES = {"office": OVERLOADED_OFFICE, "period": "month", "__rate_interval": "1m", "__interval": "15s", "__range": "24h"}
 _VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 
