@@ -8,8 +8,9 @@ read the recording rules of deploy/prometheus/rules/hotline-recording.yml and th
 of hotline.stream.metrics and hotline.stream.pressure_metrics; a unit test checks that
 every metric a panel names exists.
 
-Four rows: office pressure overview, one office in detail (template variable `office`),
-alerts, and pipeline health. The SDK lays panels out left to right and starts a new line
+Five rows: office pressure overview, one office in detail (template variable `office`),
+the assessment rates and ranks, official and adjusted (template variable `period`: the
+current day, week or month), alerts, and pipeline health. The SDK lays panels out left to right and starts a new line
 once the widths reach the 24 grid columns, so the widths of a line add up to 24 (the last
 line of a row may be shorter).
 """
@@ -31,6 +32,7 @@ DASHBOARD_UID = "hotline-pressure"
 DASHBOARD_TITLE = "Hotline pressure"
 DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="hotline-prometheus")
 OFFICE_VARIABLE_QUERY = "label_values(hotline_office_info, office)"
+PERIOD_KINDS = ("month", "week", "day")
 OUTPUT = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "hotline.json"
 
 GREEN_ONLY = [dashboard_models.Threshold(color="green", value=None)]
@@ -249,6 +251,81 @@ def _drill_down(board: dashboard.Dashboard) -> None:
     )
 
 
+def _assessment(board: dashboard.Dashboard) -> None:
+    board.with_row(dashboard.Row("Assessment: official and adjusted ($period)"))
+    period = '{period="$period"}'
+    board.with_panel(
+        _table(
+            "Ranks, official and adjusted",
+            [
+                _target('hotline:office_assessment_rank:max{period="$period", view="official"}', instant=True, ref="A"),
+                _target('hotline:office_assessment_rank:max{period="$period", view="adjusted"}', instant=True, ref="B"),
+                _target(f"hotline:office_assessment_rank_shift:max{period}", instant=True, ref="C"),
+                _target('hotline:office_assessment_score:max{period="$period", view="official"}', instant=True, ref="D"),
+                _target('hotline:office_assessment_score:max{period="$period", view="adjusted"}', instant=True, ref="E"),
+            ],
+            "Every office's rank among the offices of its level in the current period, on the official rates and in the adjusted "
+            "view (repeats counted once with their case, flagged appeals left out, failed rush closures unresolved). "
+            "Rank shift = adjusted rank - official rank: positive when the official rank flatters the office.",
+            {
+                "Value #A": "official rank",
+                "Value #B": "adjusted rank",
+                "Value #C": "rank shift",
+                "Value #D": "official score",
+                "Value #E": "adjusted score",
+            },
+            14,
+            10,
+        ).sort_by([common.TableSortByFieldState().display_name("rank shift").desc(True)])
+    )
+    board.with_panel(
+        bargauge.Panel()
+        .title("Rank shift, top 10 offices")
+        .description("Offices the official ranking flatters most in the current period: how many places better they rank officially than adjusted.")
+        .datasource(DATASOURCE)
+        .with_target(_target(f"topk(10, hotline:office_assessment_rank_shift:max{period} > 0)", "{{office}}", instant=True))
+        .unit("none")
+        .min(0)
+        .thresholds(_thresholds([dashboard_models.Threshold(color="green", value=None), dashboard_models.Threshold(color="orange", value=1), dashboard_models.Threshold(color="red", value=3)]))
+        .orientation(common_models.VizOrientation.HORIZONTAL)
+        .display_mode(common_models.BarGaugeDisplayMode.GRADIENT)
+        .reduce_options(_last_value())
+        .span(10)
+        .height(10)
+    )
+    office = '{office="$office", period="$period"}'
+    board.with_panel(
+        _timeseries(
+            "Rates of office $office, official and adjusted",
+            [_target(f"hotline:office_assessment_rate_ratio:max{office}", "{{view}} {{rate}}")],
+            "percentunit",
+            "Response, resolution and satisfaction rates of the current period so far; the adjusted resolution rate falls below "
+            "the official one by the office's repeats and failed rush closures.",
+            12,
+        )
+    )
+    board.with_panel(
+        _timeseries(
+            "Rank of office $office, official and adjusted",
+            [_target(f"hotline:office_assessment_rank:max{office}", "{{view}} rank")],
+            "none",
+            "The office's rank among the offices of its level in the current period (1 = best).",
+            12,
+        )
+    )
+    board.with_panel(
+        _table(
+            "Official rank flatters (HotlineOfficialRankFlatters)",
+            [_target('ALERTS{alertname="HotlineOfficialRankFlatters", alertstate="firing"}', instant=True)],
+            "Offices Prometheus alerts on: this month's official rank at least 3 places better than adjusted, with a high official "
+            "score, failed rush closures and passed-on orders (runbook, HotlineOfficialRankFlatters).",
+            {"Value": "firing"},
+            24,
+            6,
+        )
+    )
+
+
 def _alerts(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("Alerts"))
     board.with_panel(
@@ -343,6 +420,18 @@ def _office_variable() -> dashboard.QueryVariable:
     )
 
 
+def _period_variable() -> dashboard.CustomVariable:
+    return (
+        dashboard.CustomVariable("period")
+        .label("Assessment period")
+        .values(",".join(PERIOD_KINDS))
+        .current(dashboard_models.VariableOption(selected=True, text=PERIOD_KINDS[0], value=PERIOD_KINDS[0]))
+        .options([dashboard_models.VariableOption(selected=kind == PERIOD_KINDS[0], text=kind, value=kind) for kind in PERIOD_KINDS])
+        .multi(False)
+        .include_all(False)
+    )
+
+
 def build_dashboard() -> dashboard_models.Dashboard:
     board = (
         dashboard.Dashboard(DASHBOARD_TITLE)
@@ -356,9 +445,11 @@ def build_dashboard() -> dashboard_models.Dashboard:
         .version(1)
         .time("now-24h", "now")
         .with_variable(_office_variable())
+        .with_variable(_period_variable())
     )
     _overview(board)
     _drill_down(board)
+    _assessment(board)
     _alerts(board)
     _pipeline(board)
     model = board.build()

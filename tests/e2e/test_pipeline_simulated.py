@@ -15,13 +15,24 @@ import pytest
 
 from hotline.contract import codec, topics
 from hotline.contract.schemas import topic_validator
+from hotline.cli.report_commands import replayed_assessment
 from support.kafka import read_all
+from support.worker import SIMULATOR_CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "data" / "samples" / "demo-events.jsonl"
 TRUTH = ROOT / "data" / "samples" / "demo-truth.jsonl"
 OFFICES = ROOT / "data" / "offices" / "demo-offices.jsonl"
-DERIVED = (topics.SCREENED, topics.CASES, topics.DEADLINES, topics.ESCALATIONS, topics.PRESSURE, topics.ALERTS, topics.DEADLETTER)
+DERIVED = (
+    topics.SCREENED,
+    topics.CASES,
+    topics.DEADLINES,
+    topics.ESCALATIONS,
+    topics.PRESSURE,
+    topics.ALERTS,
+    topics.OFFICE_RATES,
+    topics.DEADLETTER,
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +144,36 @@ def test_deadlines_and_escalations_follow_the_overload(run):
 def _get(run, path: str) -> dict:
     with urllib.request.urlopen(run.worker.url + path, timeout=10) as response:
         return json.loads(response.read())
+
+
+def test_the_live_rates_of_the_month_are_the_report_s(run, monkeypatch):
+    # given the worker's latest row per office for March 2026 (what the compacted topic keeps)
+    latest = {}
+    for record in read_all(topics.OFFICE_RATES.name, servers=run.servers):
+        latest[record.key.decode()] = codec.decode(record.value)
+    month = {row["office_id"]: row for key, row in latest.items() if key.endswith("|2026-03")}
+    # when `hotline report` assesses the same events offline
+    monkeypatch.setenv("HOTLINE_CONFIG_DIR", SIMULATOR_CONFIG_DIR)
+    report = {row.office_id: row for row in replayed_assessment(EVENTS, OFFICES, "2026-03").offices}
+    # then every office has the same figures, ranks and rank shift
+    assert len(month) == len(report) > 20
+    for office_id, row in report.items():
+        live = month[office_id]
+        assert (live["official"]["dispatched"], live["official"]["rated"], live["adjusted"]["rated"]) == (
+            row.official.dispatched,
+            row.official.rated,
+            row.adjusted.rated,
+        ), office_id
+        assert (live["official"]["score"], live["official"]["rank"], live["adjusted"]["score"], live["adjusted"]["rank"], live["rank_shift"]) == (
+            row.official_score,
+            row.official_rank,
+            row.adjusted_score,
+            row.adjusted_rank,
+            row.rank_shift,
+        ), office_id
+    # and the gauges show the current month, week and day
+    samples = run.worker.metrics()
+    assert {dict(labels)["period"] for name, labels in samples if name == "hotline_office_assessment_score"} == {"day", "week", "month"}
 
 
 def test_json_views_show_an_office_the_top_offices_alerts_and_an_order(run):

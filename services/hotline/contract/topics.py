@@ -95,6 +95,13 @@ ALERTS = TopicSpec(
     key="alert/office_id",
     description="alert state changes: firing / resolved, with value and threshold",
 )
+OFFICE_RATES = TopicSpec(
+    "hotline.office-rates.v1",
+    key="office_id|period",
+    # The latest figures of each office and period are what a subscriber wants.
+    description="official and adjusted assessment rates, scores and ranks per office and day / week / month",
+    compacted=True,
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     EVENTS,
@@ -105,6 +112,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ESCALATIONS,
     PRESSURE,
     ALERTS,
+    OFFICE_RATES,
     DEADLETTER,
 )
 
@@ -120,6 +128,7 @@ INTERNAL_TOPIC_SUFFIXES: tuple[str, ...] = (
     "office-facts",
     "escalation-proposals",
     "clock-ticks",
+    "order-rates",
 )
 
 

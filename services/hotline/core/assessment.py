@@ -164,6 +164,22 @@ def parse_period(text: str) -> Period:
     raise ValueError(f"period {text!r}: expected YYYY-MM, YYYY-Www or YYYY-MM-DD")
 
 
+PERIOD_KINDS = ("day", "week", "month")
+
+
+def period_of(instant: datetime, kind: str) -> Period:
+    """The day, ISO week or natural month (city time) that holds `instant`."""
+    local = instant.astimezone(SHANGHAI).date()
+    if kind == "day":
+        return parse_period(local.isoformat())
+    if kind == "week":
+        year, week, _ = local.isocalendar()
+        return parse_period(f"{year}-W{week:02d}")
+    if kind == "month":
+        return parse_period(f"{local.year}-{local.month:02d}")
+    raise ValueError(f"period kind {kind!r}: expected one of {', '.join(PERIOD_KINDS)}")
+
+
 # --- what one order contributes -----------------------------------------------------
 
 
@@ -171,13 +187,21 @@ def parse_period(text: str) -> Period:
 class Handover:
     """An order handed to an office, and whether the office responded in time.
 
-    `responded` is None while the outcome is unknown at `as_of` (not responded yet, the
-    sign-for clock still running)."""
+    `responded` is None while the outcome is unknown (not responded yet, the sign-for
+    clock still running); `pending_until` is then the clock's due instant, after which
+    the hand-over counts as not responded (None: no due instant, unknown for good)."""
 
     order_id: str
     office_id: str
     assigned_at: datetime
     responded: bool | None
+    pending_until: datetime | None = None
+
+    def at(self, as_of: datetime) -> "Handover":
+        """The outcome as known at `as_of`."""
+        if self.responded is None and self.pending_until is not None and self.pending_until <= as_of:
+            return Handover(self.order_id, self.office_id, self.assigned_at, False)
+        return self
 
 
 @dataclass(frozen=True)
@@ -198,7 +222,14 @@ def _met_in_time(clock: Clock) -> bool:
 
 
 def handovers(order: OrderState, clocks: tuple[Clock, ...], as_of: datetime) -> list[Handover]:
-    """Every hand-over of the order to an office with its response outcome."""
+    """Every hand-over of the order to an office with its response outcome at `as_of`."""
+    return [handover.at(as_of) for handover in open_handovers(order, clocks)]
+
+
+def open_handovers(order: OrderState, clocks: tuple[Clock, ...]) -> list[Handover]:
+    """Every hand-over of the order to an office with its response outcome as far as the
+    order's events tell: a hand-over whose sign-for clock still runs is pending until
+    the clock's due instant."""
     sign_for = {clock.started_by: clock for clock in clocks if clock.target == "sign_for"}
     first_response = next((clock for clock in clocks if clock.target == "first_response"), None)
     result = []
@@ -214,10 +245,10 @@ def handovers(order: OrderState, clocks: tuple[Clock, ...], as_of: datetime) -> 
             and (stint.left_at is None or first_response.ended_at < stint.left_at)
         )
         responded: bool | None = signed or replied
-        running = clock is not None and clock.ended_at is None and (clock.due_at is None or clock.due_at > as_of)
-        if not responded and running:
-            responded = None
-        result.append(Handover(order.order_id, stint.office_id, stint.assigned_at, responded))
+        pending_until = None
+        if not responded and clock is not None and clock.ended_at is None:
+            responded, pending_until = None, clock.due_at
+        result.append(Handover(order.order_id, stint.office_id, stint.assigned_at, responded, pending_until))
     return result
 
 
@@ -412,6 +443,30 @@ class Assessment:
     offices: tuple[OfficeAssessment, ...]  # by level, then official rank (unranked last), then office id
 
 
+@dataclass(frozen=True)
+class OrderContribution:
+    """What one order brings to the assessment of any period: its hand-overs (pending
+    ones with their due instant), its latest rating, and whether the adjusted view keeps
+    it (its final verdict is not excluded)."""
+
+    order_id: str
+    kept: bool
+    handovers: tuple[Handover, ...]
+    rating: RatedOrder | None
+    last_event_at: datetime | None
+
+
+def contribution_of(order: OrderState, policy: DeadlinePolicy, settings: AssessmentSettings) -> OrderContribution:
+    clocks = clocks_of(order, policy)
+    return OrderContribution(
+        order.order_id,
+        order.verdict_status not in settings.excluded_verdicts,
+        tuple(open_handovers(order, clocks)),
+        rated_order(order, clocks),
+        order.last_event_at,
+    )
+
+
 def assess(
     orders: Iterable[OrderState],
     policy: DeadlinePolicy,
@@ -427,25 +482,37 @@ def assess(
     themselves under level None). `case_of`: order id -> case id (an order without one
     is a case of its own). `as_of`: when the log was read; default the latest event of
     any order."""
-    orders = list(orders)
+    return assess_contributions([contribution_of(order, policy, settings) for order in orders], levels, case_of, period, settings, as_of)
+
+
+def assess_contributions(
+    contributions: Iterable[OrderContribution],
+    levels: Mapping[str, str | None],
+    case_of: Mapping[str, str],
+    period: Period,
+    settings: AssessmentSettings,
+    as_of: datetime | None = None,
+) -> Assessment:
+    """`assess` from the orders' contributions: the live rates stage keeps these, not
+    the orders (hotline.core.stages.rates)."""
+    contributions = list(contributions)
     if as_of is None:
-        as_of = max((order.last_event_at for order in orders if order.last_event_at is not None), default=period.ends_at)
+        as_of = max((item.last_event_at for item in contributions if item.last_event_at is not None), default=period.ends_at)
     official_handovers: list[Handover] = []
     official_ratings: list[RatedOrder] = []
     kept_handovers: list[Handover] = []
     kept_ratings: list[RatedOrder] = []
-    for order in orders:
-        clocks = clocks_of(order, policy)
-        kept = order.verdict_status not in settings.excluded_verdicts
-        for handover in handovers(order, clocks, as_of):
+    for item in contributions:
+        for handover in item.handovers:
             if period.contains(handover.assigned_at):
+                handover = handover.at(as_of)
                 official_handovers.append(handover)
-                if kept:
+                if item.kept:
                     kept_handovers.append(handover)
-        rating = rated_order(order, clocks)
+        rating = item.rating
         if rating is not None and period.contains(rating.rated_at):
             official_ratings.append(rating)
-            if kept:
+            if item.kept:
                 kept_ratings.append(rating)
     official = official_counts(official_handovers, official_ratings, settings)
     adjusted = adjusted_counts(kept_handovers, kept_ratings, case_of, settings)

@@ -109,6 +109,29 @@ IDLE_TICKS_WITHHELD = Counter(
     "(historic_input: the newest input was read more than a day behind the wall clock; awaiting_input: none read yet).",
     ["reason"],
 )
+# The live assessment (hotline.stream.agents.rates): the current day, week and month
+# only (label period = the kind), so the series stay one set per office.
+OFFICE_ASSESSMENT_RATE = Gauge(
+    "hotline_office_assessment_rate_ratio",
+    "Assessment rate of an office in the current period (rate: response, resolution, satisfaction), "
+    "official or adjusted (view); absent while it has no denominator.",
+    ["office", "level", "period", "view", "rate"],
+)
+OFFICE_ASSESSMENT_SCORE = Gauge(
+    "hotline_office_assessment_score",
+    "Composite assessment score (weighted rates, 0-1) of an office in the current period, official or adjusted.",
+    ["office", "level", "period", "view"],
+)
+OFFICE_ASSESSMENT_RANK = Gauge(
+    "hotline_office_assessment_rank",
+    "Rank of an office among the offices of its level in the current period (1 = best), official or adjusted.",
+    ["office", "level", "period", "view"],
+)
+OFFICE_ASSESSMENT_RANK_SHIFT = Gauge(
+    "hotline_office_assessment_rank_shift",
+    "Adjusted rank - official rank of an office in the current period: positive when the official rank flatters it.",
+    ["office", "level", "period"],
+)
 
 STAGES = ("screen", "callers", "dedupe", "orders", "escalate", "pressure")
 # Reasons the screen stage can give; pre-initialised so every series exists at 0.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotline.stream import idle_ticks, logfilters, metrics, registry, web  # noqa: F401  (registers the tasks, timer and views)
-from hotline.stream.agents import callers, dedupe, escalate, orders, pressure, screen  # noqa: F401  (registers the agents)
+from hotline.stream.agents import callers, dedupe, escalate, orders, pressure, rates, screen  # noqa: F401  (registers the agents)
 from hotline.stream.app import app, settings
 
 metrics.initialise()

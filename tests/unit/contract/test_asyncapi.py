@@ -62,6 +62,7 @@ def test_processor_receives_the_input_topics_and_sends_the_others():
         "hotline.escalations.v1": "send",
         "hotline.pressure.v1": "send",
         "hotline.alerts.v1": "send",
+        "hotline.office-rates.v1": "send",
         "hotline.deadletter.v1": "send",
     }
 

@@ -13,12 +13,14 @@ def test_deployment_topics_give_every_stage_topic_the_deployment_count():
         "hotline.escalations.v1": 8,
         "hotline.pressure.v1": 8,
         "hotline.alerts.v1": 8,
+        "hotline.office-rates.v1": 8,
         "hotline.deadletter.v1": 8,
         "hotline-appeals-by-caller": 8,
         "hotline-appeals-by-place": 8,
         "hotline-office-facts": 8,
         "hotline-escalation-proposals": 8,
         "hotline-clock-ticks": 8,
+        "hotline-order-rates": 8,
     }
 
 
@@ -37,3 +39,7 @@ def test_partition_mismatches_name_each_topic_with_both_counts():
 
 def test_topics_the_broker_does_not_have_are_no_mismatch():
     assert topics.partition_mismatches(topics.deployment_topics("hotline", 8), {}) == []
+
+
+def test_the_office_rates_are_compacted_the_latest_figures_of_a_key_being_what_counts():
+    assert topics.by_name("hotline.office-rates.v1").kafka_configs() == {"cleanup.policy": "compact"}

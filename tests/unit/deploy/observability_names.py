@@ -19,8 +19,9 @@ PROMETHEUS = ROOT / "deploy" / "prometheus"
 RECORDING_RULES = PROMETHEUS / "rules" / "hotline-recording.yml"
 ALERTING_RULES = PROMETHEUS / "rules" / "hotline-alerts.yml"
 
-# Series Prometheus itself writes for every target.
-PROMETHEUS_SERIES = frozenset({"up"})
+# Series Prometheus itself writes: for every target, and for every alert (an alert with
+# a threshold gap reads its own state).
+PROMETHEUS_SERIES = frozenset({"up", "ALERTS"})
 PROMQL_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right"})
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')

@@ -56,12 +56,13 @@ def test_every_query_reads_metrics_that_are_exported_or_recorded():
             assert metric_names(target["expr"]) - known == set(), (panel["title"], target["expr"])
 
 
-def test_the_dashboard_has_the_four_sections_and_an_office_variable():
+def test_the_dashboard_has_the_five_sections_an_office_and_a_period_variable():
     dashboard = json.loads(DASHBOARD.read_text())
     rows = [panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"]
-    assert rows == ["Office pressure overview", "Office $office", "Alerts", "Pipeline health"]
-    [variable] = dashboard["templating"]["list"]
-    assert (variable["name"], variable["query"]["query"]) == ("office", "label_values(hotline_office_info, office)")
+    assert rows == ["Office pressure overview", "Office $office", "Assessment: official and adjusted ($period)", "Alerts", "Pipeline health"]
+    office, period = dashboard["templating"]["list"]
+    assert (office["name"], office["query"]["query"]) == ("office", "label_values(hotline_office_info, office)")
+    assert (period["name"], period["query"], period["current"]["value"]) == ("period", "month,week,day", "month")
 
 
 OFFICE = '{office="$office"}'
@@ -109,6 +110,22 @@ EXPECTED_PANELS = [
         "Hotspots (current hour)",
         [f"hotline:hotspot_inflow_ratio:max{OFFICE}", f"max by (office, category, district) (hotline_hotspot_inflow_appeals{OFFICE})"],
     ),
+    ("row", "Assessment: official and adjusted ($period)", []),
+    (
+        "table",
+        "Ranks, official and adjusted",
+        [
+            'hotline:office_assessment_rank:max{period="$period", view="official"}',
+            'hotline:office_assessment_rank:max{period="$period", view="adjusted"}',
+            'hotline:office_assessment_rank_shift:max{period="$period"}',
+            'hotline:office_assessment_score:max{period="$period", view="official"}',
+            'hotline:office_assessment_score:max{period="$period", view="adjusted"}',
+        ],
+    ),
+    ("bargauge", "Rank shift, top 10 offices", ['topk(10, hotline:office_assessment_rank_shift:max{period="$period"} > 0)']),
+    ("timeseries", "Rates of office $office, official and adjusted", ['hotline:office_assessment_rate_ratio:max{office="$office", period="$period"}']),
+    ("timeseries", "Rank of office $office, official and adjusted", ['hotline:office_assessment_rank:max{office="$office", period="$period"}']),
+    ("table", "Official rank flatters (HotlineOfficialRankFlatters)", ['ALERTS{alertname="HotlineOfficialRankFlatters", alertstate="firing"}']),
     ("row", "Alerts", []),
     ("table", "Firing now", ["hotline:alert_active:max == 1"]),
     ("state-timeline", "Offices firing, per alert", ["sum by (alert) (hotline:alert_active:max)"]),

@@ -22,6 +22,7 @@ EXPECTED_ALERTS = {
     "HotlineRepeatSurge",
     "HotlinePingPongOrders",
     "HotlineTargetSubstitutionSuspected",
+    "HotlineOfficialRankFlatters",
     "HotlineHotspotEmerging",
     "HotlineProcessorStalled",
     "HotlineDeadLettersIncreasing",
@@ -47,7 +48,7 @@ def test_rule_files_pass_promtool_check_rules(promtool):
 
 
 def test_rule_unit_tests_pass_promtool_test_rules(promtool):
-    assert len(RULE_TESTS) == 3
+    assert len(RULE_TESTS) == 4
     result = _run(promtool, "test", "rules", *map(str, RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(RULE_TESTS)

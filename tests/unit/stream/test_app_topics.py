@@ -7,5 +7,5 @@ def test_every_table_has_a_compacted_changelog_spec_partitioned_like_the_topics(
     specs = {spec.name: spec for spec in changelog_topic_specs()}
     assert sorted(specs) == sorted(f"{app.conf.id}-{name}-changelog" for name in app.tables)
     # One table per stage that keeps state (a merge shares its stage's table).
-    assert sorted(app.tables) == ["callers", "dedupe", "escalation-budgets", "office-pressure", "orders", "screen-clocks"]
+    assert sorted(app.tables) == ["callers", "dedupe", "escalation-budgets", "office-pressure", "order-rates", "orders", "screen-clocks"]
     assert {(spec.compacted, spec.partitions, spec.kafka_configs()["cleanup.policy"]) for spec in specs.values()} == {(True, topics.DEFAULT_PARTITIONS, "compact")}

@@ -33,6 +33,7 @@ from hotline.core.screening import Rejected
 from hotline.core.stages import orders as orders_stage
 from hotline.core.stages.state import OFFICE_FACTS, Failed, StateView
 from hotline.stream import bootstrap, metrics
+from hotline.stream.agents import rates
 from hotline.stream.clocks import ClockPromises, register
 from hotline.stream.app import (
     CompactJsonTable,
@@ -147,6 +148,7 @@ async def track_orders(stream):
             metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
         partitions.count_waiting()
         promises.promise(message.partition, handler.promised_seconds)
+        await rates.forward(message, orders_table)  # the live rates stage reads the order as stored here
 
 
 @app.on_partitions_assigned.connect

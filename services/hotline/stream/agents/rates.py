@@ -1,0 +1,182 @@
+"""Rates agent: what the orders stage tells of each order -> the official and adjusted
+assessment rates, scores and ranks per office and day / week / month on
+hotline.office-rates.v1 (compacted, key office|period), and office gauges of the
+current periods.
+
+`forward` runs inside the orders agent after each message it handled: it reads the
+order as the orders stage stored it and sends the order's contribution (and, for a case
+link, its case; for a clock tick, the clock) to an internal topic under one key, since
+ranks compare every office of a level. A message the orders agent reads again after a
+crash is forwarded again, so a contribution lost with the crash comes back. The rules are in hotline.core.stages.rates; this
+module decodes, calls it, sends, stores and sets gauges.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from hotline.contract import codec, topics
+from hotline.core import order_flow
+from hotline.core.assessment import contribution_of
+from hotline.core.screening import Rejected
+from hotline.core.stages import rates as rates_stage
+from hotline.stream import bootstrap, metrics
+from hotline.stream.app import app, clock_ticks_topic, internal_topic, json_table, raw_topic, settings
+from hotline.stream.deadletters import send_dead_letter
+from hotline.stream.registry import registry
+
+STAGE = "rates"
+log = logging.getLogger(__name__)
+
+assessment_settings = bootstrap.rules().assessment
+deadline_policy = bootstrap.rules().deadlines
+order_rates_topic = internal_topic("order-rates")  # key: RATES_KEY
+office_rates_topic = raw_topic(topics.OFFICE_RATES)
+rates_table = json_table("order-rates", "Per order: its contribution to the assessment and its case")
+# Ranks compare every office of a level: every order goes to one partition.
+RATES_KEY = b"city"
+
+
+async def forward(message, orders_table) -> None:
+    """Tell the rates stage what the orders stage's message changed. Never raises: the
+    orders stage must go on whatever happens here."""
+    try:
+        value = codec.decode(message.value)
+        if message.topic == clock_ticks_topic.get_topic_name():
+            now = datetime.fromtimestamp(value["now_seconds"], tz=timezone.utc)
+            # A replay ends with a tick: everything must go out. Live ticks come every minute.
+            clock = rates_stage.clock_message(now, every_change=settings.time_mode != "live")
+            await order_rates_topic.send(key=RATES_KEY, value=codec.encode(clock))
+            return
+        order_id = value["order_id"]
+        if message.topic == topics.CASES.name:
+            case_message = rates_stage.case_message(order_id, value["case_id"])
+            await order_rates_topic.send(key=RATES_KEY, value=codec.encode(case_message))
+        stored = orders_table.get(order_id)
+        if stored is None:
+            return
+        contribution = contribution_of(order_flow.record_of(stored).order, deadline_policy, assessment_settings)
+        await order_rates_topic.send(key=RATES_KEY, value=codec.encode(rates_stage.order_message(contribution)))
+    except Exception:  # the orders stage dead-letters what it could not read; here it is only skipped
+        log.exception("rates: could not forward %s/%s/%s", message.topic, message.partition, message.offset)
+
+
+def _levels() -> dict[str, str | None]:
+    return {office_id: record.get("level") for office_id, record in registry.offices.items()}
+
+
+class GaugeBook:
+    """The office gauges of the current day, week and month: a period the clock leaves
+    takes its series with it."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, str] = {}
+        self.labels: dict[str, set[tuple[str, str]]] = {}  # kind -> {(office, level)}
+
+    def observe(self, clock: datetime | None, sent: list[dict]) -> None:
+        if clock is None:
+            return
+        current = rates_stage.current_periods(clock)
+        for kind, label in current.items():
+            if self.current.get(kind) not in (None, label):
+                self._remove(kind)
+        self.current = current
+        for event in sent:
+            period = event["period"]
+            if current.get(period["kind"]) == period["label"]:
+                self._set(period["kind"], event)
+
+    def _set(self, kind: str, event: dict) -> None:
+        office, level = event["office_id"], event["level"] or "unknown"
+        self.labels.setdefault(kind, set()).add((office, level))
+        for view in ("official", "adjusted"):
+            figures = event[view]
+            for rate in ("response", "resolution", "satisfaction"):
+                _set_or_remove(metrics.OFFICE_ASSESSMENT_RATE, figures[f"{rate}_ratio"], office, level, kind, view, rate)
+            _set_or_remove(metrics.OFFICE_ASSESSMENT_SCORE, figures["score"], office, level, kind, view)
+            _set_or_remove(metrics.OFFICE_ASSESSMENT_RANK, figures["rank"], office, level, kind, view)
+        _set_or_remove(metrics.OFFICE_ASSESSMENT_RANK_SHIFT, event["rank_shift"], office, level, kind)
+
+    def forget(self) -> None:
+        """Another worker now holds the stage: its gauges are the current ones."""
+        for kind in list(self.labels):
+            self._remove(kind)
+        self.current = {}
+
+    def _remove(self, kind: str) -> None:
+        for office, level in self.labels.pop(kind, set()):
+            for view in ("official", "adjusted"):
+                for rate in ("response", "resolution", "satisfaction"):
+                    _remove(metrics.OFFICE_ASSESSMENT_RATE, office, level, kind, view, rate)
+                _remove(metrics.OFFICE_ASSESSMENT_SCORE, office, level, kind, view)
+                _remove(metrics.OFFICE_ASSESSMENT_RANK, office, level, kind, view)
+            _remove(metrics.OFFICE_ASSESSMENT_RANK_SHIFT, office, level, kind)
+
+
+def _set_or_remove(gauge, value, *labels: str) -> None:
+    if value is None:
+        _remove(gauge, *labels)
+    else:
+        gauge.labels(*labels).set(value)
+
+
+def _remove(gauge, *labels: str) -> None:
+    try:
+        gauge.remove(*labels)
+    except KeyError:
+        pass
+
+
+class Book:
+    """The stage's state of this worker, rebuilt from the table after a rebalance."""
+
+    def __init__(self) -> None:
+        self.state = rates_stage.RatesBook(assessment_settings)
+        self.stale = True
+
+    def rebuild(self) -> None:
+        self.state = rates_stage.RatesBook.from_stored(assessment_settings, rates_table.items())
+        self.stale = False
+
+
+book = Book()
+gauges = GaugeBook()
+
+
+@app.agent(order_rates_topic, name="rates")
+async def track_rates(stream):
+    await registry.loaded.wait()
+    async for event in stream.events():
+        message = event.message
+        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        if book.stale:
+            book.rebuild()
+        try:
+            step = book.state.handle(codec.decode(message.value), _levels())
+        except (ValueError, TypeError, KeyError) as error:
+            await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a rates message: {error}"))
+            continue
+        for key, value in step.sent:
+            await office_rates_topic.send(key=key.encode(), value=codec.encode(value))
+            metrics.MESSAGES_PRODUCED.labels(topic=topics.OFFICE_RATES.name).inc()
+        for order_id, value in step.written:
+            if value is None:
+                rates_table.pop(order_id, None)
+            else:
+                rates_table[order_id] = value
+        gauges.observe(step.clock, [value for _, value in step.sent])
+        if step.clock is not None:
+            metrics.observe_event_time(STAGE, step.clock.timestamp())
+        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+
+
+@app.on_partitions_revoked.connect
+async def forget_rates_gauges(sender, revoked, **kwargs) -> None:
+    if any(tp.topic == order_rates_topic.get_topic_name() for tp in revoked):
+        gauges.forget()
+
+
+@app.on_partitions_assigned.connect
+async def rebuild_rates_book(sender, assigned, **kwargs) -> None:
+    book.stale = True
