@@ -156,7 +156,7 @@ def test_every_topic_has_three_copies_and_needs_two_in_sync(failover):
     # topic and the brokers' consumer offsets
     app_topics = [name for name in failover.topics_before if name.startswith("hotline")]
     expected = {spec.name for spec in topics.deployment_topics("hotline-cluster-failover")}
-    expected |= {f"hotline-cluster-failover-{table}-changelog" for table in ("callers", "dedupe", "escalation-budgets", "office-pressure", "orders", "screen-clocks")}
+    expected |= {f"hotline-cluster-failover-{table}-changelog" for table in ("callers", "dedupe", "escalation-budgets", "office-pressure", "order-rates", "orders", "screen-clocks")}
     expected |= {"hotline-cluster-failover-__assignor-__leader"}
     assert set(app_topics) == expected
     # then each has three copies of every partition and needs two of them in sync
