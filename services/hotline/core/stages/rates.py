@@ -2,7 +2,7 @@
 day, ISO week and natural month of event time.
 
 Consumes, on one stream in arrival order, what the orders stage tells about each order
-(`order_message`: the order's `OrderContribution` after every change), its case
+(`order_message`: the order's `OrderContribution` when it changed, `ForwardFilter`), its case
 (`case_message`: order id -> case id, from hotline.cases.v1) and the orders stage's
 event-time clock (`clock_message`: a tick, or the end of a replay). Produces rows for
 hotline.office-rates.v1 (`rates_event`, key office|period), one per office and period,
@@ -17,7 +17,8 @@ marked periods and those in which a pending hand-over's sign-for deadline passed
 each kind's pace (a day every hour, a week and a month every 6 hours, a period the clock
 has just left at once), and returns the rows whose figures changed; the clock message
 that ends a replay sends every change at once, and so does every change after it (the
-case links that end releases upstream) until events move event time on again. An order leaves the table `RETENTION`
+case links that end releases upstream, gathered by `flush_settled`) until events move
+event time on again. An order leaves the table `RETENTION`
 after its last event: by then every period it counted in has ended and been sent for
 good.
 """
@@ -111,6 +112,43 @@ def clock_message(now: datetime, every_change: bool = True) -> dict[str, Any]:
     """Event time reached `now` upstream; `every_change`: send every change at once (the
     end of a replay) rather than at each period kind's pace (live mode's idle ticks)."""
     return {"kind": CLOCK, "at": _seconds(now), "every_change": every_change}
+
+
+# Orders a worker remembers having forwarded; past that it starts afresh (and forwards
+# each order's next contribution again, which the stage takes as it takes any).
+FORWARDED_ORDERS_LIMIT = 200_000
+
+
+class ForwardFilter:
+    """Which contributions the orders stage forwards: an order's, when its hand-overs,
+    rating or verdict changed since this worker last forwarded it, and the first one of
+    each new hour of event time whatever it holds (its latest event moves the stage's
+    clock). Most events of an order change none of them, so most stay home.
+
+    Kept per worker: `forget` when partitions move, since another worker may have
+    forwarded later contributions of the same orders meanwhile."""
+
+    def __init__(self, limit: int = FORWARDED_ORDERS_LIMIT) -> None:
+        self.limit = limit
+        self.forwarded: dict[str, int] = {}  # order id -> fingerprint of what was forwarded
+        self.hour: int | None = None
+
+    def should_forward(self, item: OrderContribution) -> bool:
+        fingerprint = hash((item.kept, item.handovers, item.rating))
+        hour = None if item.last_event_at is None else int(item.last_event_at.timestamp() // HOUR_SECONDS)
+        new_hour = hour is not None and (self.hour is None or hour > self.hour)
+        if not new_hour and self.forwarded.get(item.order_id) == fingerprint:
+            return False
+        if item.order_id not in self.forwarded and len(self.forwarded) >= self.limit:
+            self.forwarded.clear()
+        self.forwarded[item.order_id] = fingerprint
+        if new_hour:
+            self.hour = hour
+        return True
+
+    def forget(self) -> None:
+        self.forwarded.clear()
+        self.hour = None
 
 
 @dataclass(frozen=True)
@@ -303,11 +341,20 @@ class RatesBook:
             written += self._forget_quiet()
             return RatesStep(tuple(self.flush(levels, every_change=True)), tuple(written), self.clock)
         if kind != CLOCK and self.settled_at is not None:
-            return RatesStep(tuple(self.flush(levels, every_change=True)), tuple(written), self.clock)
+            # Sent by `flush_settled`, once for a burst of such changes: re-assessing a
+            # month per change would cost all of the month's orders each time.
+            return RatesStep(written=tuple(written), clock=self.clock)
         if moved and self.clock.timestamp() // HOUR_SECONDS > before.timestamp() // HOUR_SECONDS:
             written += self._forget_quiet()
             return RatesStep(tuple(self.flush(levels)), tuple(written), self.clock)
         return RatesStep(written=tuple(written), clock=self.clock)
+
+    def flush_settled(self, levels: Mapping[str, str | None]) -> RatesStep:
+        """After a replay's end, the rows the changes since the last call touched (the
+        case links that end released upstream), all at once; nothing otherwise."""
+        if self.settled_at is None or not self.dirty:
+            return RatesStep()
+        return RatesStep(tuple(self.flush(levels, every_change=True)), clock=self.clock)
 
     def _advance(self, instant: datetime | None) -> None:
         if instant is not None and (self.clock is None or instant > self.clock):

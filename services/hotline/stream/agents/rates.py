@@ -4,10 +4,12 @@ hotline.office-rates.v1 (compacted, key office|period), and office gauges of the
 current periods.
 
 `forward` runs inside the orders agent after each message it handled: it reads the
-order as the orders stage stored it and sends the order's contribution (and, for a case
-link, its case; for a clock tick, the clock) to an internal topic under one key, since
-ranks compare every office of a level. A message the orders agent reads again after a
-crash is forwarded again, so a contribution lost with the crash comes back. The rules are in hotline.core.stages.rates; this
+order as the orders stage stored it and sends the order's contribution when it changed
+(`ForwardFilter`; and, for a case link, its case; for a clock tick, the clock) to an
+internal topic under one key, since ranks compare every office of a level. A message
+the orders agent reads again after a crash is forwarded again (the filter starts empty),
+so a contribution lost with the crash comes back. After a replay's end the changes it
+released go out together, every `SETTLED_FLUSH_SECONDS`. The rules are in hotline.core.stages.rates; this
 module decodes, calls it, sends, stores and sets gauges.
 """
 
@@ -36,6 +38,8 @@ office_rates_topic = raw_topic(topics.OFFICE_RATES)
 rates_table = json_table("order-rates", "Per order: its contribution to the assessment and its case")
 # Ranks compare every office of a level: every order goes to one partition.
 RATES_KEY = b"city"
+SETTLED_FLUSH_SECONDS = 0.5
+forward_filter = rates_stage.ForwardFilter()
 
 
 async def forward(message, orders_table) -> None:
@@ -57,6 +61,8 @@ async def forward(message, orders_table) -> None:
         if stored is None:
             return
         contribution = contribution_of(order_flow.record_of(stored).order, deadline_policy, assessment_settings)
+        if not forward_filter.should_forward(contribution):
+            return
         await order_rates_topic.send(key=RATES_KEY, value=codec.encode(rates_stage.order_message(contribution)))
     except Exception:  # the orders stage dead-letters what it could not read; here it is only skipped
         log.exception("rates: could not forward %s/%s/%s", message.topic, message.partition, message.offset)
@@ -139,9 +145,21 @@ class Book:
         self.state = rates_stage.RatesBook.from_stored(assessment_settings, rates_table.items())
         self.stale = False
 
+    def forget(self) -> None:
+        """Another worker now holds the stage."""
+        self.state = rates_stage.RatesBook(assessment_settings)
+        self.stale = True
+
 
 book = Book()
 gauges = GaugeBook()
+
+
+async def _send_rows(step: rates_stage.RatesStep) -> None:
+    for key, value in step.sent:
+        await office_rates_topic.send(key=key.encode(), value=codec.encode(value))
+        metrics.MESSAGES_PRODUCED.labels(topic=topics.OFFICE_RATES.name).inc()
+    gauges.observe(step.clock, [value for _, value in step.sent])
 
 
 @app.agent(order_rates_topic, name="rates")
@@ -157,26 +175,32 @@ async def track_rates(stream):
         except (ValueError, TypeError, KeyError) as error:
             await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a rates message: {error}"))
             continue
-        for key, value in step.sent:
-            await office_rates_topic.send(key=key.encode(), value=codec.encode(value))
-            metrics.MESSAGES_PRODUCED.labels(topic=topics.OFFICE_RATES.name).inc()
+        await _send_rows(step)
         for order_id, value in step.written:
             if value is None:
                 rates_table.pop(order_id, None)
             else:
                 rates_table[order_id] = value
-        gauges.observe(step.clock, [value for _, value in step.sent])
         if step.clock is not None:
             metrics.observe_event_time(STAGE, step.clock.timestamp())
         metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+
+
+@app.timer(interval=SETTLED_FLUSH_SECONDS)
+async def flush_settled_rates() -> None:
+    """Sends nothing on a worker that does not hold the stage: its book is empty."""
+    if not book.stale:
+        await _send_rows(book.state.flush_settled(_levels()))
 
 
 @app.on_partitions_revoked.connect
 async def forget_rates_gauges(sender, revoked, **kwargs) -> None:
     if any(tp.topic == order_rates_topic.get_topic_name() for tp in revoked):
         gauges.forget()
+        book.forget()
 
 
 @app.on_partitions_assigned.connect
 async def rebuild_rates_book(sender, assigned, **kwargs) -> None:
     book.stale = True
+    forward_filter.forget()

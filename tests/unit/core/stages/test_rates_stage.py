@@ -7,12 +7,14 @@ first response 4 h, resolution 100 h; Monday 2026-03-02 09:00 city time = T0).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from hotline.core.assessment import assess, contribution_of, parse_period, period_of
 from hotline.core.stages.rates import (
     RETENTION,
     Entry,
+    ForwardFilter,
     RatesBook,
     case_message,
     clock_message,
@@ -100,12 +102,45 @@ def test_a_change_after_the_end_of_a_replay_goes_out_at_once():
     book = RatesBook(SETTINGS)
     book.handle(_message(order("o-1", "s-1", signed(0.5, "s-1"))), LEVELS)
     book.handle(clock_message(T0 + timedelta(hours=2)), LEVELS)
-    # when a case link released by that end brings an order of 10:30 through
-    step = book.handle(_message(order("o-2", "s-1", signed(0.5, "s-1"), start=1.5)), LEVELS)
-    # then its periods go out with it, though event time did not move
-    assert dict(step.sent)["s-1|2026-03"]["official"]["dispatched"] == 2
+    # when case links released by that end bring orders of 10:30 and 10:15 through
+    assert book.handle(_message(order("o-2", "s-1", signed(0.5, "s-1"), start=1.5)), LEVELS).sent == ()
+    assert book.handle(_message(order("o-4", "s-1", signed(0.5, "s-1"), start=1.25)), LEVELS).sent == ()
+    # then their periods go out together at the next settled flush, though event time did not move
+    settled = book.flush_settled(LEVELS)
+    assert sorted(key for key, _ in settled.sent) == ["s-1|2026-03", "s-1|2026-03-02", "s-1|2026-W10"]
+    assert dict(settled.sent)["s-1|2026-03"]["official"]["dispatched"] == 3
+    assert book.flush_settled(LEVELS).sent == ()
     # and once events move event time on, changes wait for the hour again
     assert book.handle(_message(order("o-3", "s-1", signed(0.5, "s-1"), start=2.2)), LEVELS).sent == ()
+    assert book.flush_settled(LEVELS).sent == ()
+
+
+def test_the_forward_filter_lets_through_changes_and_the_first_event_of_each_hour():
+    forward = ForwardFilter()
+    opened = contribution_of(order("o-1", "s-1"), POLICY, SETTINGS)
+    # the first contribution of an order goes, and so does the first of an hour
+    assert forward.should_forward(opened)
+    # an event that changes no hand-over, rating or verdict within the hour stays home
+    assert not forward.should_forward(replace(opened, last_event_at=opened.last_event_at + timedelta(minutes=10)))
+    # a signature does go
+    signed_in_time = contribution_of(order("o-1", "s-1", signed(0.5, "s-1")), POLICY, SETTINGS)
+    assert forward.should_forward(signed_in_time)
+    assert not forward.should_forward(signed_in_time)
+    # an unchanged order goes when its event opens a new hour of event time, and moves the stage's clock
+    assert forward.should_forward(replace(signed_in_time, last_event_at=T0 + timedelta(hours=1)))
+    assert not forward.should_forward(replace(signed_in_time, last_event_at=T0 + timedelta(hours=1, minutes=5)))
+    # after a rebalance it forgets: another worker may have forwarded the order since
+    forward.forget()
+    assert forward.should_forward(replace(signed_in_time, last_event_at=T0 + timedelta(hours=1, minutes=5)))
+
+
+def test_the_forward_filter_starts_afresh_past_its_limit():
+    forward = ForwardFilter(limit=2)
+    first, second, third = (contribution_of(order(f"o-{n}", "s-1"), POLICY, SETTINGS) for n in (1, 2, 3))
+    assert [forward.should_forward(item) for item in (first, second, first)] == [True, True, False]
+    assert forward.should_forward(third)
+    assert sorted(forward.forwarded) == ["o-3"]
+    assert forward.should_forward(first)
 
 
 def test_a_pending_sign_for_counts_as_missed_once_its_deadline_passes():
