@@ -94,7 +94,6 @@ class OrderOutcome:
     rated_at: int | None
     unhappy: bool  # the first rating was unsatisfied or said "not resolved"
     rush_closed: bool = False  # resolved just before the deadline, whatever the work
-    reopened: bool = False
 
 
 class _OrderLog:
@@ -175,7 +174,7 @@ class Lifecycles:
         if reopened:
             last_rated_at = self._reopen(log, office_id, rated_at, plan, REWORK_AFTER_RUSH_RATING_RATIOS if rush else REWORK_RATING_RATIOS)
         log.add(last_rated_at + rng.randint(1800, SECONDS_PER_DAY), "order.closed", {"status": "closed"})
-        return OrderOutcome(due_at, effective_due_at, resolved_at, rated_at, unhappy, rush, reopened)
+        return OrderOutcome(due_at, effective_due_at, resolved_at, rated_at, unhappy, rush)
 
     def _due(self, dispatched_at: int, urgency: str) -> int:
         if urgency == "emergency":
