@@ -48,7 +48,7 @@ RUSH_CLOSURE_LEAD_SECONDS = (600, 4 * SECONDS_PER_HOUR)  # how long before the d
 # because the problem is still there; after the rework the caller is usually satisfied.
 # Ratios are (unsatisfied, basic) of a rating; the rest is satisfied.
 RUSH_FIRST_RATING_RATIOS = (0.02, 0.1)
-RUSH_REOPEN_RATIO = 0.5
+RUSH_REOPEN_RATIO = 0.6
 REWORK_RATING_RATIOS = (0.15, 0.35)
 REWORK_AFTER_RUSH_RATING_RATIOS = (0.03, 0.2)
 

@@ -103,8 +103,9 @@ def test_the_gaming_office_loses_the_most_composite_in_the_adjusted_view(live_ro
     streets = _street_month(live_rows)
     losses = {office_id: event["official"]["score"] - event["adjusted"]["score"] for office_id, event in streets.items()}
     assert max(losses, key=losses.get) == GAMING_OFFICE
-    assert round(losses[GAMING_OFFICE], 3) == 0.095
-    assert sorted(losses.values())[-2] < 0.03
+    assert round(losses[GAMING_OFFICE], 3) == 0.09
+    # the next loss, of an office the scenario does not touch (d02-s01), is half that
+    assert round(sorted(losses.values())[-2], 3) == 0.044
 
 
 def test_the_official_rank_flatters_the_gaming_office(live_rows):
@@ -112,7 +113,7 @@ def test_the_official_rank_flatters_the_gaming_office(live_rows):
     gaming = streets[GAMING_OFFICE]
     # in the better half officially (its coaxed ratings count), near the bottom adjusted
     # (its reopened rush closures count as unresolved)
-    assert (gaming["official"]["rank"], gaming["adjusted"]["rank"], gaming["rank_shift"], gaming["ranked_in_level"]) == (6, 23, 17, 25)
+    assert (gaming["official"]["rank"], gaming["adjusted"]["rank"], gaming["rank_shift"], gaming["ranked_in_level"]) == (3, 20, 17, 25)
 
 
 def test_the_other_offices_move_only_by_the_noise_of_a_small_city(live_rows):
@@ -120,8 +121,8 @@ def test_the_other_offices_move_only_by_the_noise_of_a_small_city(live_rows):
     # one repeat counted once or one flagged appeal left out moves an office a few places
     # either way, as in the steady city; none comes near the gaming office's shift.
     others = [event["rank_shift"] for office_id, event in _street_month(live_rows).items() if office_id != GAMING_OFFICE]
-    assert sorted(others) == [-9, -6, -4, -3, -3, -3, -3, -1, -1, -1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 1, 2, 2, 5, 7]
-    assert max(abs(shift) for shift in others) * 1.5 < 17
+    assert sorted(others) == [-8, -8, -7, -6, -6, -5, -3, -2, -1, -1, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 5, 5]
+    assert max(abs(shift) for shift in others) * 2 < 17
 
 
 
