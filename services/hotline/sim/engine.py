@@ -51,6 +51,7 @@ OTHER_CHANNEL_ON_RESUBMISSION_RATIO = 0.5
 SLOW_ORDER_SECONDS = 2 * SECONDS_PER_DAY
 CHASE_WHEN_SLOW_RATIO = 0.3
 CALL_BACK_WHEN_UNHAPPY_RATIO = 0.4
+CALL_BACK_AFTER_RUSH_CLOSURE_RATIO = 0.3  # the problem is still there, whatever the rating said
 NEIGHBOURS_CALL_RATIO = 0.1
 MAX_REPEATS_PER_ISSUE = 6
 REPEAT_LOAD_RATIO = 1.2  # repeats add about a fifth to the orders an office receives
@@ -550,6 +551,8 @@ class _Run:
             latest = min(resolved_at - at, 6 * SECONDS_PER_DAY)
             self._schedule_repeat(at + rng.randint(int(1.5 * SECONDS_PER_DAY), max(int(1.5 * SECONDS_PER_DAY) + 1, latest)), issue, filed.caller_id, "same_caller_same_issue", filed)
         if outcome.unhappy and outcome.rated_at is not None and rng.random() < CALL_BACK_WHEN_UNHAPPY_RATIO:
+            self._schedule_repeat(outcome.rated_at + rng.randint(2 * SECONDS_PER_HOUR, 3 * SECONDS_PER_DAY), issue, filed.caller_id, "same_caller_same_issue", filed)
+        elif outcome.rush_closed and outcome.rated_at is not None and rng.random() < CALL_BACK_AFTER_RUSH_CLOSURE_RATIO:
             self._schedule_repeat(outcome.rated_at + rng.randint(2 * SECONDS_PER_HOUR, 3 * SECONDS_PER_DAY), issue, filed.caller_id, "same_caller_same_issue", filed)
         if issue.facts.category.neighbourly and rng.random() < NEIGHBOURS_CALL_RATIO:
             latest = max(SECONDS_PER_HOUR, min(4 * SECONDS_PER_DAY, resolved_at - at))

@@ -43,6 +43,14 @@ EXTEND_WHEN_LATE_RATIO = 0.5
 INTERIM_REPLY_WHEN_SLOW_RATIO = 0.3
 PING_PONG_HANDOFFS = (4, 7)
 RUSH_CLOSURE_LEAD_SECONDS = (600, 4 * SECONDS_PER_HOUR)  # how long before the deadline a rush closure lands
+# A rush closure answers the letter of the order, not the problem: the office coaxes the
+# caller into a good first rating, and the centre later reopens many of these orders
+# because the problem is still there; after the rework the caller is usually satisfied.
+# Ratios are (unsatisfied, basic) of a rating; the rest is satisfied.
+RUSH_FIRST_RATING_RATIOS = (0.02, 0.1)
+RUSH_REOPEN_RATIO = 0.6
+REWORK_RATING_RATIOS = (0.15, 0.35)
+REWORK_AFTER_RUSH_RATING_RATIOS = (0.03, 0.2)
 
 
 class OfficeQueue:
@@ -159,8 +167,12 @@ class Lifecycles:
         rated_at, satisfaction, resolved = self._rate(log, resolved_at, late=resolved_at > effective_due_at, rush=rush)
         unhappy = satisfaction == "unsatisfied" or not resolved
         last_rated_at = rated_at
-        if satisfaction == "unsatisfied" and not resolved and rng.random() < (0.6 if rush else 0.35):
-            last_rated_at = self._reopen(log, office_id, rated_at, plan)
+        if rush:
+            reopened = rng.random() < RUSH_REOPEN_RATIO  # the problem is still there, whatever the rating said
+        else:
+            reopened = satisfaction == "unsatisfied" and not resolved and rng.random() < 0.35
+        if reopened:
+            last_rated_at = self._reopen(log, office_id, rated_at, plan, REWORK_AFTER_RUSH_RATING_RATIOS if rush else REWORK_RATING_RATIOS)
         log.add(last_rated_at + rng.randint(1800, SECONDS_PER_DAY), "order.closed", {"status": "closed"})
         return OrderOutcome(due_at, effective_due_at, resolved_at, rated_at, unhappy, rush)
 
@@ -261,10 +273,11 @@ class Lifecycles:
         return resolved_at, effective_due_at
 
     def _rate(self, log: _OrderLog, resolved_at: int, late: bool, rush: bool) -> tuple[int, str, bool]:
-        """The follow-up call: rush closures and late resolutions please fewer callers."""
+        """The follow-up call: late resolutions please fewer callers; the callers of a
+        rush closure were coaxed into a good rating beforehand."""
         rng = self._rng
         if rush:
-            unsatisfied_ratio, basic_ratio, resolved_if_unsatisfied_ratio = 0.55, 0.25, 0.3
+            (unsatisfied_ratio, basic_ratio), resolved_if_unsatisfied_ratio = RUSH_FIRST_RATING_RATIOS, 0.3
         else:
             unsatisfied_ratio, basic_ratio, resolved_if_unsatisfied_ratio = (0.33 if late else 0.08), 0.15, 0.35
         draw = rng.random()
@@ -278,7 +291,7 @@ class Lifecycles:
         rated_at = log.add(rated_at, "order.rated", {"satisfaction": satisfaction, "resolved": resolved})
         return rated_at, satisfaction, resolved
 
-    def _reopen(self, log: _OrderLog, office_id: str, rated_at: int, plan: OrderPlan) -> int:
+    def _reopen(self, log: _OrderLog, office_id: str, rated_at: int, plan: OrderPlan, rating_ratios: tuple[float, float]) -> int:
         """The centre reopens an unresolved order; the same office works it again, this
         time without queueing (it knows the case). Returns when the second rating happened."""
         rng = self._rng
@@ -287,7 +300,8 @@ class Lifecycles:
         field_work_seconds = SECONDS_PER_HOUR + rng.expovariate(1 / MEAN_FIELD_WORK_SECONDS[plan.urgency])
         resolved_at = self._office_hours(at + 1800 + field_work_seconds)
         resolved_at = log.add(resolved_at, "order.resolved", {"office_id": office_id, "summary": rng.choice(texts.RESOLUTIONS)})
+        unsatisfied_ratio, basic_ratio = rating_ratios
         draw = rng.random()
-        satisfaction = "unsatisfied" if draw < 0.15 else "basic" if draw < 0.5 else "satisfied"
+        satisfaction = "unsatisfied" if draw < unsatisfied_ratio else "basic" if draw < unsatisfied_ratio + basic_ratio else "satisfied"
         rated_at = self._office_hours(resolved_at + rng.randint(SECONDS_PER_HOUR, 36 * SECONDS_PER_HOUR))
         return log.add(rated_at, "order.rated", {"satisfaction": satisfaction, "resolved": satisfaction != "unsatisfied"})

@@ -3,7 +3,8 @@
 Consumes nothing; produces the `Scenario` parameters the engine reads. A scenario only
 changes the mix: one office's surge (overload), one unresolved issue repeated by many
 callers (repeat-storm), orders bounced between two offices (ping-pong), or one office
-closing just before the deadline (target-substitution). Which office, issue or pair is
+closing just before the deadline with coaxed ratings, its problems coming back as
+reopenings and repeat calls (target-substitution). Which office, issue or pair is
 hit is drawn from the run's seed.
 """
 
@@ -27,7 +28,8 @@ class Scenario:
     # ping-pong: street offices whose orders bounce to a partner office, and how often.
     ping_pong_offices: int = 0
     ping_pong_ratio: float = 0.0
-    # target-substitution: the busiest street office resolving just before the deadline.
+    # target-substitution: the busiest street office resolving just before the deadline;
+    # the lifecycle and the engine model the coaxed ratings, reopenings and call-backs.
     rush_closure_ratio: float = 0.0
 
 
@@ -56,7 +58,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "target-substitution",
-            "the busiest street office resolves most orders just before their deadline; reopenings and dissatisfaction follow",
+            "the busiest street office resolves most orders just before their deadline and coaxes good ratings; reopenings and repeat calls follow",
             rush_closure_ratio=0.65,
         ),
     )

@@ -87,12 +87,13 @@ def test_repeat_storm_drives_many_repeats_of_one_issue_from_many_callers():
     assert all(event["occurred_at"] >= "2026-03-05T10:00:00+08:00" for event in resolved if event is not None)
 
 
-def test_target_substitution_resolves_just_before_the_deadline_and_disappoints():
+def test_target_substitution_resolves_just_before_the_deadline_with_coaxed_ratings_and_the_problems_come_back():
     simulation = run("target-substitution")
     orders = events_by_order(simulation)
     truths = truth_of(simulation, "order")
-    assert len(truths) >= 15 and all(truth["rush_closure"] and not truth["ping_pong"] for truth in truths)
+    assert len(truths) == 24 and all(truth["rush_closure"] and not truth["ping_pong"] for truth in truths)
     offices = set()
+    first_ratings: Counter[str] = Counter()
     for truth in truths:
         events = orders[truth["order_id"]]
         due_at = datetime.fromisoformat(_first(events, "order.dispatched")["data"]["due_at"])
@@ -103,7 +104,16 @@ def test_target_substitution_resolves_just_before_the_deadline_and_disappoints()
         dissatisfied = any(event["type"] == "order.rated" and (event["data"]["satisfaction"] == "unsatisfied" or not event["data"]["resolved"]) for event in events)
         assert dissatisfied == ("dissatisfied_after_resolution" in truth["expected_escalations"])
         assert "resolution_breached" not in truth["expected_escalations"]
-        if any(event["type"] == "order.reopened" for event in events):
-            assert dissatisfied
+        rating = _first(events, "order.rated")
+        if rating is not None:
+            first_ratings[rating["data"]["satisfaction"]] += 1
     assert len(offices) == 1
-    assert sum("dissatisfied_after_resolution" in truth["expected_escalations"] for truth in truths) >= 0.3 * len(truths)
+    # the callers were coaxed: the first ratings are nearly all satisfied ...
+    assert first_ratings == {"satisfied": 10, "basic": 1}
+    # ... yet the problem stays: the centre reopens the order, or the caller calls again
+    rush_order_ids = {truth["order_id"] for truth in truths}
+    reopened = {order_id for order_id in rush_order_ids if _first(orders[order_id], "order.reopened") is not None}
+    called_again = {
+        appeal["repeat_of"] for appeal in truth_of(simulation, "appeal") if appeal["repeat_of"] in rush_order_ids and appeal["relation"] == "same_caller_same_issue"
+    }
+    assert (len(reopened), len(called_again), len(reopened | called_again)) == (5, 8, 12)
