@@ -490,9 +490,9 @@ def clocks_of(
 
 def clock_inputs(order: OrderState, policy: DeadlinePolicy) -> tuple[Any, ...]:
     """Everything `clocks_of` reads of an order, and the policy: orders with equal
-    inputs have equal clocks. Most events change none of them (a reply after the first,
-    a rating, a note) or only their own clock's, and comparing these is far cheaper than
-    deriving every clock's own inputs."""
+    inputs have equal clocks. Some events change none of them (a reply after the first,
+    a rating), and comparing these is far cheaper than deriving every clock's own
+    inputs."""
     return (
         policy,
         order.order_id,

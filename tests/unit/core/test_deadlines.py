@@ -755,10 +755,11 @@ def test_clocks_kept_from_event_to_event_equal_the_clocks_computed_afresh(urgenc
         # and the events a watermark brings are those of a state read back from the table
         watermark = received_at + timedelta(minutes=minutes + 90)
         kept = TRACKER.due_checks(run.order, run.state, watermark, OFFICES)
-        read_back = TRACKER.due_checks(run.order, evolved_state_without_clocks(run.state), watermark, OFFICES)
+        read_back = TRACKER.due_checks(run.order, as_read_back(run.state), watermark, OFFICES)
         assert (kept.events, kept.next_check_at) == (read_back.events, read_back.next_check_at)
         run.watermark(watermark)
 
 
-def evolved_state_without_clocks(state: DeadlineState) -> DeadlineState:
+def as_read_back(state: DeadlineState) -> DeadlineState:
+    """The state as the orders table gives it back: no clocks."""
     return DeadlineState(None, state.fired, state.next_check_at)
