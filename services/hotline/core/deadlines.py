@@ -488,6 +488,33 @@ def clocks_of(
     return tuple(clock for clock in clocks if clock is not None)
 
 
+def clock_inputs(order: OrderState, policy: DeadlinePolicy) -> tuple[Any, ...]:
+    """Everything `clocks_of` reads of an order, and the policy: orders with equal
+    inputs have equal clocks. Some events change none of them (a reply after the first,
+    a rating), and comparing these is far cheaper than deriving every clock's own
+    inputs."""
+    return (
+        policy,
+        order.order_id,
+        order.urgency,
+        order.category,
+        order.office_history,
+        order.suspensions,
+        order.extensions,
+        order.resolutions,
+        order.reopenings,
+        order.first_reply_at,
+        order.first_reply_by,
+        order.answered_at,
+        order.answered_by,
+        order.closed_at,
+        order.closed_by,
+        order.received_at,
+        order.received_by,
+        order.source_due_at,
+    )
+
+
 def _resolution_clocks(
     order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock], left_out: frozenset[str]
 ) -> list[Clock | None]:
@@ -547,6 +574,8 @@ class DeadlineState:
     clocks: tuple[Clock, ...] | None = ()
     fired: frozenset[str] = frozenset()
     next_check_at: datetime | None = None
+    # `clock_inputs` of the order `clocks` were computed for (None: not known).
+    clocks_from: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -644,7 +673,11 @@ class DeadlineTracker:
         state = state or DeadlineState()
         occurred_at = parse_rfc3339(event["occurred_at"])
         horizon = occurred_at if watermark is None else max(occurred_at, watermark)
-        clocks = clocks_of(order, self.policy, state.clocks or ())
+        inputs = clock_inputs(order, self.policy)
+        if state.clocks is not None and state.clocks_from == inputs:
+            clocks = state.clocks
+        else:
+            clocks = clocks_of(order, self.policy, state.clocks or ())
         current_ids = {clock.clock_id for clock in clocks}
         # A late event can move a clock's start (an earlier dispatch turns up): the old
         # clock no longer exists. If it already said something, say it is cancelled.
@@ -670,7 +703,7 @@ class DeadlineTracker:
             for clock in previous_clocks
             if clock.clock_id not in current_ids and self._emitted_any(clock, state.fired)
         )
-        return self._emit(order, clocks, superseded, state.fired, horizon, offices or {})
+        return self._emit(order, clocks, superseded, state.fired, horizon, offices or {}, inputs)
 
     def due_checks(
         self,
@@ -681,7 +714,7 @@ class DeadlineTracker:
     ) -> DeadlineStep:
         """Warnings and breaches whose instant the watermark has passed, each once."""
         if state.clocks is not None:
-            return self._emit(order, state.clocks, (), state.fired, watermark, offices or {})
+            return self._emit(order, state.clocks, (), state.fired, watermark, offices or {}, state.clocks_from)
         # Read back from the table: only the clocks with no outcome emitted yet can say
         # anything, so only they are computed, and the state's clocks stay unknown.
         ended = frozenset(clock_id for clock_id, _, kind in map(_split_fired, state.fired) if kind in _TERMINAL_KINDS)
@@ -701,6 +734,7 @@ class DeadlineTracker:
         fired: frozenset[str],
         horizon: datetime,
         offices: Mapping[str, Mapping[str, Any]],
+        clocks_from: tuple[Any, ...] | None = None,
     ) -> DeadlineStep:
         fired_now = set(fired)
         timed_events: list[tuple[datetime, dict[str, Any]]] = []
@@ -743,7 +777,7 @@ class DeadlineTracker:
         # Event-time order, then a fixed order for events at the same instant.
         timed_events.sort(key=lambda item: (item[0], item[1]["type"], item[1]["target"], item[1]["clock_id"]))
         events = tuple(payload for _, payload in timed_events)
-        new_state = built(DeadlineState, clocks=clocks, fired=frozenset(fired_now), next_check_at=next_check_at)
+        new_state = built(DeadlineState, clocks=clocks, fired=frozenset(fired_now), next_check_at=next_check_at, clocks_from=clocks_from)
         return built(DeadlineStep, events=events, state=new_state, next_check_at=next_check_at)
 
     @staticmethod

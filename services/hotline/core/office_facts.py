@@ -141,7 +141,7 @@ def office_facts(
         # Nothing new to derive from: the marks already describe this very state.
         return [], marks
     marks = _remembering(marks or OfficeMarks(), after.order_id, deadline_events, case_link)
-    new_counted = [(key, fact) for key, fact in _counted_facts(after, marks) if key not in marks.reported]
+    new_counted = list(_counted_facts(after, marks, skip=marks.reported))
     levels, open_at, overdue_at = _level_changes(after, marks)
     if not new_counted and open_at == marks.open_at_office_id and overdue_at == marks.overdue_at_office_id:
         return levels, marks
@@ -212,11 +212,13 @@ def _discount_kind(after: OrderState, marks: OfficeMarks) -> str | None:
     return None
 
 
-def _counted_facts(after: OrderState, marks: OfficeMarks) -> Iterator[tuple[str, OfficeFact]]:
-    """Every counted fact the order deserves so far, each under its stable key."""
+def _counted_facts(after: OrderState, marks: OfficeMarks, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, OfficeFact]]:
+    """Every counted fact the order deserves so far, each under its stable key, but
+    those whose keys are in `skip` (already reported: most of them, on every step, so
+    they are not built at all)."""
     appeal_known = after.received_at is not None
     discount = _discount_kind(after, marks)
-    first_handover: OfficeFact | None = None
+    handed_over = False
     latest_resolving_office_id: str | None = None
     reopenings_at: list[float] = []
     unsatisfied_ratings_at: list[float] = []
@@ -224,37 +226,52 @@ def _counted_facts(after: OrderState, marks: OfficeMarks) -> Iterator[tuple[str,
         at = _seconds(fact.occurred_at)
         receiving_office_id = _receiving_office_id(fact)
         if receiving_office_id is not None and appeal_known:
-            received = OfficeFact(receiving_office_id, "received", at, after.category, after.district)
-            yield f"received:{fact.event_id}", received
-            if first_handover is None:
-                first_handover = received
-                if discount is not None:
+            key = f"received:{fact.event_id}"
+            if key not in skip:
+                yield key, OfficeFact(receiving_office_id, "received", at, after.category, after.district)
+            if not handed_over:
+                handed_over = True
+                if discount is not None and "discount" not in skip:
                     yield "discount", OfficeFact(receiving_office_id, discount, at)
-        if fact.type == "order.returned":
-            yield f"returned:{fact.event_id}", OfficeFact(fact.get("office_id"), "returned", at)
-        elif fact.type == "order.transferred":
-            yield f"transferred:{fact.event_id}", OfficeFact(fact.get("from_office_id"), "transferred", at)
-        elif fact.type == "order.resolved":
+        fact_type = fact.type
+        if fact_type == "order.returned":
+            key = f"returned:{fact.event_id}"
+            if key not in skip:
+                yield key, OfficeFact(fact.get("office_id"), "returned", at)
+        elif fact_type == "order.transferred":
+            key = f"transferred:{fact.event_id}"
+            if key not in skip:
+                yield key, OfficeFact(fact.get("from_office_id"), "transferred", at)
+        elif fact_type == "order.resolved":
             latest_resolving_office_id = fact.get("office_id")
-            yield f"resolved:{fact.event_id}", OfficeFact(latest_resolving_office_id, "resolved", at)
-        elif fact.type == "order.reopened":
+            key = f"resolved:{fact.event_id}"
+            if key not in skip:
+                yield key, OfficeFact(latest_resolving_office_id, "resolved", at)
+        elif fact_type == "order.reopened":
             reopenings_at.append(at)
-            if latest_resolving_office_id is not None:
-                yield f"reopened:{fact.event_id}", OfficeFact(latest_resolving_office_id, "reopened", at)
-        elif fact.type == "order.rated" and fact.get("satisfaction") == "unsatisfied":
+            key = f"reopened:{fact.event_id}"
+            if latest_resolving_office_id is not None and key not in skip:
+                yield key, OfficeFact(latest_resolving_office_id, "reopened", at)
+        elif fact_type == "order.rated" and fact.get("satisfaction") == "unsatisfied":
             unsatisfied_ratings_at.append(at)
-            if latest_resolving_office_id is not None:
-                yield f"dissatisfied:{fact.event_id}", OfficeFact(latest_resolving_office_id, "dissatisfied", at)
+            key = f"dissatisfied:{fact.event_id}"
+            if latest_resolving_office_id is not None and key not in skip:
+                yield key, OfficeFact(latest_resolving_office_id, "dissatisfied", at)
     for breach in marks.breaches:
-        if breach.office_id is not None:
-            yield f"breached:{breach.event_id}", OfficeFact(breach.office_id, "breached", breach.at_seconds)
+        key = f"breached:{breach.event_id}"
+        if breach.office_id is not None and key not in skip:
+            yield key, OfficeFact(breach.office_id, "breached", breach.at_seconds)
     for rush in marks.rush_closures:
-        yield f"rush_closure:{rush.event_id}", OfficeFact(rush.office_id, "rush_closure", rush.at_seconds)
+        key = f"rush_closure:{rush.event_id}"
+        if key not in skip:
+            yield key, OfficeFact(rush.office_id, "rush_closure", rush.at_seconds)
         # A reopening ranks after a resolution of the same instant, hence >=.
-        if any(reopened_at >= rush.at_seconds for reopened_at in reopenings_at):
-            yield f"rush_then_reopened:{rush.event_id}", OfficeFact(rush.office_id, "rush_then_reopened", rush.at_seconds)
-        if any(rated_at >= rush.at_seconds for rated_at in unsatisfied_ratings_at):
-            yield f"rush_then_dissatisfied:{rush.event_id}", OfficeFact(rush.office_id, "rush_then_dissatisfied", rush.at_seconds)
+        key = f"rush_then_reopened:{rush.event_id}"
+        if key not in skip and any(reopened_at >= rush.at_seconds for reopened_at in reopenings_at):
+            yield key, OfficeFact(rush.office_id, "rush_then_reopened", rush.at_seconds)
+        key = f"rush_then_dissatisfied:{rush.event_id}"
+        if key not in skip and any(rated_at >= rush.at_seconds for rated_at in unsatisfied_ratings_at):
+            yield key, OfficeFact(rush.office_id, "rush_then_dissatisfied", rush.at_seconds)
 
 
 def _receiving_office_id(fact: Fact) -> str | None:

@@ -122,12 +122,18 @@ def replay_orders(
     rules: order_flow.OrderRules,
     partitions: int = 1,
     closing_watermark: datetime | None = None,
+    keep_decoded: bool = True,
 ) -> OrdersRun:
     """Run every message through screen -> orders -> escalate (see the module docstring).
 
     `closing_watermark`, when given, is applied to every partition after the last
     message, as the live-mode clock tick does: the log was read at that instant, so the
-    open orders' warnings and breaches due before it fire."""
+    open orders' warnings and breaches due before it fire.
+
+    `keep_decoded` (the default): each orders handler keeps the record it last stored
+    beside the value and reads it back without decoding (the table is a dict holding
+    that very value); False decodes every read, as the worker does. Both give the
+    same outputs and the same stored values."""
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, got {partitions}")
     # No screening rules: appeals reach the orders stage as validated, with no verdict.
@@ -135,7 +141,7 @@ def replay_orders(
     screen_table = MemoryTable()
     run = OrdersRun()
     escalate = OfflineEscalate(run, rules.escalation_policy, rules.offices)
-    handlers = [OrdersPartition(rules, None, None, partition) for partition in range(partitions)]
+    handlers = [OrdersPartition(rules, None, None, partition, keep_decoded=keep_decoded) for partition in range(partitions)]
     table = MemoryTable()
 
     def apply(step: OrdersStep | Failed) -> OrdersStep:

@@ -713,3 +713,53 @@ def test_a_policy_changed_between_events_recomputes_the_clocks_it_kept():
     assert recomputed.clock_id == kept.clock_id
     assert recomputed.due_at == local("2025-06-13 00:00")
     assert recomputed.allowed_seconds == kept.allowed_seconds + 86_400
+
+
+# Lifecycle steps an order may take, in any order and at any time: (type, data).
+_LIFECYCLE_STEPS = (
+    ("order.dispatched", {"office_id": "c-1"}),
+    ("order.dispatched", {"office_id": "s-1"}),
+    ("order.signed", {"office_id": "c-1"}),
+    ("order.replied", {"office_id": "c-1"}),
+    ("order.transferred", {"from_office_id": "c-1", "to_office_id": "s-1"}),
+    ("order.returned", {"office_id": "c-1"}),
+    ("order.suspended", {}),
+    ("order.resumed", {}),
+    ("order.extended", {"extension_working_days": 2}),
+    ("order.extended", {"extension_hours": 12}),
+    ("order.resolved", {"office_id": "c-1"}),
+    ("order.rated", {"satisfaction": "satisfied"}),
+    ("order.reopened", {}),
+    ("order.closed", {}),
+    ("appeal.answered", {}),
+)
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    urgency=st.sampled_from(("normal", "urgent", "emergency")),
+    steps=st.lists(st.tuples(st.integers(0, len(_LIFECYCLE_STEPS) - 1), st.integers(-48 * 60, 72 * 60)), min_size=1, max_size=12),
+)
+def test_clocks_kept_from_event_to_event_equal_the_clocks_computed_afresh(urgency: str, steps: list[tuple[int, int]]):
+    # given an order received on a Monday, then lifecycle events at random minutes from
+    # its receipt (some before earlier ones: late events), with watermark checks between
+    received_at = local("2025-03-03 09:00")
+    run = Run()
+    run.event(received("2025-03-03 09:00", urgency=urgency))
+    for number, (step, minutes) in enumerate(steps, start=2):
+        event_type, data = _LIFECYCLE_STEPS[step]
+        when = (received_at + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M")
+        run.event(screened(f"in-{number}", event_type, when, **data))
+        # then the clocks the state carries are those of the order computed afresh
+        assert run.state.clocks == clocks_of(run.order, POLICY)
+        # and the events a watermark brings are those of a state read back from the table
+        watermark = received_at + timedelta(minutes=minutes + 90)
+        kept = TRACKER.due_checks(run.order, run.state, watermark, OFFICES)
+        read_back = TRACKER.due_checks(run.order, as_read_back(run.state), watermark, OFFICES)
+        assert (kept.events, kept.next_check_at) == (read_back.events, read_back.next_check_at)
+        run.watermark(watermark)
+
+
+def as_read_back(state: DeadlineState) -> DeadlineState:
+    """The state as the orders table gives it back: no clocks."""
+    return DeadlineState(None, state.fired, state.next_check_at)

@@ -91,6 +91,28 @@ def test_replaying_the_same_week_twice_gives_identical_deadline_and_escalation_i
     assert (len(first.deadline_events), len(first.raised)) == (1458, 28)
 
 
+def _stored_values(run: OrdersRun) -> dict[str, bytes]:
+    return {order_id: codec.encode(record.to_dict()) for order_id, record in run.records.items()}
+
+
+def test_keeping_decoded_records_changes_no_output_and_no_stored_value():
+    # given a ping-pong week (transfers, returns, escalations) read as four partitions
+    simulation = _simulation("ping-pong", 7, 60, 5)
+    closing = _last_event_at(simulation)
+    lines = _interleaved(simulation, 3)
+    # when it is replayed decoding every stored order as the worker does, and keeping
+    # the decoded records beside the stored values
+    decoding = replay_orders(lines, _rules(simulation), partitions=PARTITIONS, closing_watermark=closing, keep_decoded=False)
+    keeping = replay_orders(lines, _rules(simulation), partitions=PARTITIONS, closing_watermark=closing, keep_decoded=True)
+    # then both publish the same bytes, hold back and damp the same, and store the same values
+    assert [codec.encode(event) for event in keeping.deadline_events] == [codec.encode(event) for event in decoding.deadline_events]
+    assert [codec.encode(event) for event in keeping.escalation_events] == [codec.encode(event) for event in decoding.escalation_events]
+    assert (keeping.held_back, keeping.damped, keeping.budgets) == (decoding.held_back, decoding.damped, decoding.budgets)
+    assert (keeping.due_checks, keeping.duplicates, keeping.dead_letters) == (decoding.due_checks, decoding.duplicates, decoding.dead_letters)
+    assert _stored_values(keeping) == _stored_values(decoding)
+    assert len(decoding.deadline_events) > 1000 and len(decoding.escalation_events) > 10
+
+
 def test_partitions_read_interleaved_differently_give_identical_ids():
     # given a steady week, read as one log and as four partitions in two interleavings
     simulation = _simulation("steady", 7, 60, 11)

@@ -116,6 +116,7 @@ class OrdersPartition:
         retention: timedelta | None,
         partition: int,
         watermark: datetime | None = None,
+        keep_decoded: bool = False,
     ):
         self.rules = rules
         self.case_links = case_links
@@ -125,6 +126,10 @@ class OrdersPartition:
         self.due = DueIndex()
         self.forget = DueIndex()  # finished orders by when they leave the table
         self.waiting: dict[str, datetime] = {}  # orders waiting for their link, since when
+        # With `keep_decoded`, each order's last stored value and the record it encodes:
+        # reading back that same value object skips decoding it. A table that hands out a
+        # fresh decoded value on every read (the worker's) gains nothing from it.
+        self.decoded: dict[str, tuple[Mapping[str, Any], order_flow.OrderRecord]] | None = {} if keep_decoded else None
 
     @classmethod
     def from_stored(
@@ -217,6 +222,8 @@ class OrdersPartition:
         self.watermark = instant
         for order_id in self.forget.pop_due(instant):
             view.pop(step, order_id)
+            if self.decoded is not None:
+                self.decoded.pop(order_id, None)
             self.due.schedule(order_id, None)
             step.forgotten += 1
         for order_id in self.due.pop_due(instant):
@@ -229,13 +236,21 @@ class OrdersPartition:
             self._store(view, step, order_id, flow.record)
         view.put(step, watermark_key(self.partition), {"at": instant.isoformat()})
 
-    @staticmethod
-    def _load(view: StateView, order_id: str) -> order_flow.OrderRecord | None:
+    def _load(self, view: StateView, order_id: str) -> order_flow.OrderRecord | None:
         stored = view.get(order_id)
-        return None if stored is None else order_flow.record_of(stored)
+        if stored is None:
+            return None
+        if self.decoded is not None:
+            kept = self.decoded.get(order_id)
+            if kept is not None and kept[0] is stored:
+                return kept[1]
+        return order_flow.record_of(stored)
 
     def _store(self, view: StateView, step: OrdersStep, order_id: str, record: order_flow.OrderRecord) -> None:
-        view.put(step, order_id, order_flow.table_value(record, self.partition, self.retention or timedelta(0)))
+        value = order_flow.table_value(record, self.partition, self.retention or timedelta(0))
+        view.put(step, order_id, value)
+        if self.decoded is not None:
+            self.decoded[order_id] = (value, record)
         self.due.schedule(order_id, record.next_check_at)
         if self.retention is not None:
             self.forget.schedule(order_id, record.forget_at(self.retention))
