@@ -123,7 +123,8 @@ class ForwardFilter:
     """Which contributions the orders stage forwards: an order's, when its hand-overs,
     rating or verdict changed since this worker last forwarded it, and the first one of
     each new hour of event time whatever it holds (its latest event moves the stage's
-    clock). Most events of an order change none of them, so most stay home.
+    clock). About four events in ten change none of them (the demo city: 2,347 of
+    4,048 order writes forwarded) and stay home.
 
     Kept per worker: `forget` when partitions move, since another worker may have
     forwarded later contributions of the same orders meanwhile."""
