@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -162,6 +163,13 @@ class HourBucket:
         return HourBucket(self.started_at_seconds, counts, hotspot_inflow)
 
     def to_dict(self) -> dict[str, Any]:
+        return self._stored_form
+
+    @cached_property
+    def _stored_form(self) -> dict[str, Any]:
+        # Built once per bucket: an office's stored state lists up to a week of buckets
+        # and is written on every fact, while a fact changes only its own hour's bucket
+        # (`adding` makes a new one). Callers do not modify the dict.
         return {
             "started_at_seconds": self.started_at_seconds,
             "counts": dict(sorted(self.counts.items())),

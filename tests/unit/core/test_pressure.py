@@ -271,6 +271,20 @@ def test_state_survives_a_round_trip_through_json(facts_in_order):
     assert restored == state
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(fact_strategy, max_size=40), st.lists(fact_strategy, min_size=1, max_size=5))
+def test_a_states_stored_form_after_more_facts_equals_one_built_afresh(earlier, later):
+    # Given a state whose stored form was taken (each bucket keeps its own)
+    before = fold(earlier)
+    stored_before = orjson.dumps(before.to_dict())
+    # When more facts are folded in and the state is stored again
+    after = fold(later, before)
+    # Then it equals the stored form of the same facts folded afresh (no bucket of which
+    # built one before), and the earlier state's stored form is unchanged
+    assert orjson.dumps(after.to_dict()) == orjson.dumps(fold(earlier + later).to_dict())
+    assert orjson.dumps(before.to_dict()) == stored_before == orjson.dumps(fold(earlier).to_dict())
+
+
 def test_every_counted_kind_is_reported_in_every_window():
     event = snapshot(OfficePressureState(OFFICE), INFO, MONDAY, SETTINGS)
     assert set(event["windows"]["7d"]) == {*COUNTED_KINDS, "effective_inflow"}
