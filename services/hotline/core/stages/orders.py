@@ -100,6 +100,7 @@ class OrdersStep(Step):
     held_rejected: list[HeldRejection] = field(default_factory=list)
     due_checks: int = 0
     forgotten: int = 0
+    records: dict[str, order_flow.OrderRecord] = field(default_factory=dict)  # order id -> as stored, the last
 
 
 def _instant(at_seconds: float) -> datetime:
@@ -249,6 +250,7 @@ class OrdersPartition:
     def _store(self, view: StateView, step: OrdersStep, order_id: str, record: order_flow.OrderRecord) -> None:
         value = order_flow.table_value(record, self.partition, self.retention or timedelta(0))
         view.put(step, order_id, value)
+        step.records[order_id] = record
         if self.decoded is not None:
             self.decoded[order_id] = (value, record)
         self.due.schedule(order_id, record.next_check_at)

@@ -148,7 +148,8 @@ async def track_orders(stream):
             metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
         partitions.count_waiting()
         promises.promise(message.partition, handler.promised_seconds)
-        await rates.forward(message, orders_table)  # the live rates stage reads the order as stored here
+        # The live rates stage reads the order as stored here.
+        await rates.forward(message, orders_table, step.records if isinstance(step, orders_stage.OrdersStep) else {})
 
 
 @app.on_partitions_assigned.connect

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import Mapping
 
 from hotline.contract import codec, topics
 from hotline.core import order_flow
@@ -42,9 +43,10 @@ SETTLED_FLUSH_SECONDS = 0.5
 forward_filter = rates_stage.ForwardFilter()
 
 
-async def forward(message, orders_table) -> None:
-    """Tell the rates stage what the orders stage's message changed. Never raises: the
-    orders stage must go on whatever happens here."""
+async def forward(message, orders_table, stored: Mapping[str, order_flow.OrderRecord]) -> None:
+    """Tell the rates stage what the orders stage's message changed. `stored`: the
+    records the message's step stored (the table is read for an order it did not store).
+    Never raises: the orders stage must go on whatever happens here."""
     try:
         value = codec.decode(message.value)
         if message.topic == clock_ticks_topic.get_topic_name():
@@ -57,15 +59,22 @@ async def forward(message, orders_table) -> None:
         if message.topic == topics.CASES.name:
             case_message = rates_stage.case_message(order_id, value["case_id"])
             await order_rates_topic.send(key=RATES_KEY, value=codec.encode(case_message))
-        stored = orders_table.get(order_id)
-        if stored is None:
+        record = stored.get(order_id) or _stored_record(orders_table, order_id)
+        if record is None:
             return
-        contribution = contribution_of(order_flow.record_of(stored).order, deadline_policy, assessment_settings)
+        # The deadline stage's clocks of the order, where it kept them, are not built again.
+        known_clocks = (record.deadlines.clocks or ()) if record.deadlines is not None else ()
+        contribution = contribution_of(record.order, deadline_policy, assessment_settings, known_clocks)
         if not forward_filter.should_forward(contribution):
             return
         await order_rates_topic.send(key=RATES_KEY, value=codec.encode(rates_stage.order_message(contribution)))
     except Exception:  # the orders stage dead-letters what it could not read; here it is only skipped
         log.exception("rates: could not forward %s/%s/%s", message.topic, message.partition, message.offset)
+
+
+def _stored_record(orders_table, order_id: str) -> order_flow.OrderRecord | None:
+    value = orders_table.get(order_id)
+    return None if value is None else order_flow.record_of(value)
 
 
 def _levels() -> dict[str, str | None]:

@@ -166,3 +166,35 @@ def test_an_input_that_raises_comes_back_failed_with_its_writes_dropped():
     broken = ScreenedEvent({**appeal(0).event, "verdict": None})
     [step] = orders.handle([broken], StateView({}.get))
     assert (type(step), type(step.error)) == (Failed, TypeError)
+
+
+def test_a_steps_stored_records_give_the_contributions_their_table_values_give():
+    # The rates stage reads what an orders step stored from the step itself (with the
+    # deadline stage's clocks); it must see what reading the table value would give.
+    from hotline.contract import codec
+    from hotline.core.assessment import contribution_of
+    from hotline.rules import load_assessment_settings
+    from hotline.sim import SimulationSpec, simulate
+
+    simulation = simulate(SimulationSpec(days=6, seed=7, scenario="target-substitution", appeals_per_day=120))
+    offices = {office["office_id"]: office for office in simulation.offices}
+    rules = order_flow.OrderRules(DeadlineTracker(load_deadline_policy()), EscalationPolicy(daily_budget_per_office=None), offices)
+    policy, settings = load_deadline_policy(), load_assessment_settings()
+    handler = OrdersPartition(rules, None, RETENTION, 0)
+    table: dict = {}
+    compared = with_known_clocks = 0
+    for number, event in enumerate(simulation.events):
+        event = {**codec.decode(codec.encode(event)), "caused_by": f"in-{number}", "verdict": {"status": "accepted", "reasons": []}}
+        [step] = handler.handle([ScreenedEvent(event, ("hotline.screened.v1", 0, number))], StateView(table.get))
+        for write in step.written:
+            if write.value is None:
+                table.pop(write.key, None)
+            else:
+                table[write.key] = codec.decode(codec.encode(write.value))
+        for order_id, record in step.records.items():
+            known = record.deadlines.clocks if record.deadlines is not None and record.deadlines.clocks else ()
+            with_known_clocks += bool(known)
+            from_table = order_flow.record_of(table[order_id]).order
+            assert contribution_of(record.order, policy, settings, known) == contribution_of(from_table, policy, settings)
+            compared += 1
+    assert compared > 5_000 and with_known_clocks > compared // 2
