@@ -295,6 +295,8 @@ class Drain:
     rss_at_lag_zero: dict[int, int] = field(default_factory=dict)
     peak_rss: dict[int, int] = field(default_factory=dict)
     cpu_seconds_during_drain: dict[int, float] = field(default_factory=dict)
+    # From the first output until every stage had drained: the work the whole input cost.
+    cpu_seconds_to_all_stages_drained: dict[int, float] = field(default_factory=dict)
     broker_cpu_seconds_during_drain: float | None = None
     broker_cpu_unmeasured_reason: str | None = None
 
@@ -315,6 +317,8 @@ class Drain:
         # Cores are CPU seconds over the same window as the rate: first output to input lag 0.
         drain_seconds = _difference(self.lag_zero_seconds, self.first_output_seconds)
         worker_cpu_seconds = sum(self.cpu_seconds_during_drain.values()) if self.cpu_seconds_during_drain else None
+        all_drained = self.cpu_seconds_to_all_stages_drained
+        end_to_end_cpu_seconds = sum(all_drained.values()) if all_drained and self.all_stages_drained_seconds is not None else None
         return {
             "events": events,
             "events_per_second": None if rate is None else round(rate, 1),
@@ -329,6 +333,8 @@ class Drain:
             "first_output_to_all_outputs_seconds": _rounded(_difference(self.outputs_complete_seconds, self.first_output_seconds)),
             "first_output_to_all_stages_drained_seconds": _rounded(_difference(self.all_stages_drained_seconds, self.first_output_seconds)),
             "cpu_seconds_per_1000_events": _rounded(None if worker_cpu_seconds is None else worker_cpu_seconds / events * 1000),
+            "end_to_end_cpu_seconds_per_1000_events": _rounded(None if end_to_end_cpu_seconds is None else end_to_end_cpu_seconds / events * 1000),
+            "end_to_end_worker_cores": _rounded(stats.cores(end_to_end_cpu_seconds, _difference(self.all_stages_drained_seconds, self.first_output_seconds))),
             "drain_wall_seconds": _rounded(drain_seconds),
             "worker_cpu_seconds_during_drain": _rounded(worker_cpu_seconds),
             "worker_cores_during_drain": _rounded(stats.cores(worker_cpu_seconds, drain_seconds)),
@@ -403,6 +409,7 @@ def measure_drain(
             drain.outputs_complete_seconds = time.monotonic() - started
         if probe.lag(group) == 0:
             drain.all_stages_drained_seconds = time.monotonic() - started
+            drain.cpu_seconds_to_all_stages_drained = {p.pid: (cpu_seconds(p.pid) or 0.0) - cpu_at_first.get(p.pid, 0.0) for p in processes}
             break
         time.sleep(1.0)
     drain.peak_rss = {p.pid: status_bytes(p.pid, "VmHWM") or 0 for p in processes}

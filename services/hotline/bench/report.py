@@ -256,7 +256,9 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("throughput", f"{label}: end to end events/s (all stages drained)", _text(_end_to_end(section))))
         rows.append(("throughput", f"{label}: screened events/s (input lag 0)", _text(_rate(section))))
         if section is not None:
-            rows.append(("throughput", f"{label}: CPU s per 1000 events", _text(section.get("cpu_seconds_per_1000_events"))))
+            rows.append(("throughput", f"{label}: CPU s per 1000 events (until input lag 0)", _text(section.get("cpu_seconds_per_1000_events"))))
+            end_to_end_cpu = f"{_text(section.get('end_to_end_cpu_seconds_per_1000_events'))} ({_cores_text(section.get('end_to_end_worker_cores'))} cores)"
+            rows.append(("throughput", f"{label}: CPU s per 1000 events until all stages drained", end_to_end_cpu))
             rows.append(("throughput", f"{label}: all stages drained after", _text(section.get("first_output_to_all_stages_drained_seconds"), " s")))
             if "worker_cores_during_drain" in section:
                 drained = f"{_cores_text(section['worker_cores_during_drain'])} / {_cores_text(section['broker_cores_during_drain'])} (over {_seconds_text(section['drain_wall_seconds'])})"

@@ -61,3 +61,25 @@ def test_end_to_end_rate_is_missing_when_the_stages_did_not_drain_within_the_cap
     drain = phases.Drain(first_output_seconds=5.0, lag_zero_seconds=55.0)
     figures = drain.to_dict(10_000)
     assert (figures["events_per_second"], figures["end_to_end_events_per_second"]) == (200.0, None)
+
+
+def test_end_to_end_cpu_counts_the_workers_until_every_stage_drained():
+    # given a worker that used 20 CPU s until input lag 0 and 45 CPU s until every stage
+    # drained, 50 s after the first output
+    drain = phases.Drain(
+        first_output_seconds=5.0,
+        lag_zero_seconds=25.0,
+        all_stages_drained_seconds=55.0,
+        cpu_seconds_during_drain={101: 20.0},
+        cpu_seconds_to_all_stages_drained={101: 45.0},
+    )
+    figures = drain.to_dict(10_000)
+    # then the whole input cost 4.5 CPU s per 1000 events, 0.9 cores over the 50 s
+    assert (figures["cpu_seconds_per_1000_events"], figures["end_to_end_cpu_seconds_per_1000_events"]) == (2.0, 4.5)
+    assert figures["end_to_end_worker_cores"] == 0.9
+
+
+def test_end_to_end_cpu_is_missing_when_the_stages_did_not_drain():
+    drain = phases.Drain(first_output_seconds=5.0, lag_zero_seconds=25.0, cpu_seconds_during_drain={101: 20.0})
+    figures = drain.to_dict(10_000)
+    assert (figures["end_to_end_cpu_seconds_per_1000_events"], figures["end_to_end_worker_cores"]) == (None, None)
