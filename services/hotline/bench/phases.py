@@ -486,8 +486,9 @@ def _wait_until_group_settled(processes: Sequence[ManagedProcess], quiet_seconds
     raise RuntimeError(f"the group did not settle within {timeout_seconds:.0f}s")
 
 
-def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) -> tuple[dict, Drain]:
-    """`hotline worker` x `workers` (one app id) draining a copy of the simulated events.
+def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None, run_number: int = 1) -> tuple[dict, Drain]:
+    """`hotline worker` x `workers` (one app id, its own for each `run_number`) draining a
+    copy of the simulated events.
 
     The workers join the group before their input arrives: a rebalance that lands on a
     worker busy with a backlog (the second worker joining) can leave Faust unable to
@@ -495,7 +496,7 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
     group starts at the end of the input, and once it has settled the events are
     produced again; the pipeline drains far slower than they are produced."""
     bench.reporter.step(f"full pipeline, {workers} worker{'s' if workers > 1 else ''}", total=len(bench.input_events))
-    app_id = f"{bench.run_id}-pipeline-{workers}w"
+    app_id = f"{bench.run_id}-pipeline-{workers}w" + ("" if run_number == 1 else f"-run{run_number}")
     processes = _start_pipeline_workers(bench, app_id, workers, bench.probe.end_offsets([topics.EVENTS.name]))
     _wait_until_group_settled(processes)
     # Produced while the drain is watched, so the drain's clock sees the first output.
@@ -536,6 +537,24 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None) 
         "snapshots) written during the drain are counted too",
     }
     return figures, drain
+
+
+def median_run(runs: Sequence[tuple[dict, Drain]]) -> tuple[dict, Drain]:
+    """Of repeated drains of the same input, the one with the median end-to-end rate (the
+    lower of the two middle ones for an even count); a run whose stages did not drain
+    counts as the slowest."""
+    if not runs:
+        raise ValueError("no pipeline run to choose from")
+    ranked = sorted(runs, key=lambda run: run[0].get("end_to_end_events_per_second") or 0.0)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def run_summary(figures: dict) -> dict:
+    """What `--pipeline-runs` lists of each run."""
+    return {
+        key: figures.get(key)
+        for key in ("app_id", "end_to_end_events_per_second", "events_per_second", "first_output_to_all_stages_drained_seconds", "end_to_end_cpu_seconds_per_1000_events")
+    }
 
 
 def worker_memory(drain: Drain) -> dict:

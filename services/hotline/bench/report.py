@@ -260,6 +260,8 @@ def table_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             end_to_end_cpu = f"{_text(section.get('end_to_end_cpu_seconds_per_1000_events'))} ({_cores_text(section.get('end_to_end_worker_cores'))} cores)"
             rows.append(("throughput", f"{label}: CPU s per 1000 events until all stages drained", end_to_end_cpu))
             rows.append(("throughput", f"{label}: all stages drained after", _text(section.get("first_output_to_all_stages_drained_seconds"), " s")))
+            if section.get("runs"):
+                rows.append(("throughput", f"{label}: end to end events/s of each run (figures: the median run)", each_run_text(section["runs"])))
             if "worker_cores_during_drain" in section:
                 drained = f"{_cores_text(section['worker_cores_during_drain'])} / {_cores_text(section['broker_cores_during_drain'])} (over {_seconds_text(section['drain_wall_seconds'])})"
                 rows.append(("throughput", f"{label}: cores of the workers / the broker while draining", _with_reason(drained, section["broker_cpu_unmeasured_reason"])))
@@ -307,6 +309,11 @@ def goal_text(goal: dict[str, Any]) -> str:
     if goal["measured"] is None:
         return NOT_MEASURED
     return _text(goal["measured"])
+
+
+def each_run_text(runs: list[dict[str, Any]]) -> str:
+    """`--pipeline-runs`: each run's end-to-end rate and CPU s per 1000 events, in run order."""
+    return ", ".join(f"{_text(run.get('end_to_end_events_per_second'))} ({_text(run.get('end_to_end_cpu_seconds_per_1000_events'))} CPU s)" for run in runs)
 
 
 def headline_rows(head: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -1,10 +1,13 @@
-"""Cores of the workers and the broker over a drain, and why the broker's may be missing."""
+"""Cores of the workers and the broker over a drain, why the broker's may be missing, and
+which of repeated drains the bench reports."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hotline.bench import phases
+import pytest
+
+from hotline.bench import phases, report
 
 
 def test_an_external_broker_is_not_read_and_says_why():
@@ -83,3 +86,28 @@ def test_end_to_end_cpu_is_missing_when_the_stages_did_not_drain():
     drain = phases.Drain(first_output_seconds=5.0, lag_zero_seconds=25.0, cpu_seconds_during_drain={101: 20.0})
     figures = drain.to_dict(10_000)
     assert (figures["end_to_end_cpu_seconds_per_1000_events"], figures["end_to_end_worker_cores"]) == (None, None)
+
+
+def _run(rate, cpu=None):
+    return {"app_id": f"a-{rate}", "end_to_end_events_per_second": rate, "end_to_end_cpu_seconds_per_1000_events": cpu}, phases.Drain()
+
+
+def test_repeated_runs_report_the_median_one():
+    runs = [_run(464.0), _run(340.0), _run(434.0)]
+    figures, _ = phases.median_run(runs)
+    assert figures["app_id"] == "a-434.0"
+
+
+def test_of_an_even_count_the_lower_middle_run_is_reported_and_an_undrained_run_ranks_last():
+    figures, _ = phases.median_run([_run(400.0), _run(None), _run(300.0), _run(500.0)])
+    assert figures["app_id"] == "a-300.0"
+
+
+def test_no_run_is_refused():
+    with pytest.raises(ValueError):
+        phases.median_run([])
+
+
+def test_each_run_is_listed_in_run_order_with_its_cpu():
+    runs = [phases.run_summary(_run(464.0, 2.05)[0]), phases.run_summary(_run(340.0, 2.79)[0])]
+    assert report.each_run_text(runs) == "464 (2.050 CPU s), 340 (2.790 CPU s)"
