@@ -8,15 +8,16 @@ stage's job, so a malformed message reaches our code instead of failing inside F
 from __future__ import annotations
 
 import ssl
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
-from hotline.stream import bootstrap, key_routing, restart_position, table_partitions, worker_logging, write_order
+from hotline.stream import bootstrap, key_routing, restart_position, table_partitions, worker_logging, write_behind, write_order
 
 settings = bootstrap.settings()
+FlushRank = Callable[[str, Any], int]
 # Before the app makes its producer: table writes follow the sends they record, commits the writes.
 write_order.install()
 # A partition the group never committed is read from its beginning after a restart.
@@ -68,6 +69,15 @@ app = faust.App(
     Worker=worker_logging.Worker,  # logs at the level asked for (faust lowers it to DEBUG)
     Router=key_routing.Router,  # routes views by a key's topic bytes (faust hashes its JSON)
 )
+# Table writes reach the changelog once per changed key, when an offset commit starts.
+app.sensors.add(write_behind.flush_before_commit)
+
+
+@app.on_partitions_revoked.connect
+async def flush_tables_before_handover(sender, revoked, **kwargs) -> None:
+    # The partitions' next owner restores their tables from the changelog.
+    if write_behind.flush_before_commit.flush():
+        await app.producer.flush()
 
 
 def changelog_topic_specs() -> tuple[topics.TopicSpec, ...]:
@@ -115,10 +125,17 @@ def internal_topic(suffix: str) -> faust.TopicT:
     )
 
 
-def json_table(name: str, help: str) -> faust.TableT:
-    """A changelog-backed table of JSON-able dicts, partitioned like the topics."""
+def write_behind_table(table: faust.TableT, flush_rank: FlushRank | None) -> write_behind.WriteBehindTable:
+    wrapped = write_behind.WriteBehindTable(table, flush_rank)
+    write_behind.flush_before_commit.tables.append(wrapped)
+    return wrapped
+
+
+def json_table(name: str, help: str, flush_rank: FlushRank | None = None) -> write_behind.WriteBehindTable:
+    """A changelog-backed table of JSON-able dicts, partitioned like the topics, whose
+    writes reach the changelog at the next commit (hotline.stream.write_behind)."""
     # No value_type: values are plain JSON (the app's default serializer), not Faust models.
-    return app.Table(name, default=None, key_type=str, partitions=settings.partitions, help=help)
+    return write_behind_table(app.Table(name, default=None, key_type=str, partitions=settings.partitions, help=help), flush_rank)
 
 
 class CompactJsonTable:
@@ -131,14 +148,17 @@ class CompactJsonTable:
     can read the other's.
     """
 
-    def __init__(self, name: str, help: str):
-        self.table = app.Table(
-            name,
-            default=None,
-            key_type=str,
-            value_type=bytes,  # raw bytes in the changelog: the JSON as encoded here
-            partitions=settings.partitions,
-            help=help,
+    def __init__(self, name: str, help: str, flush_rank: FlushRank | None = None):
+        self.table = write_behind_table(
+            app.Table(
+                name,
+                default=None,
+                key_type=str,
+                value_type=bytes,  # raw bytes in the changelog: the JSON as encoded here
+                partitions=settings.partitions,
+                help=help,
+            ),
+            flush_rank,
         )
 
     def get(self, key: str) -> Any:

@@ -67,6 +67,22 @@ class ClockPromises:
             self.sent[partition] = at_seconds
 
 
+def merge_flush_rank(key: str, value: Any) -> int:
+    """Where a write goes in the flush of a table shared with a merge
+    (hotline.stream.write_behind): items still held, then the stage's state, then the
+    items handled (deleted), then the merge's clocks.
+
+    A restarted worker must find every item behind a stored clock either held or handled
+    with its state stored, so the clocks go last and a handled item leaves only after
+    the state it led to; state that already counts an item still held is recognised when
+    that item is released again."""
+    if not MergeTables.owns(key):
+        return 1
+    if key.endswith("|clocks"):
+        return 3
+    return 2 if value is None else 0
+
+
 class MergeTables:
     """One `OrderedMerge` per partition of a stage's input, kept in the stage's own table.
 

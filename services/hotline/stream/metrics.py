@@ -82,6 +82,12 @@ EVENT_TIME_WATERMARK = Gauge(
     "Highest event time (occurred_at) seen by this worker, as a Unix timestamp.",
     ["stage"],
 )
+TABLE_WRITES = Counter(
+    "hotline_table_writes_total",
+    "Writes to a stage's table, by outcome: changelog_record (sent when an offset commit starts, "
+    "one per changed key) or coalesced (replaced by a later write to the same key before that).",
+    ["table", "outcome"],
+)
 MERGE_PENDING = Gauge(
     "hotline_merge_pending_items",
     "Items a stage holds until every upstream partition's clock has passed them (event-time order).",

@@ -41,6 +41,7 @@ dedupe_settings = bootstrap.rules().dedupe
 state_table = CompactJsonTable(
     "callers",
     "caller|<pseudonym>: a caller's recent appeals, for the frequent-caller rule; merge|...: appeals held for event-time order, and the screen clocks",
+    flush_rank=clocks.merge_flush_rank,
 )
 merges = clocks.MergeTables(STAGE, ("screen",), state_table)
 promises = clocks.register(clocks.ClockPromises(STAGE, appeals_by_place_topic))

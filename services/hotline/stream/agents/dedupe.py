@@ -39,6 +39,7 @@ state_table = CompactJsonTable(
     "dedupe",
     "entry|<order id>: an appeal's dedupe index entry (rebuilds the in-memory index); case|<case id>: how many "
     "appeals repeated a case still in the index, and the last one counted; merge|...: appeals held for event-time order, and the callers clocks",
+    flush_rank=clocks.merge_flush_rank,
 )
 merges = clocks.MergeTables(STAGE, ("callers",), state_table)
 

@@ -37,6 +37,7 @@ policy = bootstrap.rules().escalation
 budgets_table = json_table(
     "escalation-budgets",
     "Per receiving office: escalations raised and held back per day; merge|...: proposals held for event-time order, and the orders clocks",
+    flush_rank=clocks.merge_flush_rank,
 )
 promises = clocks.register(clocks.ClockPromises(STAGE, office_facts_topic))
 merges = clocks.MergeTables(STAGE, ("orders",), budgets_table)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from hotline.contract import codec, topics
 from hotline.core import order_flow
@@ -59,7 +60,19 @@ dedupe_settings = bootstrap.rules().dedupe
 # Finished orders leave the table after this much event time, so its size follows the
 # open orders and the recent past, not the whole history.
 CLOSED_ORDER_RETENTION = timedelta(days=settings.closed_order_retention_days)
-orders_table = CompactJsonTable("orders", "Per order: state fold, deadline clocks, escalations, office marks")
+
+
+def watermark_last(key: str, value: Any) -> int:
+    """A partition's watermark reaches the changelog after the orders it checked
+    (hotline.stream.write_behind): a crash before them repeats the checks."""
+    return 1 if key.startswith(orders_stage.WATERMARK_PREFIX) else 0
+
+
+orders_table = CompactJsonTable(
+    "orders",
+    "Per order: state fold, deadline clocks, escalations, office marks",
+    flush_rank=watermark_last,
+)
 promises = register(ClockPromises(STAGE, escalation_proposals_topic, office_facts_topic))
 SENT_TO = {
     orders_stage.DEADLINES: deadlines_topic,

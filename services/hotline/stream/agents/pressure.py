@@ -40,6 +40,7 @@ office_table = json_table(
     "office-pressure",
     "Per office: rolling pressure buckets, alert book, last snapshot hour, last fact counted; "
     "merge|...: office facts held for event-time order, and the upstream clocks",
+    flush_rank=clocks.merge_flush_rank,
 )
 merges = clocks.MergeTables(STAGE, ("orders", "escalate"), office_table)
 
