@@ -859,6 +859,10 @@ class DueIndex:
             self._heap = [(instant, key) for key, instant in self._next_at.items()]
             heapq.heapify(self._heap)
 
+    def items(self):
+        """(order id, instant) pairs, in no particular order."""
+        return self._next_at.items()
+
     def next_at(self) -> datetime | None:
         self._drop_stale()
         return self._heap[0][0] if self._heap else None

@@ -126,7 +126,7 @@ class OrdersPartition:
         self.watermark = watermark
         self.due = DueIndex()
         self.forget = DueIndex()  # finished orders by when they leave the table
-        self.waiting: dict[str, datetime] = {}  # orders waiting for their link, since when
+        self.waiting = DueIndex()  # orders waiting for their link, by since when
         # With `keep_decoded`, each order's last stored value and the record it encodes:
         # reading back that same value object skips decoding it. A table that hands out a
         # fresh decoded value on every read (the worker's) gains nothing from it.
@@ -159,15 +159,14 @@ class OrdersPartition:
             if index.forget_at is not None and retention is not None:
                 handler.forget.schedule(key, index.forget_at)
             if index.link_wait_since is not None:
-                handler.waiting[key] = index.link_wait_since
+                handler.waiting.schedule(key, index.link_wait_since)
         return partitions
 
     @property
     def promised_seconds(self) -> float | None:
         """No proposal or fact this partition sends from now on is stamped before this."""
-        candidates = [*self.waiting.values()]
-        if self.watermark is not None:
-            candidates.append(self.watermark)
+        # Asked after every message: the oldest wait comes off a heap, not a walk over all.
+        candidates = [instant for instant in (self.waiting.next_at(), self.watermark) if instant is not None]
         return min(candidates).timestamp() if candidates else None
 
     def handle(self, items: Iterable[OrdersInput], view: StateView) -> list[OrdersStep | Failed]:
@@ -256,10 +255,7 @@ class OrdersPartition:
         self.due.schedule(order_id, record.next_check_at)
         if self.retention is not None:
             self.forget.schedule(order_id, record.forget_at(self.retention))
-        if record.link_wait_since is not None:
-            self.waiting[order_id] = record.link_wait_since
-        else:
-            self.waiting.pop(order_id, None)
+        self.waiting.schedule(order_id, record.link_wait_since)
 
     @staticmethod
     def _publish(step: OrdersStep, order_id: str, flow: order_flow.OrderStep) -> None:

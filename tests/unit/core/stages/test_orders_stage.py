@@ -82,16 +82,29 @@ def test_a_linkable_appeal_waits_for_its_link_and_holds_the_downstream_clock():
     waiting = run(orders, [appeal(0), dispatch(1)], table)
     # then nothing is sent, the order waits since the appeal, and the clock stays there
     assert [step.sent for step in waiting] == [[], []]
-    assert orders.waiting == {"o-1": START}
+    assert dict(orders.waiting.items()) == {"o-1": START}
     assert orders.watermark == START + timedelta(hours=1)
     assert orders.promised_seconds == START.timestamp()
     # when the link comes
     [linked] = run(orders, [link()], table)
     # then the appeal and the dispatch are applied: sign-for deadline facts go out
-    assert orders.waiting == {}
+    assert dict(orders.waiting.items()) == {}
     assert orders.promised_seconds == (START + timedelta(hours=1)).timestamp()
     assert {sent.topic for sent in linked.sent} == {OFFICE_FACTS}
     assert order_flow.record_of(table["o-1"]).order.status == "dispatched"
+
+
+def test_the_promised_clock_follows_the_oldest_order_still_waiting():
+    # given two orders waiting for their links, the first since hour 0, the second since hour 2
+    orders, table = handler(), {}
+    run(orders, [appeal(0, "o-1"), appeal(2, "o-2"), dispatch(3, "o-2")], table)
+    assert orders.promised_seconds == START.timestamp()
+    # when the first order's link comes, then the second's
+    run(orders, [link("o-1")], table)
+    # then the clock moves to the second order's wait, and then to the watermark
+    assert orders.promised_seconds == (START + timedelta(hours=2)).timestamp()
+    run(orders, [link("o-2")], table)
+    assert (len(orders.waiting), orders.promised_seconds) == (0, (START + timedelta(hours=3)).timestamp())
 
 
 def test_without_case_links_or_with_a_verdict_dedupe_skips_an_appeal_is_applied_at_once():
@@ -99,7 +112,7 @@ def test_without_case_links_or_with_a_verdict_dedupe_skips_an_appeal_is_applied_
     for orders, status in ((handler(case_links=None), "accepted"), (handler(case_links=skipping), "flagged")):
         table: dict = {}
         [step] = run(orders, [appeal(0, status=status)], table)
-        assert (orders.waiting, order_flow.record_of(table["o-1"]).order.received_at is not None) == ({}, True)
+        assert (dict(orders.waiting.items()), order_flow.record_of(table["o-1"]).order.received_at is not None) == ({}, True)
         assert [write.key for write in step.written] == ["o-1", "__watermark__/2"]
 
 
@@ -153,7 +166,7 @@ def test_a_rebuilt_partition_holds_the_same_watermark_and_indexes():
     orders, table = handler(), {}
     run(orders, [appeal(0, "o-1"), appeal(1, "o-2", status="rejected"), dispatch(2, "o-2")], table)
     [rebuilt] = OrdersPartition.from_stored(RULES, LINKS, RETENTION, table.items()).values()
-    assert (rebuilt.partition, rebuilt.watermark, rebuilt.waiting, rebuilt.promised_seconds) == (2, orders.watermark, {"o-1": START}, START.timestamp())
+    assert (rebuilt.partition, rebuilt.watermark, dict(rebuilt.waiting.items()), rebuilt.promised_seconds) == (2, orders.watermark, {"o-1": START}, START.timestamp())
     # and both check the same orders when event time moves on
     original_table = dict(table)
     [original] = run(orders, [tick(480)], original_table)
