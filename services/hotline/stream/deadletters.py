@@ -31,4 +31,4 @@ async def send_dead_letter_at(position: SourcePosition, original: bytes, stage: 
     )
     await deadletter_topic.send(key=position.label.encode(), value=codec.encode(record))
     metrics.MESSAGES_DEADLETTERED.labels(stage=stage, reason=rejected.reason).inc()
-    metrics.MESSAGES_PRODUCED.labels(topic=topics.DEADLETTER.name).inc()
+    metrics.produced(topic=topics.DEADLETTER.name).inc()

@@ -4,7 +4,7 @@ next offset commit (what Kafka Streams' record cache does).
 Faust sends a changelog record for every table write: an order is written on each of its
 events, an office on each of its facts, a merge's held item once when it arrives and once
 more when it is handled, and the orders watermark on nearly every event. A worker sent
-5.6 changelog records per input event that way, each through Faust's producer buffer.
+6.1 changelog records per input event that way, each through Faust's producer buffer.
 `WriteBehindTable` writes the value into the table's store at once (every read sees it)
 and notes the key; `flush()` sends one record per noted key with its value at that
 moment, and nothing for a key that came and went between two flushes.
@@ -55,7 +55,9 @@ class WriteBehindTable:
         return getattr(self.table, name)
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.table.get(key, default)
+        # The store itself: Faust's `get` goes through `__getitem__`, its sensors'
+        # `on_table_get` and a KeyError for a missing key (these tables have no default).
+        return self.table.data.get(key, default)
 
     def __getitem__(self, key: str) -> Any:
         return self.table[key]
@@ -68,12 +70,6 @@ class WriteBehindTable:
 
     def __len__(self) -> int:
         return len(self.table)
-
-    def items(self):
-        return self.table.items()
-
-    def values(self):
-        return self.table.values()
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._note(key)

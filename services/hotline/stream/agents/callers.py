@@ -31,7 +31,7 @@ from hotline.core.stages.state import Failed, StateView
 from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import CompactJsonTable, app, appeals_by_caller_topic, appeals_by_place_topic
 from hotline.stream.deadletters import send_dead_letter
-from hotline.stream.stage_io import store
+from hotline.stream.stage_io import send, store
 
 STAGE = "callers"
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _count(step: callers_stage.JudgeStep) -> None:
 async def judge_callers(stream):
     async for event in stream.events():
         message = event.message
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         if partitions.stale:
             partitions.rebuild()
         try:
@@ -94,7 +94,7 @@ async def judge_callers(stream):
                 await send_dead_letter(message, STAGE, rejected, original=codec.encode(step.item.payload))
                 continue
             for sent in step.sent:
-                await appeals_by_place_topic.send(key=sent.key.encode(), value=codec.encode(sent.value))
+                await send(appeals_by_place_topic, sent.key.encode(), codec.encode(sent.value))
             store(state_table, step.written)
             _count(step)
         merges.handled(message.partition, released)
@@ -104,7 +104,7 @@ async def judge_callers(stream):
         forgotten = handler.forget_quiet(StateView(state_table.get), frontier_seconds)
         store(state_table, forgotten.written)
         metrics.CALLERS_FORGOTTEN.inc(forgotten.forgotten)
-        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        metrics.processed(stage=STAGE).inc()
 
 
 @app.on_partitions_assigned.connect

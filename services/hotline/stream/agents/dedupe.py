@@ -28,7 +28,7 @@ from hotline.core.stages.state import Failed, StateView
 from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import CompactJsonTable, app, appeals_by_place_topic, cases_topic
 from hotline.stream.deadletters import send_dead_letter
-from hotline.stream.stage_io import store
+from hotline.stream.stage_io import send, store
 
 STAGE = "dedupe"
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ partitions = PartitionIndexes()
 async def link_cases(stream):
     async for event in stream.events():
         message = event.message
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         if partitions.stale:
             partitions.rebuild()
         try:
@@ -89,14 +89,14 @@ async def link_cases(stream):
                 await send_dead_letter(message, STAGE, rejected, original=codec.encode(step.item))
                 continue
             for sent in step.sent:
-                await cases_topic.send(key=sent.key.encode(), value=codec.encode(sent.value))
-                metrics.MESSAGES_PRODUCED.labels(topic=topics.CASES.name).inc()
+                await send(cases_topic, sent.key.encode(), codec.encode(sent.value))
+                metrics.produced(topic=topics.CASES.name).inc()
             store(state_table, step.written)
             if step.counted_relation is not None:
                 metrics.REPEATS.labels(relation=step.counted_relation).inc()
         merges.handled(message.partition, released)
         partitions.gauge()
-        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        metrics.processed(stage=STAGE).inc()
 
 
 @app.on_partitions_assigned.connect

@@ -27,7 +27,7 @@ from hotline.stream import bootstrap, clocks, metrics
 from hotline.stream.app import app, escalation_proposals_topic, escalations_topic, json_table, office_facts_topic
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
-from hotline.stream.stage_io import store
+from hotline.stream.stage_io import send, store
 
 STAGE = "escalate"
 log = logging.getLogger(__name__)
@@ -68,9 +68,9 @@ SENT_TO = {ESCALATIONS: escalations_topic, OFFICE_FACTS: office_facts_topic}
 async def _apply(step: escalate_stage.EscalateStep) -> None:
     """Send what a step raised and summarised, then store the budgets it changed."""
     for sent in step.sent:
-        await SENT_TO[sent.topic].send(key=sent.key.encode(), value=codec.encode(sent.value))
+        await send(SENT_TO[sent.topic], sent.key.encode(), codec.encode(sent.value))
         if sent.topic == ESCALATIONS:
-            metrics.MESSAGES_PRODUCED.labels(topic=topics.ESCALATIONS.name).inc()
+            metrics.produced(topic=topics.ESCALATIONS.name).inc()
     store(budgets_table, step.written)
     for event in step.events:
         if event["type"] == escalate_stage.RAISED:
@@ -84,7 +84,7 @@ async def escalate(stream):
     await registry.loaded.wait()
     async for event in stream.events():
         message = event.message
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         if partitions.stale:
             partitions.rebuild()
         try:
@@ -108,7 +108,7 @@ async def escalate(stream):
         await _apply(handler.close_through(StateView(budgets_table.get), frontier))
         # Everything released from now on is stamped at or after the frontier.
         promises.promise(message.partition, frontier)
-        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        metrics.processed(stage=STAGE).inc()
 
 
 @app.on_partitions_assigned.connect

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Mapping
 
 from hotline.contract import codec, topics
 from hotline.core import order_flow
@@ -48,7 +48,7 @@ from hotline.stream.app import (
 )
 from hotline.stream.deadletters import send_dead_letter, send_dead_letter_at
 from hotline.stream.registry import registry
-from hotline.stream.stage_io import store
+from hotline.stream.stage_io import send, store
 
 STAGE = "orders"
 log = logging.getLogger(__name__)
@@ -108,8 +108,7 @@ class OrderPartitions:
 partitions = OrderPartitions()
 
 
-def _decoded(message) -> orders_stage.OrdersInput:
-    value = codec.decode(message.value)
+def _input_of(message, value: Mapping[str, Any]) -> orders_stage.OrdersInput:
     if message.topic == topics.SCREENED.name:
         return orders_stage.ScreenedEvent(value, (message.topic, message.partition, message.offset))
     if message.topic == topics.CASES.name:
@@ -120,10 +119,10 @@ def _decoded(message) -> orders_stage.OrdersInput:
 async def _apply(step: orders_stage.OrdersStep) -> None:
     """Send what a step sent and dead-letter the held events it rejected, then store."""
     for sent in step.sent:
-        await SENT_TO[sent.topic].send(key=sent.key.encode(), value=codec.encode(sent.value))
+        await send(SENT_TO[sent.topic], sent.key.encode(), codec.encode(sent.value))
     for event in step.deadline_events:
-        metrics.MESSAGES_PRODUCED.labels(topic=topics.DEADLINES.name).inc()
-        metrics.DEADLINE_EVENTS.labels(type=event["type"], target=event["target"], level=event.get("office_level") or "unknown").inc()
+        metrics.produced(topic=topics.DEADLINES.name).inc()
+        metrics.deadline_events(type=event["type"], target=event["target"], level=event.get("office_level") or "unknown").inc()
     for _, damped in step.damped:
         metrics.ESCALATIONS_DAMPED.labels(reason=damped.reason, damping=damped.damping).inc()
     for held in step.held_rejected:
@@ -143,12 +142,14 @@ async def track_orders(stream):
     await registry.loaded.wait()
     async for event in stream.events():
         message = event.message
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         if partitions.stale:
             partitions.rebuild()
         handler = partitions.handler(message.partition)
+        value = None
         try:
-            [step] = handler.handle([_decoded(message)], StateView(orders_table.get))
+            value = codec.decode(message.value)
+            [step] = handler.handle([_input_of(message, value)], StateView(orders_table.get))
         except (ValueError, TypeError, KeyError) as error:
             step = Failed(message, error)
         if isinstance(step, Failed):
@@ -158,11 +159,12 @@ async def track_orders(stream):
             await send_dead_letter(message, STAGE, step.rejected)
         else:
             await _apply(step)
-            metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+            metrics.processed(stage=STAGE).inc()
         partitions.count_waiting()
         promises.promise(message.partition, handler.promised_seconds)
         # The live rates stage reads the order as stored here.
-        await rates.forward(message, orders_table, step.records if isinstance(step, orders_stage.OrdersStep) else {})
+        if value is not None:
+            await rates.forward(message, value, orders_table, step.records if isinstance(step, orders_stage.OrdersStep) else {})
 
 
 @app.on_partitions_assigned.connect

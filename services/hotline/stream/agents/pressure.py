@@ -29,7 +29,7 @@ from hotline.stream import bootstrap, clocks, metrics, pressure_metrics
 from hotline.stream.app import alerts_topic, app, json_table, office_facts_topic, pressure_topic
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
-from hotline.stream.stage_io import store
+from hotline.stream.stage_io import send, store
 
 STAGE = "pressure"
 log = logging.getLogger(__name__)
@@ -103,8 +103,8 @@ def current_snapshot(office_id: str) -> dict | None:
 async def _apply(step: pressure_stage.CountStep) -> None:
     """Send a step's snapshots and alert changes, then store the offices it changed."""
     for sent in step.sent:
-        await SENT_TO[sent.topic].send(key=sent.key.encode(), value=codec.encode(sent.value))
-        metrics.MESSAGES_PRODUCED.labels(topic=PRODUCED_TOPIC[sent.topic]).inc()
+        await send(SENT_TO[sent.topic], sent.key.encode(), codec.encode(sent.value))
+        metrics.produced(topic=PRODUCED_TOPIC[sent.topic]).inc()
     for snapshot in step.snapshots:
         pressure_metrics.observe_snapshot(snapshot.value)
         pressure_metrics.observe_alerts(snapshot.alerts)
@@ -122,7 +122,7 @@ async def track_pressure(stream):
     registry.on_office(lambda record: pressure_metrics.initialise_offices([pressure.OfficeInfo.from_registry(record)]))
     async for event in stream.events():
         message = event.message
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         if book.stale:
             book.rebuild()
         try:
@@ -141,7 +141,7 @@ async def track_pressure(stream):
                 continue
             await _apply(step)
         merges.handled(message.partition, released)
-        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        metrics.processed(stage=STAGE).inc()
 
 
 @app.on_partitions_revoked.connect

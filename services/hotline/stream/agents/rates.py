@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 from hotline.contract import codec, topics
 from hotline.core import order_flow
@@ -28,6 +28,7 @@ from hotline.stream import bootstrap, metrics
 from hotline.stream.app import app, clock_ticks_topic, internal_topic, json_table, raw_topic, settings
 from hotline.stream.deadletters import send_dead_letter
 from hotline.stream.registry import registry
+from hotline.stream.stage_io import send
 
 STAGE = "rates"
 log = logging.getLogger(__name__)
@@ -43,22 +44,21 @@ SETTLED_FLUSH_SECONDS = 0.5
 forward_filter = rates_stage.ForwardFilter()
 
 
-async def forward(message, orders_table, stored: Mapping[str, order_flow.OrderRecord]) -> None:
-    """Tell the rates stage what the orders stage's message changed. `stored`: the
-    records the message's step stored (the table is read for an order it did not store).
-    Never raises: the orders stage must go on whatever happens here."""
+async def forward(message, value: Mapping[str, Any], orders_table, stored: Mapping[str, order_flow.OrderRecord]) -> None:
+    """Tell the rates stage what the orders stage's message (decoded: `value`) changed.
+    `stored`: the records the message's step stored (the table is read for an order it
+    did not store). Never raises: the orders stage must go on whatever happens here."""
     try:
-        value = codec.decode(message.value)
         if message.topic == clock_ticks_topic.get_topic_name():
             now = datetime.fromtimestamp(value["now_seconds"], tz=timezone.utc)
             # A replay ends with a tick: everything must go out. Live ticks come every minute.
             clock = rates_stage.clock_message(now, every_change=settings.time_mode != "live")
-            await order_rates_topic.send(key=RATES_KEY, value=codec.encode(clock))
+            await send(order_rates_topic, RATES_KEY, codec.encode(clock))
             return
         order_id = value["order_id"]
         if message.topic == topics.CASES.name:
             case_message = rates_stage.case_message(order_id, value["case_id"])
-            await order_rates_topic.send(key=RATES_KEY, value=codec.encode(case_message))
+            await send(order_rates_topic, RATES_KEY, codec.encode(case_message))
         record = stored.get(order_id) or _stored_record(orders_table, order_id)
         if record is None:
             return
@@ -67,7 +67,7 @@ async def forward(message, orders_table, stored: Mapping[str, order_flow.OrderRe
         contribution = contribution_of(record.order, deadline_policy, assessment_settings, known_clocks)
         if not forward_filter.should_forward(contribution):
             return
-        await order_rates_topic.send(key=RATES_KEY, value=codec.encode(rates_stage.order_message(contribution)))
+        await send(order_rates_topic, RATES_KEY, codec.encode(rates_stage.order_message(contribution)))
     except Exception:  # the orders stage dead-letters what it could not read; here it is only skipped
         log.exception("rates: could not forward %s/%s/%s", message.topic, message.partition, message.offset)
 
@@ -166,8 +166,8 @@ gauges = GaugeBook()
 
 async def _send_rows(step: rates_stage.RatesStep) -> None:
     for key, value in step.sent:
-        await office_rates_topic.send(key=key.encode(), value=codec.encode(value))
-        metrics.MESSAGES_PRODUCED.labels(topic=topics.OFFICE_RATES.name).inc()
+        await send(office_rates_topic, key.encode(), codec.encode(value))
+        metrics.produced(topic=topics.OFFICE_RATES.name).inc()
     gauges.observe(step.clock, [value for _, value in step.sent])
 
 
@@ -176,7 +176,7 @@ async def track_rates(stream):
     await registry.loaded.wait()
     async for event in stream.events():
         message = event.message
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         if book.stale:
             book.rebuild()
         try:
@@ -192,7 +192,7 @@ async def track_rates(stream):
                 rates_table[order_id] = value
         if step.clock is not None:
             metrics.observe_event_time(STAGE, step.clock.timestamp())
-        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        metrics.processed(stage=STAGE).inc()
 
 
 @app.timer(interval=SETTLED_FLUSH_SECONDS)

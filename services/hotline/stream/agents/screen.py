@@ -45,7 +45,7 @@ from hotline.stream.app import (
     settings,
 )
 from hotline.stream.deadletters import send_dead_letter
-from hotline.stream.stage_io import store
+from hotline.stream.stage_io import send, store
 
 STAGE = "screen"
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ partitions = ScreenPartitions()
 async def _apply(partition: int, step: screen_stage.ScreenStep) -> None:
     """Send what a step sent, then store and promise its clock."""
     for sent in step.sent:
-        await SENT_TO[sent.topic].send(key=sent.key.encode(), value=codec.encode(sent.value))
+        await send(SENT_TO[sent.topic], sent.key.encode(), codec.encode(sent.value))
     store(clocks_table, step.written)
     promises.promise(partition, step.promised_seconds)
 
@@ -113,7 +113,7 @@ async def screen_events(stream):
             # The orders agent reads the same ticks and counts them (one count per message).
             await _on_tick(message)
             continue
-        metrics.MESSAGES_CONSUMED.labels(topic=message.topic).inc()
+        metrics.consumed(topic=message.topic).inc()
         read_at_seconds = time.time()
         raw = screen_stage.RawEvent(message.offset, message.value, read_at_seconds, time.monotonic())
         [step] = partitions.handler(message.partition).handle([raw], StateView(clocks_table.get))
@@ -126,8 +126,8 @@ async def screen_events(stream):
             continue
         idle_ticks.ticker.newest_input.observe(step.outcome.occurred_at_seconds, read_at_seconds)
         await _apply(message.partition, step)
-        metrics.MESSAGES_PRODUCED.labels(topic=topics.SCREENED.name).inc()
-        metrics.MESSAGES_PROCESSED.labels(stage=STAGE).inc()
+        metrics.produced(topic=topics.SCREENED.name).inc()
+        metrics.processed(stage=STAGE).inc()
         metrics.observe_event_time(STAGE, step.outcome.occurred_at_seconds)
 
 
