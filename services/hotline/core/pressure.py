@@ -17,7 +17,7 @@ The formulas are documented in docs/indicators.md.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from hotline.core.config_tables import check, reject_unknown_keys, require
 from hotline.core.ids import derived_event_id
+from hotline.core.records import evolved
 from hotline.core.timeutil import format_utc
 
 HOUR_SECONDS = 3600
@@ -245,11 +246,11 @@ def record(state: OfficePressureState, fact: OfficeFact) -> OfficePressureState:
         newest = max(newest, state.newest_event_at_seconds)
     if fact.kind in LEVEL_DELTAS:
         level, delta = LEVEL_DELTAS[fact.kind]
-        changed = replace(state, **{level: getattr(state, level) + delta}, newest_event_at_seconds=newest)
+        changed = evolved(state, **{level: getattr(state, level) + delta}, newest_event_at_seconds=newest)
         return _purged(changed)
     hour = hour_started_at(fact.occurred_at_seconds)
     if hour < _oldest_kept_hour(newest):
-        return replace(state, late_facts_dropped=state.late_facts_dropped + 1)
+        return evolved(state, late_facts_dropped=state.late_facts_dropped + 1)
     starts = [bucket.started_at_seconds for bucket in state.buckets]
     index = bisect.bisect_left(starts, hour)
     buckets = list(state.buckets)
@@ -257,7 +258,7 @@ def record(state: OfficePressureState, fact: OfficeFact) -> OfficePressureState:
         buckets[index] = buckets[index].adding(fact)
     else:
         buckets.insert(index, HourBucket(hour).adding(fact))
-    return _purged(replace(state, buckets=tuple(buckets), newest_event_at_seconds=newest))
+    return _purged(evolved(state, buckets=tuple(buckets), newest_event_at_seconds=newest))
 
 
 def _purged(state: OfficePressureState) -> OfficePressureState:
@@ -266,7 +267,7 @@ def _purged(state: OfficePressureState) -> OfficePressureState:
     oldest_kept = _oldest_kept_hour(state.newest_event_at_seconds)
     if state.buckets[0].started_at_seconds >= oldest_kept:
         return state
-    return replace(state, buckets=tuple(bucket for bucket in state.buckets if bucket.started_at_seconds >= oldest_kept))
+    return evolved(state, buckets=tuple(bucket for bucket in state.buckets if bucket.started_at_seconds >= oldest_kept))
 
 
 def _buckets_in(state: OfficePressureState, now_seconds: float, hours: int) -> list[HourBucket]:
