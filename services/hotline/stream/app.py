@@ -76,8 +76,9 @@ app.sensors.add(write_behind.flush_before_commit)
 @app.on_partitions_revoked.connect
 async def flush_tables_before_handover(sender, revoked, **kwargs) -> None:
     # The partitions' next owner restores their tables from the changelog.
-    if write_behind.flush_before_commit.flush():
-        await app.producer.flush()
+    write_behind.flush_before_commit.flush()
+    if write_order.changelog.pending:
+        await app.producer.flush()  # hands the records over and waits for their delivery
 
 
 def changelog_topic_specs() -> tuple[topics.TopicSpec, ...]:

@@ -11,13 +11,14 @@ moment, and nothing for a key that came and went between two flushes.
 
 `FlushBeforeCommit` flushes every such table when Faust starts an offset commit
 (`Sensor.on_commit_initiated`, which Faust calls synchronously before it picks the offsets
-to commit), so the records of every acknowledged message are queued before the commit
-that covers it; hotline.stream.write_order then holds them behind the sends issued
-before them and makes the commit wait until they are delivered. A worker that dies loses
-at most what it did since its last commit, and reads that input again: the state it
-restores and the offset it resumes from belong together, as with a record per write.
-Faust commits when partitions are revoked, but skips that commit while another is under
-way; the app flushes again, and waits for delivery, before it hands partitions over.
+to commit), so the records of every acknowledged message are taken before the commit
+that covers it; hotline.stream.write_order hands them to the producer behind the sends
+issued before them, in one go, and makes the commit wait until they are delivered. A
+worker that dies loses at most what it did since its last commit, and reads that input
+again: the state it restores and the offset it resumes from belong together, as with a
+record per write. Faust commits when partitions are revoked, but skips that commit while
+another is under way; the app flushes again, and waits for delivery, before it hands
+partitions over.
 
 A crash can also leave only the start of a flush in the changelog. The records go out in
 the order their keys were last written, after the table's `flush_rank`: a merge's clocks
@@ -32,6 +33,7 @@ from typing import Any, Callable, Iterator
 import faust
 
 from hotline.stream import metrics
+from hotline.stream.write_order import changelog, ChangelogHandOver, ChangelogRecord
 
 _NOT_NOTED = object()
 
@@ -86,25 +88,28 @@ class WriteBehindTable:
         """Keys written since the last flush."""
         return len(self._noted)
 
-    def flush(self) -> int:
-        """Send a changelog record for every key written since the last flush (a
-        tombstone for a deleted key the changelog holds); returns how many were sent."""
+    def flush(self) -> list[ChangelogRecord]:
+        """A changelog record for every key written since the last flush (a tombstone for
+        a deleted key the changelog holds), with the value it has now."""
         noted, self._noted = self._noted, {}
         data = self.table.data
         writes = [(key, partition, held, data.get(key)) for key, (partition, held) in noted.items()]
         if self.flush_rank is not None:
             writes.sort(key=lambda write: self.flush_rank(write[0], write[3]))  # stable: last written last
-        sent = 0
+        topic = self.table.changelog_topic
+        topic_name = topic.get_topic_name()
+        key_serializer = self.table.key_serializer
+        value_serializer = self.table.value_serializer
+        records = []
         for key, partition, held, value in writes:
-            if value is not None:
-                self.table.send_changelog(partition, key, value)
-            elif held:
-                self.table.send_changelog(partition, key, None, value_serializer="raw")
-            else:
+            if value is None and not held:
                 continue  # written and deleted since the last flush: the changelog never had it
-            sent += 1
-        self._records.inc(sent)
-        return sent
+            # Faust's own serialisation, so the changelog holds what Faust's writes would.
+            key_bytes, _ = topic.prepare_key(key, key_serializer)
+            value_bytes = None if value is None else topic.prepare_value(value, value_serializer)[0]
+            records.append(ChangelogRecord(topic_name, partition, key_bytes, value_bytes, data))
+        self._records.inc(len(records))
+        return records
 
     def _note(self, key: str) -> None:
         partition = self.table.partition_for_key(key)  # raises outside a stream, as Faust's writes do
@@ -120,12 +125,16 @@ class WriteBehindTable:
 class FlushBeforeCommit(faust.Sensor):
     """Flushes the write-behind tables when Faust starts an offset commit."""
 
-    def __init__(self) -> None:
+    def __init__(self, hand_over: ChangelogHandOver = changelog) -> None:
         super().__init__()
+        self.hand_over = hand_over
         self.tables: list[WriteBehindTable] = []
 
     def flush(self) -> int:
-        return sum(table.flush() for table in self.tables)
+        """Queue one checkpoint of every table's records for the producer; returns how many."""
+        records = [record for table in self.tables for record in table.flush()]
+        self.hand_over.queue(records)
+        return len(records)
 
     def on_commit_initiated(self, consumer: Any) -> Any:
         self.flush()

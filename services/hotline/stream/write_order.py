@@ -1,42 +1,52 @@
 """What reaches Kafka first: a stage's sends, then the table writes that record them,
-then the offset commit that covers both. `install()` patches Faust to keep that order.
+then the offset commit that covers both. `install()` patches Faust's producer to keep
+that order.
 
 Table writes record progress: a merge pops an item it released, the orders table takes
 in an event. After a crash, input read again that the tables say was handled produces
 nothing, so a table write that reached the changelog before the messages sent while
-handling the same input loses those messages for good. Faust does not prevent it:
-`Table.__setitem__` is synchronous, so the write is queued in the producer's buffer
-while sends go straight to the Kafka producer, whose batches per partition become ready
-at different times (linger, size). In the crash test a dedupe partition released
-appeals, the pop reached the changelog and the case links did not; the re-read clock
-promise released nothing, the orders waited for their links forever and held back
-escalations and pressure. So:
+handling the same input loses those messages for good: in the crash test a dedupe
+partition released appeals, the pop reached the changelog and the case links did not;
+the re-read clock promise released nothing, the orders waited for their links forever
+and held back escalations and pressure. So a commit is a checkpoint:
 
-- A table write leaves the buffer only once every send issued before it was queued has
-  been acknowledged by the broker (or has failed). Stages keep working meanwhile; the
-  writes wait in the buffer, whose size Faust already bounds by pausing the streams.
-- A commit waits until every write queued before it has left the buffer. Faust 0.15's
-  own flush gives up after 0.1 s without a message leaving the buffer, normal on a busy
-  worker, and offsets were committed over queued writes. Writes queued while it waits
-  are left to the next commit, so a steady stream of writes cannot hold a commit back.
-  (Faust then flushes the Kafka producer, which waits for the writes' acknowledgements.)
+1. When it starts, the write-behind tables (hotline.stream.write_behind) turn every key
+   written since the last commit into one changelog record, and `changelog.queue` notes
+   how many sends had been issued by then.
+2. Before the offsets are committed, Faust flushes the producer. Here that flush first
+   waits, once, until every send issued before the checkpoint is acknowledged by the
+   broker (or has failed), then hands the checkpoint's records to the Kafka producer in
+   one go, without awaiting each delivery; the producer's own flush then waits for
+   them. Checkpoints are handed over in the order they were taken.
+
+Stages keep working meanwhile. Faust would queue each record in its producer buffer,
+whose one task hands them over one at a time while the streams wait for it to ebb; a
+commit of several thousand records then ran for seconds, and everything processed
+during it was repeated after a kill.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from typing import Any, NamedTuple, Sequence
 
 from faust.transport.drivers.aiokafka import Producer
-from faust.transport.producer import ProducerBuffer
+from faust.types import TP
 
-# Re-check at least this often: the "message sent" event is a level, not a counter.
-_POLL_SECONDS = 0.1
+log = logging.getLogger(__name__)
 
 _original_send = Producer.send
-_original_put = ProducerBuffer.put
-_original_send_pending = ProducerBuffer._send_pending
-_original_flush = ProducerBuffer.flush
+_original_flush = Producer.flush
+
+
+class ChangelogRecord(NamedTuple):
+    topic: str
+    partition: int
+    key: bytes
+    value: bytes | None  # None: a tombstone
+    store: Any  # the table's store, told each delivered offset as Faust's writes tell it
 
 
 class UnacknowledgedSends:
@@ -62,7 +72,60 @@ class UnacknowledgedSends:
             self.waiting.pop(oldest, None)
 
 
+class ChangelogHandOver:
+    """Checkpoints of changelog records, each handed to the producer once the sends issued
+    before it have settled."""
+
+    def __init__(self, sends: UnacknowledgedSends) -> None:
+        self.sends = sends
+        self.queued: deque[tuple[int, Sequence[ChangelogRecord]]] = deque()
+        self._lock: asyncio.Lock | None = None
+
+    @property
+    def pending(self) -> int:
+        """Records taken and not yet handed to the producer."""
+        return sum(len(records) for _, records in self.queued)
+
+    def queue(self, records: Sequence[ChangelogRecord]) -> None:
+        if records:
+            self.queued.append((self.sends.issued, records))
+
+    async def hand_over(self, producer: Any) -> int:
+        """Hand every queued checkpoint to `producer`, oldest first; returns how many
+        records. A record whose send raised stays queued with those after it."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        handed = 0
+        async with self._lock:  # a revocation's flush and a commit's: one after the other
+            while self.queued:
+                sends_before, records = self.queued[0]
+                await self.sends.settled_up_to(sends_before)
+                for index, record in enumerate(records):
+                    try:
+                        delivery = await producer.send(
+                            record.topic, record.key, record.value, partition=record.partition, timestamp=None, headers=None
+                        )
+                    except BaseException:
+                        self.queued[0] = (sends_before, records[index:])
+                        raise
+                    delivery.add_done_callback(lambda done, record=record: _delivered(record, done))
+                    handed += 1
+                self.queued.popleft()
+        return handed
+
+
+def _delivered(record: ChangelogRecord, delivery: asyncio.Future) -> None:
+    if delivery.cancelled():
+        return
+    if delivery.exception() is not None:
+        log.warning("a changelog record for %s was not delivered: %r", record.topic, delivery.exception())
+        return
+    # Faust's Table._on_changelog_sent: a persistent store keeps the offset it holds.
+    record.store.set_persisted_offset(TP(record.topic, record.partition), delivery.result().offset)
+
+
 sends = UnacknowledgedSends()
+changelog = ChangelogHandOver(sends)
 
 
 async def _send_tracked(self: Producer, *args, **kwargs):
@@ -72,42 +135,13 @@ async def _send_tracked(self: Producer, *args, **kwargs):
     return future
 
 
-def _put_after_sends(self: ProducerBuffer, fut) -> None:
-    if not hasattr(self, "hotline_sends_before"):
-        self.hotline_sends_before = deque()
-    self.hotline_sends_before.append(sends.issued)
-    self.hotline_queued = getattr(self, "hotline_queued", 0) + 1
-    _original_put(self, fut)
-
-
-async def _send_pending_after_sends(self: ProducerBuffer, fut) -> None:
-    try:
-        # The buffer's one task hands writes over in the order they were queued.
-        await sends.settled_up_to(self.hotline_sends_before.popleft())
-        await _original_send_pending(self, fut)
-    finally:
-        self.hotline_handed_over = getattr(self, "hotline_handed_over", 0) + 1
-
-
-async def _flush_everything_queued_so_far(self: ProducerBuffer) -> None:
-    if self.state != "running":
-        await _original_flush(self)  # stopping: Faust's own checks and errors apply
-        return
-    queued = getattr(self, "hotline_queued", 0)
-    while getattr(self, "hotline_handed_over", 0) < queued:
-        if self.state != "running":
-            raise RuntimeError("Cannot flush: Producer not Running")
-        self.message_sent.clear()
-        try:
-            await asyncio.wait_for(self.message_sent.wait(), timeout=_POLL_SECONDS)
-        except asyncio.TimeoutError:
-            pass
+async def _flush_after_hand_over(self: Producer) -> None:
+    await changelog.hand_over(self)
+    await _original_flush(self)
 
 
 def install() -> None:
-    """Patch Faust's producer and its buffer (idempotent). The buffer's counters assume
-    its own queue, i.e. `producer_threaded` off, as the app configures it."""
+    """Patch Faust's aiokafka producer (idempotent): every send is tracked, and a flush
+    (which Faust runs before it commits offsets) hands the queued checkpoints over first."""
     Producer.send = _send_tracked
-    ProducerBuffer.put = _put_after_sends
-    ProducerBuffer._send_pending = _send_pending_after_sends
-    ProducerBuffer.flush = _flush_everything_queued_so_far
+    Producer.flush = _flush_after_hand_over

@@ -7,26 +7,37 @@ import faust
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.stream import write_behind
+from hotline.stream import write_behind, write_order
 from hotline.stream.clocks import merge_flush_rank
+
+
+class IdentityTopic:
+    """A changelog topic whose serialisation leaves keys and values as they are."""
+
+    def get_topic_name(self):
+        return "t-changelog"
+
+    def prepare_key(self, key, key_serializer):
+        return key, None
+
+    def prepare_value(self, value, value_serializer):
+        return value, None
 
 
 class RecordingTable:
     """What WriteBehindTable uses of a Faust table: its store, the partition of the
-    message being handled, and `send_changelog`, which is recorded here."""
+    message being handled, and its changelog topic."""
+
+    key_serializer = value_serializer = None
+    changelog_topic = IdentityTopic()
 
     def __init__(self, name: str = "t", stored: dict | None = None):
         self.name = name
         self.data = dict(stored or {})
         self.partition = 0
-        self.changelog: list[tuple[int, str, object]] = []
 
     def partition_for_key(self, key):
         return self.partition
-
-    def send_changelog(self, partition, key, value, key_serializer=None, value_serializer=None):
-        assert (value is None) == (value_serializer == "raw"), "a tombstone is sent raw, as Faust's deletes are"
-        self.changelog.append((partition, key, value))
 
     def get(self, key, default=None):
         return self.data.get(key, default)
@@ -38,6 +49,11 @@ class RecordingTable:
         return len(self.data)
 
 
+def sent(records) -> list[tuple[int, str, object]]:
+    assert all(record.topic == "t-changelog" for record in records)
+    return [(record.partition, record.key, record.value) for record in records]
+
+
 def test_a_key_written_many_times_is_sent_once_with_its_last_value():
     table = write_behind.WriteBehindTable(RecordingTable())
     for count in range(5):
@@ -45,12 +61,10 @@ def test_a_key_written_many_times_is_sent_once_with_its_last_value():
     table["order-2"] = {"events": 1}
 
     assert table.get("order-1") == {"events": 4}  # reads see the write at once
-    assert table.table.changelog == []
     assert table.pending == 2
-    assert table.flush() == 2
-    assert table.table.changelog == [(0, "order-1", {"events": 4}), (0, "order-2", {"events": 1})]
+    assert sent(table.flush()) == [(0, "order-1", {"events": 4}), (0, "order-2", {"events": 1})]
     assert table.pending == 0
-    assert table.flush() == 0
+    assert table.flush() == []
 
 
 def test_records_follow_the_last_writes_and_carry_their_partition():
@@ -61,9 +75,7 @@ def test_records_follow_the_last_writes_and_carry_their_partition():
     table.table.partition = 0
     table["a"] = 3  # written again: sent after b
 
-    table.flush()
-
-    assert table.table.changelog == [(3, "b", 2), (0, "a", 3)]
+    assert sent(table.flush()) == [(3, "b", 2), (0, "a", 3)]
 
 
 def test_a_key_that_came_and_went_between_flushes_sends_nothing():
@@ -72,8 +84,7 @@ def test_a_key_that_came_and_went_between_flushes_sends_nothing():
     assert table.pop("merge|0|item") == {"held": True}
     assert table.pop("never-written", "default") == "default"
 
-    assert table.flush() == 0
-    assert table.table.changelog == []
+    assert table.flush() == []
     assert "merge|0|item" not in table.table.data
 
 
@@ -82,9 +93,7 @@ def test_deleting_a_key_the_changelog_holds_sends_a_tombstone():
     table["order-1"] = {"events": 3}
     table.pop("order-1")
 
-    table.flush()
-
-    assert table.table.changelog == [(0, "order-1", None)]
+    assert sent(table.flush()) == [(0, "order-1", None)]
 
 
 def test_the_flush_rank_orders_a_merge_table_clocks_last_held_items_first():
@@ -95,9 +104,7 @@ def test_the_flush_rank_orders_a_merge_table_clocks_last_held_items_first():
     table.pop("merge|0|old")
     table["merge|0|held"] = {"item": 2}
 
-    table.flush()
-
-    assert [key for _, key, _ in table.table.changelog] == ["merge|0|new", "merge|0|held", "office-1", "merge|0|old", "merge|0|clocks"]
+    assert [key for _, key, _ in sent(table.flush())] == ["merge|0|new", "merge|0|held", "office-1", "merge|0|old", "merge|0|clocks"]
 
 
 def test_writes_outside_a_stream_fail_as_faust_writes_do():
@@ -139,9 +146,7 @@ def test_the_changelog_replayed_equals_the_table_after_each_flush(stored, steps)
         elif operation == "pop":
             table.pop(key)
         else:
-            sent_before = len(table.table.changelog)
-            table.flush()
-            records = table.table.changelog[sent_before:]
+            records = sent(table.flush())
             assert len({key for _, key, _ in records}) == len(records)
             for _, record_key, record_value in records:
                 if record_value is None:
@@ -154,15 +159,20 @@ def test_the_changelog_replayed_equals_the_table_after_each_flush(stored, steps)
     assert restored == at_last_flush == table.table.data
 
 
-def test_faust_calls_the_flush_when_a_commit_starts():
+def test_faust_calls_the_flush_when_a_commit_starts_and_the_records_are_queued_as_one_checkpoint():
     app = faust.App("write-behind-test", broker="kafka://127.0.0.1:1")
-    sensor = write_behind.FlushBeforeCommit()
-    table = write_behind.WriteBehindTable(RecordingTable())
-    sensor.tables.append(table)
+    hand_over = write_order.ChangelogHandOver(write_order.UnacknowledgedSends())
+    sensor = write_behind.FlushBeforeCommit(hand_over)
+    orders, offices = write_behind.WriteBehindTable(RecordingTable()), write_behind.WriteBehindTable(RecordingTable())
+    sensor.tables.extend([orders, offices])
     app.sensors.add(sensor)
-    table["order-1"] = 1
+    orders["order-1"] = 1
+    offices["office-1"] = 2
 
     # Faust's Consumer.force_commit calls this before it picks the offsets to commit.
     app.sensors.on_commit_initiated(SimpleNamespace())
 
-    assert table.table.changelog == [(0, "order-1", 1)]
+    assert [sent(records) for _, records in hand_over.queued] == [[(0, "order-1", 1), (0, "office-1", 2)]]
+    assert hand_over.pending == 2
+    app.sensors.on_commit_initiated(SimpleNamespace())  # nothing written since: no checkpoint
+    assert len(hand_over.queued) == 1

@@ -1,94 +1,106 @@
-"""The order hotline.stream.write_order gives Faust's producer buffer: a real Faust
-ProducerBuffer, fed table writes whose hand-over to Kafka is simulated (slower than
-Faust's 0.1 s patience, or instant), and sends whose acknowledgements the test controls."""
+"""The order hotline.stream.write_order keeps: a checkpoint's changelog records reach the
+producer only after every send issued before the checkpoint settled, all at once, and
+checkpoints in the order they were taken. The producer is a recording stand-in whose
+sends are acknowledged when the test says."""
 
 import asyncio
-from types import SimpleNamespace
-
-from faust.transport.producer import ProducerBuffer
 
 from hotline.stream import write_order
 
-SEND_SECONDS = 0.25
+
+class RecordingProducer:
+    """Records what is handed to it; each send returns a delivery the test can settle."""
+
+    def __init__(self, fail_on: bytes | None = None):
+        self.handed: list[bytes] = []
+        self.deliveries: list[asyncio.Future] = []
+        self.fail_on = fail_on
+
+    async def send(self, topic, key, value, partition, timestamp, headers):
+        if key == self.fail_on:
+            self.fail_on = None
+            raise ConnectionError("producer closed")
+        self.handed.append(key)
+        delivery = asyncio.get_running_loop().create_future()
+        self.deliveries.append(delivery)
+        return delivery
 
 
-def _write(published: list, name, seconds: float = 0.0):
-    async def publish_message(fut, wait=False):
-        await asyncio.sleep(seconds)
-        published.append(name)
+class Store:
+    def __init__(self):
+        self.persisted: list = []
 
-    return SimpleNamespace(message=SimpleNamespace(channel=SimpleNamespace(publish_message=publish_message)))
-
-
-async def _started_buffer() -> ProducerBuffer:
-    write_order.install()
-    buffer = ProducerBuffer()
-    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))
-    await buffer.start()
-    return buffer
+    def set_persisted_offset(self, tp, offset):
+        self.persisted.append((tp.topic, tp.partition, offset))
 
 
-async def _flush_after_queueing(count: int, flush) -> tuple[list[int], list[int]]:
-    buffer = await _started_buffer()
-    published: list[int] = []
-    try:
-        for number in range(count):
-            buffer.put(_write(published, number, SEND_SECONDS))
-        await flush(buffer)
-        at_flush_end = list(published)
-        while len(published) < count:
-            await asyncio.sleep(0.05)
-        return at_flush_end, published
-    finally:
-        await buffer.stop()
+def _records(store: Store, *keys: str) -> list[write_order.ChangelogRecord]:
+    return [write_order.ChangelogRecord("orders-changelog", 1, key.encode(), b"{}", store) for key in keys]
 
 
-def test_the_flush_returns_once_everything_queued_before_it_was_handed_to_the_producer():
-    at_flush_end, published = asyncio.run(_flush_after_queueing(3, lambda buffer: buffer.flush()))
-    assert (at_flush_end, published) == ([0, 1, 2], [0, 1, 2])
-
-
-def test_faust_s_own_flush_gives_up_while_messages_are_still_queued():
-    # The defect the patch removes: what a commit right after this flush would not cover.
-    at_flush_end, published = asyncio.run(_flush_after_queueing(3, write_order._original_flush))
-    assert (len(at_flush_end) < 3, published) == (True, [0, 1, 2])
-
-
-async def _writes_around_sends() -> list[tuple[str, list]]:
-    """Two sends, a write, a third send, a second write; the broker acknowledges the sends
-    out of order. Returns what had been handed over after each acknowledgement."""
-    buffer = await _started_buffer()
-    published: list = []
+async def _checkpoints_around_sends() -> list[tuple[str, list]]:
+    """Two sends, a checkpoint, a third send, a second checkpoint; the broker acknowledges
+    the sends out of order. Returns what had been handed over after each step."""
+    sends = write_order.UnacknowledgedSends()
+    hand_over = write_order.ChangelogHandOver(sends)
+    producer = RecordingProducer()
+    store = Store()
     loop = asyncio.get_running_loop()
     first, second, third = loop.create_future(), loop.create_future(), loop.create_future()
     seen = []
 
     async def settle(name: str, future: asyncio.Future, failed: bool = False) -> None:
         future.set_exception(ConnectionError("broker gone")) if failed else future.set_result(None)
-        await asyncio.sleep(0.05)
-        seen.append((name, list(published)))
+        await asyncio.sleep(0.01)
+        seen.append((name, list(producer.handed)))
 
-    try:
-        write_order.sends.track(first)
-        write_order.sends.track(second)
-        buffer.put(_write(published, "write after two sends"))
-        write_order.sends.track(third)
-        buffer.put(_write(published, "write after three sends"))
-        await asyncio.sleep(0.05)
-        seen.append(("nothing acknowledged", list(published)))
-        await settle("second acknowledged", second)
-        await settle("third acknowledged", third)
-        await settle("first failed", first, failed=True)
-        return seen
-    finally:
-        await buffer.stop()
+    sends.track(first)
+    sends.track(second)
+    hand_over.queue(_records(store, "a", "b"))
+    sends.track(third)
+    hand_over.queue(_records(store, "c"))
+    hand_over.queue([])  # an empty checkpoint is not queued
+    flushing = asyncio.ensure_future(hand_over.hand_over(producer))
+    await asyncio.sleep(0.01)
+    seen.append(("nothing acknowledged", list(producer.handed)))
+    await settle("second acknowledged", second)
+    # A failed send settles too: its error is the producer's to report.
+    await settle("first failed", first, failed=True)
+    await settle("third acknowledged", third)
+    seen.append(("handed over", await flushing))
+    producer.deliveries[0].set_result(type("RecordMetadata", (), {"offset": 41})())
+    await asyncio.sleep(0)
+    seen.append(("persisted", store.persisted))
+    return seen
 
 
-def test_a_table_write_leaves_the_buffer_only_after_the_sends_issued_before_it_settled():
-    assert asyncio.run(_writes_around_sends()) == [
+def test_a_checkpoint_is_handed_over_whole_once_the_sends_before_it_settled():
+    assert asyncio.run(_checkpoints_around_sends()) == [
         ("nothing acknowledged", []),
         ("second acknowledged", []),
-        ("third acknowledged", []),
-        # A failed send settles too: its error is the producer's to report.
-        ("first failed", ["write after two sends", "write after three sends"]),
+        ("first failed", [b"a", b"b"]),
+        ("third acknowledged", [b"a", b"b", b"c"]),
+        ("handed over", 3),
+        ("persisted", [("orders-changelog", 1, 41)]),
     ]
+
+
+async def _hand_over_that_fails_midway() -> tuple[list, int, list]:
+    hand_over = write_order.ChangelogHandOver(write_order.UnacknowledgedSends())
+    producer = RecordingProducer(fail_on=b"b")
+    hand_over.queue(_records(Store(), "a", "b", "c"))
+    hand_over.queue(_records(Store(), "d"))
+    try:
+        await hand_over.hand_over(producer)
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the failed send was swallowed")
+    after_failure = list(producer.handed)
+    pending = hand_over.pending
+    await hand_over.hand_over(producer)
+    return after_failure, pending, producer.handed
+
+
+def test_records_a_failed_hand_over_did_not_send_stay_queued_in_order():
+    assert asyncio.run(_hand_over_that_fails_midway()) == ([b"a"], 3, [b"a", b"b", b"c", b"d"])
