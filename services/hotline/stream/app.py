@@ -14,6 +14,7 @@ import faust
 
 from hotline.config import Settings
 from hotline.contract import codec, topics
+from hotline.stream import consumer as project_consumer
 from hotline.stream import bootstrap, key_routing, restart_position, table_partitions, worker_logging, write_behind, write_order
 
 settings = bootstrap.settings()
@@ -45,6 +46,8 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
 app = faust.App(
     settings.app_id,
     broker=settings.faust_broker,
+    # Faust's aiokafka transport without its idle waits (hotline.stream.consumer).
+    broker_consumer=project_consumer.broker_url(settings.bootstrap_servers),
     broker_credentials=_credentials(settings),
     store=settings.store,
     datadir=settings.data_dir,
