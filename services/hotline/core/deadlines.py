@@ -380,8 +380,28 @@ def _extension_seconds(working_days: int | None, hours: float | None) -> float:
     return float(hours or 0) * 3600
 
 
+class _Shared(NamedTuple):
+    """What every clock of one order reads alike, taken once per `clocks_of`."""
+
+    order: OrderState
+    urgency: str
+    pauses: tuple[tuple[datetime, datetime | None], ...]
+    known: Mapping[str, Clock]
+    left_out: frozenset[str]
+
+
+def _shared(order: OrderState, previous: Iterable[Clock], left_out: frozenset[str]) -> _Shared:
+    return _Shared(
+        order,
+        order.urgency if order.urgency in URGENCIES else "normal",
+        tuple((pause.started_at, pause.ended_at) for pause in order.suspensions),
+        {clock.clock_id: clock for clock in previous if clock.inputs is not None},
+        left_out,
+    )
+
+
 def _build_clock(
-    order: OrderState,
+    shared: _Shared,
     target: str,
     started_at: datetime,
     started_by: str,
@@ -390,18 +410,16 @@ def _build_clock(
     basis: str,
     ending: _Ending | None,
     extra_seconds: float = 0.0,
-    previous: Mapping[str, Clock] | None = None,
-    left_out: frozenset[str] = frozenset(),
 ) -> Clock | None:
-    """The clock of `target` started by `started_by`; the one in `previous` (by clock id)
-    when it was computed from the same inputs; None when its id is `left_out`."""
+    """The clock of `target` started by `started_by`; the one `shared.known` holds under
+    its id when it was computed from the same inputs; None when its id is left out."""
+    order = shared.order
     clock_id = f"{order.order_id}:{target}:{started_by}"
-    if clock_id in left_out:
+    if clock_id in shared.left_out:
         return None
-    pauses = tuple((pause.started_at, pause.ended_at) for pause in order.suspensions)
-    urgency = order.urgency if order.urgency in URGENCIES else "normal"
+    pauses, urgency = shared.pauses, shared.urgency
     inputs = (started_at, office_id, urgency, order.category, allowance, basis, ending, extra_seconds, pauses)
-    known = None if previous is None else previous.get(clock_id)
+    known = shared.known.get(clock_id)
     if known is not None and known.inputs == inputs:
         return known
     allowed = allowance.seconds + extra_seconds
@@ -453,7 +471,7 @@ def clocks_of(
 
     A clock of `previous` (the order's clocks before its latest event) computed from the
     same inputs is reused rather than computed again."""
-    known = {clock.clock_id: clock for clock in previous if clock.inputs is not None}
+    shared = _shared(order, previous, left_out)
     clocks: list[Clock | None] = []
     handovers = [stint for stint in order.office_history if stint.via in ("dispatched", "transferred")]
     for stint in handovers:
@@ -467,7 +485,7 @@ def clocks_of(
         )
         allowance = policy.allowance("sign_for", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending, previous=known, left_out=left_out)
+            _build_clock(shared, "sign_for", stint.assigned_at, stint.assigned_by, stint.office_id, allowance, POLICY, ending)
         )
     if handovers:
         first = handovers[0]
@@ -482,9 +500,9 @@ def clocks_of(
         )
         allowance = policy.allowance("first_response", order.urgency, order.category)
         clocks.append(
-            _build_clock(order, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending, previous=known, left_out=left_out)
+            _build_clock(shared, "first_response", first.assigned_at, first.assigned_by, None, allowance, POLICY, ending)
         )
-    clocks.extend(_resolution_clocks(order, policy, known, left_out))
+    clocks.extend(_resolution_clocks(shared, policy))
     return tuple(clock for clock in clocks if clock is not None)
 
 
@@ -515,9 +533,8 @@ def clock_inputs(order: OrderState, policy: DeadlinePolicy) -> tuple[Any, ...]:
     )
 
 
-def _resolution_clocks(
-    order: OrderState, policy: DeadlinePolicy, known: Mapping[str, Clock], left_out: frozenset[str]
-) -> list[Clock | None]:
+def _resolution_clocks(shared: _Shared, policy: DeadlinePolicy) -> list[Clock | None]:
+    order = shared.order
     if not order.office_history:
         return []
     first_assignment = min(order.office_history, key=lambda stint: stint.assigned_at)
@@ -554,7 +571,7 @@ def _resolution_clocks(
             if in_cycle(extension.approved_at):
                 extra_seconds += _extension_seconds(extension.working_days, extension.hours)
         ending = _first_ending(started_at, candidates)
-        clocks.append(_build_clock(order, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds, known, left_out))
+        clocks.append(_build_clock(shared, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds))
     return clocks
 
 
@@ -740,15 +757,21 @@ class DeadlineTracker:
         timed_events: list[tuple[datetime, dict[str, Any]]] = []
         pending: list[datetime] = []
 
+        # The clocks that emitted an outcome: a set kept beside `fired_now`, since every
+        # clock of every event asks.
+        ended_ids = {clock_id for clock_id, _, kind in map(_split_fired, fired) if kind in _TERMINAL_KINDS}
+
         def fire(clock: Clock, kind: str, at: datetime, **extra: Any) -> None:
             key = f"{clock.clock_id}|{kind}"
             if key in fired_now:
                 return
             fired_now.add(key)
+            if kind in _TERMINAL_KINDS:
+                ended_ids.add(clock.clock_id)
             timed_events.append((at, self._event(order, clock, kind, at, offices, **extra)))
 
         def ended(clock: Clock) -> bool:
-            return any(f"{clock.clock_id}|{kind}" in fired_now for kind in _TERMINAL_KINDS)
+            return clock.clock_id in ended_ids
 
         for clock in superseded:
             if not ended(clock):

@@ -5,12 +5,14 @@ history, its deadline state, its marks); `dataclasses.replace` re-runs the gener
 `__init__`, which sets every field one by one through `object.__setattr__`. A record
 class without `__post_init__`, `InitVar`s or `init=False` fields is fully described by
 its attributes, so copying them and overwriting the changed ones gives the same record.
+`built` makes new records the same way, through a keyword-only function generated once
+per class (as dataclasses generates `__init__`), whose call checks the field names.
 """
 
 from __future__ import annotations
 
 from dataclasses import MISSING, fields, is_dataclass
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 Record = TypeVar("Record")
 
@@ -41,34 +43,45 @@ def evolved(record: Record, **changes: Any) -> Record:
     return copy
 
 
-class _Layout:
-    """What `built` needs of a record class: its field names, the ones without a
-    default, the default values and the default factories."""
-
-    def __init__(self, cls: type):
-        names = _field_names(cls)
-        self.names = names
-        self.defaults = {field.name: field.default for field in fields(cls) if field.default is not MISSING}
-        self.factories = tuple((field.name, field.default_factory) for field in fields(cls) if field.default_factory is not MISSING)
-        self.required = names - self.defaults.keys() - {name for name, _ in self.factories}
+_NO_VALUE = object()
 
 
-_LAYOUTS: dict[type, _Layout] = {}
+def _constructor(cls: type) -> Callable[..., Any]:
+    """A keyword-only function that builds `cls` records: the call itself checks the
+    names (a missing or unknown field raises TypeError, as the constructor does) and
+    fills the defaults, with no per-call set arithmetic over the field names."""
+    names = _field_names(cls)  # refuses records that need their own constructor
+    if any(name.startswith("_") for name in names):
+        raise TypeError(f"{cls.__name__} has a field whose name the built function may use")
+    parameters, fill_factories, namespace = [], [], {"_new": object.__new__, "_cls": cls, "_NO_VALUE": _NO_VALUE}
+    for index, field in enumerate(fields(cls)):
+        if field.default is not MISSING:
+            namespace[f"_default_{index}"] = field.default
+            parameters.append(f"{field.name}=_default_{index}")
+        elif field.default_factory is not MISSING:
+            namespace[f"_factory_{index}"] = field.default_factory
+            parameters.append(f"{field.name}=_NO_VALUE")
+            fill_factories.append(f"    if {field.name} is _NO_VALUE:\n        {field.name} = _factory_{index}()\n")
+        else:
+            parameters.append(field.name)
+    values = ", ".join(f"{field.name!r}: {field.name}" for field in fields(cls))
+    source = (
+        f"def build(*, {', '.join(parameters)}):\n"
+        + "".join(fill_factories)
+        + "    __record = _new(_cls)\n"
+        + f"    __record.__dict__.update({{{values}}})\n"
+        + "    return __record\n"
+    )
+    exec(source, namespace)  # noqa: S102 - the source is made of the class's own field names
+    return namespace["build"]
+
+
+_CONSTRUCTORS: dict[type, Callable[..., Any]] = {}
 
 
 def built(cls: type[Record], **values: Any) -> Record:
     """`cls(**values)` for a plain frozen record, every field given by name."""
-    layout = _LAYOUTS.get(cls)
-    if layout is None:
-        layout = _LAYOUTS[cls] = _Layout(cls)
-    keys = values.keys()
-    if not (layout.required <= keys <= layout.names):
-        return cls(**values)  # raises the constructor's own TypeError
-    record = object.__new__(cls)
-    attributes = record.__dict__
-    attributes.update(layout.defaults)
-    for name, factory in layout.factories:
-        if name not in values:
-            attributes[name] = factory()
-    attributes.update(values)
-    return record
+    constructor = _CONSTRUCTORS.get(cls)
+    if constructor is None:
+        constructor = _CONSTRUCTORS[cls] = _constructor(cls)
+    return constructor(**values)

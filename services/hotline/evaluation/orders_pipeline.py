@@ -173,5 +173,11 @@ def replay_orders(
         for handler in handlers:
             [step] = handler.handle([Tick(closing_watermark.timestamp())], StateView(table.get))
             apply(step)
-    run.records = {key: order_flow.record_of(value) for key, value in table.items() if not key.startswith(WATERMARK_PREFIX)}
+    # The records each handler kept beside the values it stored, decoded only otherwise.
+    kept = {key: decoded for handler in handlers for key, decoded in (handler.decoded or {}).items()}
+    run.records = {
+        key: kept[key][1] if key in kept and kept[key][0] is value else order_flow.record_of(value)
+        for key, value in table.items()
+        if not key.startswith(WATERMARK_PREFIX)
+    }
     return run

@@ -51,3 +51,13 @@ def test_built_is_the_record_the_constructor_gives_with_fresh_default_factories(
         built(Stint, signed=True)
     with pytest.raises(TypeError):
         built(Stint, office_id="c-1", signd=True)
+
+
+@dataclass(frozen=True)
+class Private:
+    _value: int
+
+
+def test_built_refuses_field_names_its_generated_function_may_use():
+    with pytest.raises(TypeError, match="built function"):
+        built(Private, _value=1)
