@@ -23,7 +23,7 @@ import faust
 
 from hotline.contract import codec
 from hotline.core.ordering import MergeItem, OrderedMerge
-from hotline.stream import metrics
+from hotline.stream import metrics, stage_io
 from hotline.stream.app import app
 
 PROMISE_INTERVAL_SECONDS = 0.5
@@ -63,7 +63,8 @@ class ClockPromises:
             value = codec.encode({"clock_of": f"{self.stage}/{partition}", "at_seconds": at_seconds})
             for topic in self.downstream:
                 for downstream_partition in range(app.conf.topic_partitions):
-                    await topic.send(key=b"clock", value=value, partition=downstream_partition)
+                    # The items' path: a promise must not overtake the items it covers.
+                    await stage_io.send(topic, b"clock", value, partition=downstream_partition)
             self.sent[partition] = at_seconds
 
 

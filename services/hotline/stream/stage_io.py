@@ -3,32 +3,25 @@ messages, then store the table writes that record them (hotline.stream.write_ord
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Iterable
 
 import faust
 
 from hotline.core.stages.state import Written
+from hotline.stream import write_order
 
-log = logging.getLogger(__name__)
 
-
-async def send(topic: faust.TopicT, key: bytes, value: bytes) -> None:
-    """Hand a message to the app's Kafka producer; its delivery is not awaited.
+async def send(topic: faust.TopicT, key: bytes, value: bytes, partition: int | None = None) -> None:
+    """Hand a message to the app's Kafka producer, in a record batch of its topic
+    partition (hotline.stream.write_order.StageBatches); its delivery is not awaited.
 
     Faust's `Topic.send` wraps each message in a pending and a future message and calls
-    the sensors before and after it: about 40 % of a send's cost, for nothing a stage
-    uses. The producer is the same, so the send is ordered before the table writes that
-    record it as Faust's are, and a failed delivery is logged as Faust logs it."""
-    name = topic.get_topic_name()
-    delivery = await topic.app.producer.send(name, key, value, partition=None, timestamp=None, headers=None)
-    delivery.add_done_callback(lambda done: _log_failed_delivery(name, done))
-
-
-def _log_failed_delivery(topic_name: str, delivery: asyncio.Future) -> None:
-    if not delivery.cancelled() and delivery.exception() is not None:
-        log.warning("a message to %s was not delivered: %r", topic_name, delivery.exception())
+    the sensors before and after it, and aiokafka's `send` gives each its own future: most
+    of a send's cost, for nothing a stage uses. The producer and its partitioner are the
+    same, so the message goes where `Topic.send` would put it, before the table writes
+    that record it, and a failed delivery is logged."""
+    producer = topic.app.producer._ensure_producer()
+    await write_order.stage_batches.send(producer, topic.get_topic_name(), key, value, partition)
 
 
 def store(table, written: Iterable[Written]) -> None:
