@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -31,6 +32,8 @@ LIVE_FLAG = "--live"
 EVENT_LOOP_VARIABLE = "FAUST_LOOP"
 DEFAULT_EVENT_LOOP = "uvloop"
 EVENT_LOOPS = ("uvloop", "aio")
+# Allocations between two youngest-generation collections (CPython's default: 700).
+WORKER_GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def log_rules(rules: Rules) -> None:
@@ -80,6 +83,7 @@ def worker(faust_args: tuple[str, ...]) -> None:
     use_event_loop()
     from hotline.stream.worker import app
 
+    tune_garbage_collector()
     if not {"-h", "--help"} & set(faust_args):
         _create_app_topics(settings)
     sys.argv = ["hotline", "worker", *faust_args]
@@ -101,6 +105,20 @@ def use_event_loop() -> str:
     mode.loop.use(name)
     click.echo(f"hotline worker: event loop {name} ({EVENT_LOOP_VARIABLE})", err=True)
     return name
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what start-up built and collect the young generation less often.
+
+    A worker's heap is mostly long-lived and free of cycles: modules, rules, the tables'
+    values. With CPython's defaults every full collection walked all of it again, and
+    the collector took about 8 % of a draining worker's CPU; with the start-up objects
+    frozen and a larger first threshold it takes about 3 %. Garbage without cycles is
+    freed by reference counting whatever the thresholds; `python_gc_*` on /metrics shows
+    the collections."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
 
 def _take_live_flag(faust_args: tuple[str, ...]) -> tuple[str, ...]:
