@@ -65,7 +65,8 @@ def headline(baselines: dict[str, dict | None], pipeline: dict | None) -> dict[s
         "faust_forward_batched_to_aiokafka_passthrough": _rounded(stats.ratio(batched_rate, passthrough)),
         "method": "end to end: input events / seconds from the first output until the group's committed lag is 0 on "
         "every topic it reads (all stages drained), one worker; screened: the same events / seconds until its lag "
-        "on hotline.events.v1 is 0; the baselines drain the same pre-produced events in the same run",
+        "on hotline.events.v1 is 0; the baselines drain the same pre-produced events in the same run, the passthrough "
+        "timed to its last delivery and the Faust forwarders to their last output",
     }
 
 

@@ -111,3 +111,19 @@ def test_no_run_is_refused():
 def test_each_run_is_listed_in_run_order_with_its_cpu():
     runs = [phases.run_summary(_run(464.0, 2.05)[0]), phases.run_summary(_run(340.0, 2.79)[0])]
     assert report.each_run_text(runs) == "464 (2.050 CPU s), 340 (2.790 CPU s)"
+
+
+def test_a_forwarder_is_timed_to_its_last_output_and_its_committed_lag_is_kept_beside():
+    # given a forwarder whose sink held every output 2 s after its first, and whose
+    # committed lag reached 0 at the next commit, 2.5 s later
+    drain = phases.Drain(first_output_seconds=5.0, outputs_complete_seconds=7.0, lag_zero_seconds=9.5)
+    figures = phases.forwarder_figures(drain, 30_000)
+    # then its rate ends at the last output, as the passthrough's at its last delivery
+    assert (figures["events_per_second"], figures["committed_lag_events_per_second"]) == (15_000.0, 6_666.7)
+    assert figures["events_per_second_method"].startswith("input events / (first output on the sink -> the sink holding")
+
+
+def test_a_forwarder_whose_outputs_never_completed_has_no_rate():
+    drain = phases.Drain(first_output_seconds=5.0, lag_zero_seconds=9.5)
+    figures = phases.forwarder_figures(drain, 30_000)
+    assert (figures["events_per_second"], figures["committed_lag_events_per_second"]) == (None, 6_666.7)
