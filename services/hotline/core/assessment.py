@@ -42,6 +42,7 @@ flatters the office (it ranks better, a smaller number, officially than adjusted
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -144,6 +145,9 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=SHANGHAI)
 
 
+# A period is immutable and a stage asks for the same few again and again (an
+# order's periods on each of its messages, the periods the clock is in, the ones to flush).
+@functools.lru_cache(maxsize=1 << 12)
 def parse_period(text: str) -> Period:
     """`YYYY-MM` (natural month), `YYYY-Www` (ISO week, Monday to Sunday) or `YYYY-MM-DD`
     (day); raises ValueError for anything else."""
@@ -169,7 +173,11 @@ PERIOD_KINDS = ("day", "week", "month")
 
 def period_of(instant: datetime, kind: str) -> Period:
     """The day, ISO week or natural month (city time) that holds `instant`."""
-    local = instant.astimezone(SHANGHAI).date()
+    return _period_of_day(instant.astimezone(SHANGHAI).date(), kind)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _period_of_day(local: date, kind: str) -> Period:
     if kind == "day":
         return parse_period(local.isoformat())
     if kind == "week":

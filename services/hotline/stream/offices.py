@@ -25,6 +25,7 @@ class OfficeRegistry:
         self.rejected = 0
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._validator = schemas.topic_validator(topics.OFFICES.name)
+        self._levels: dict[str, str | None] | None = None
 
     def on_office(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Call `listener` with every office record added or changed, those known included."""
@@ -35,6 +36,13 @@ class OfficeRegistry:
     def get(self, office_id: str | None) -> dict[str, Any] | None:
         return self.offices.get(office_id) if office_id else None
 
+    def levels(self) -> dict[str, str | None]:
+        """Office id -> level of every office; the same dictionary until the registry
+        changes (the rates stage reads it on every message). Not to be modified."""
+        if self._levels is None:
+            self._levels = {office_id: office.get("level") for office_id, office in self.offices.items()}
+        return self._levels
+
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """Fold one registry message: a value upserts, a tombstone deletes."""
         if key is None:
@@ -43,6 +51,7 @@ class OfficeRegistry:
         office_id = key.decode("utf-8", "replace")
         if value is None:
             self.offices.pop(office_id, None)
+            self._levels = None
             return
         try:
             office = codec.decode(value)
@@ -53,6 +62,7 @@ class OfficeRegistry:
             log.warning("ignored an invalid office record for key %s", office_id)
             return
         self.offices[office_id] = office
+        self._levels = None
         for listener in self._listeners:
             listener(office)
 

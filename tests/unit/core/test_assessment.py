@@ -17,7 +17,9 @@ from hotline.core.assessment import (
     assess,
     composite_score,
     parse_assessment_settings,
+    PERIOD_KINDS,
     parse_period,
+    period_of,
     rank_by_score,
 )
 from hotline.core.deadlines import parse_deadline_policy
@@ -126,6 +128,27 @@ def test_an_iso_week_runs_monday_to_sunday_and_a_day_is_one_local_day():
 def test_a_malformed_period_is_refused(text):
     with pytest.raises(ValueError, match=f"period '{text}'"):
         parse_period(text)
+
+
+def test_every_instant_falls_in_its_own_periods_across_a_year_end():
+    # every 20 minutes from 28 December to 6 January (UTC), asked twice: the periods are
+    # kept once made, so a second answer must be the same and still hold the instant
+    start = datetime(2026, 12, 28, tzinfo=timezone.utc)
+    for _ in range(2):
+        for step in range(9 * 72):
+            instant = start + timedelta(minutes=20 * step)
+            for kind in PERIOD_KINDS:
+                period = period_of(instant, kind)
+                assert period.kind == kind and period.contains(instant), (instant, kind, period)
+                assert parse_period(period.label) == period
+    assert period_of(datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc), "week").label == "2026-W53"  # Friday 1 January 2027 in the city
+    assert period_of(datetime(2026, 12, 31, 15, 59, tzinfo=timezone.utc), "month").label == "2026-12"
+
+
+def test_a_malformed_period_is_refused_each_time_it_is_asked():
+    for _ in range(2):
+        with pytest.raises(ValueError, match="period '2026-13'"):
+            parse_period("2026-13")
 
 
 # --- official rates -----------------------------------------------------------------

@@ -77,10 +77,6 @@ def _stored_record(orders_table, order_id: str) -> order_flow.OrderRecord | None
     return None if value is None else order_flow.record_of(value)
 
 
-def _levels() -> dict[str, str | None]:
-    return {office_id: record.get("level") for office_id, record in registry.offices.items()}
-
-
 class GaugeBook:
     """The office gauges of the current day, week and month: a period the clock leaves
     takes its series with it."""
@@ -180,7 +176,7 @@ async def track_rates(stream):
         if book.stale:
             book.rebuild()
         try:
-            step = book.state.handle(codec.decode(message.value), _levels())
+            step = book.state.handle(codec.decode(message.value), registry.levels())
         except (ValueError, TypeError, KeyError) as error:
             await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a rates message: {error}"))
             continue
@@ -199,7 +195,7 @@ async def track_rates(stream):
 async def flush_settled_rates() -> None:
     """Sends nothing on a worker that does not hold the stage: its book is empty."""
     if not book.stale:
-        await _send_rows(book.state.flush_settled(_levels()))
+        await _send_rows(book.state.flush_settled(registry.levels()))
 
 
 @app.on_partitions_revoked.connect
