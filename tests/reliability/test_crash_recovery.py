@@ -43,6 +43,7 @@ class CrashedRun:
     views: Views
     kill_fractions: list[float]
     recovery_seconds: list[float]
+    commits_before_kills: list[tuple[int, float]]  # each killed worker's commits: how many, their mean seconds
     drain_failure: str | None  # why the group never committed everything, if it did not
 
 
@@ -71,9 +72,10 @@ def crashed(crash_reference_run, crash_stream, pipeline_factory) -> CrashedRun:
     total = len(crash_stream.lines())
     pipeline = pipeline_factory("hotline-crash")
     pipeline.feed(crash_stream)
-    recovery_seconds = []
+    recovery_seconds, commits_before_kills = [], []
     for fraction in kill_fractions:
         _wait_for_input_progress(pipeline, total, fraction)
+        commits_before_kills.append(_commit_durations(pipeline))
         pipeline.kill_worker()
         recovery_seconds.append(_restart_and_time_recovery(pipeline))
     try:
@@ -81,13 +83,20 @@ def crashed(crash_reference_run, crash_stream, pipeline_factory) -> CrashedRun:
         drain_failure = None
     except AssertionError as error:  # judged by its own test; what was derived is still compared
         drain_failure = str(error)
-    return CrashedRun(pipeline.derived(), Views.of(pipeline.worker, crash_stream.order_ids()), kill_fractions, recovery_seconds, drain_failure)
+    return CrashedRun(pipeline.derived(), Views.of(pipeline.worker, crash_stream.order_ids()), kill_fractions, recovery_seconds, commits_before_kills, drain_failure)
+
+
+def _commit_durations(pipeline: ReliabilityPipeline) -> tuple[int, float]:
+    samples = pipeline.worker.metrics()
+    count = samples.get(("hotline_offset_commit_duration_seconds_count", ()), 0.0)
+    total = samples.get(("hotline_offset_commit_duration_seconds_sum", ()), 0.0)
+    return int(count), total / count if count else 0.0
 
 
 def test_each_restart_consumes_again_within_the_rejoin_bound_with_few_duplicates(crashed, crash_reference_run):
     print()
-    for fraction, seconds in zip(crashed.kill_fractions, crashed.recovery_seconds):
-        print(f"killed at {fraction:.0%} of the input committed: consuming again {seconds:.1f}s after the restart")
+    for fraction, seconds, (commits, mean) in zip(crashed.kill_fractions, crashed.recovery_seconds, crashed.commits_before_kills):
+        print(f"killed at {fraction:.0%} of the input committed, after {commits} commits of {mean:.2f}s on average: consuming again {seconds:.1f}s after the restart")
     all_distinct = all_duplicates = 0
     for spec in DERIVED:
         copies = crashed.derived.copies(spec.name)

@@ -28,6 +28,7 @@ orders watermark after the orders it checked (hotline.stream.agents.orders).
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import Any, Callable, Iterator
 
 import faust
@@ -137,8 +138,12 @@ class FlushBeforeCommit(faust.Sensor):
         return len(records)
 
     def on_commit_initiated(self, consumer: Any) -> Any:
+        started = monotonic()
         self.flush()
-        return None
+        return started
+
+    def on_commit_completed(self, consumer: Any, state: Any) -> None:
+        metrics.OFFSET_COMMIT_DURATION.observe(monotonic() - state)
 
 
 flush_before_commit = FlushBeforeCommit()

@@ -22,8 +22,9 @@ and held back escalations and pressure. So a commit is a checkpoint:
    them. Checkpoints are handed over in the order they were taken.
 
 The stages' own messages go out in record batches too (`StageBatches`): each batch
-counts as a send from the moment it opens, and the flush hands the open ones to the
-producer before it waits, so step 2 covers them as it covers single sends.
+counts as a send from the moment it opens, and the flush hands over at once every
+partition's batch that has nothing before it in flight (the rest follow as the broker
+answers), so step 2 covers them as it covers single sends.
 
 Stages keep working meanwhile. Faust would queue each record in its producer buffer,
 whose one task hands them over one at a time while the streams wait for it to ebb; a
@@ -155,8 +156,8 @@ def _delivered(last: ChangelogRecord, count: int, delivery: asyncio.Future) -> N
 
 
 class _OpenBatch:
-    """A record batch being filled for one topic partition, and the delivery that the
-    ordering counts as one send from the moment the batch opens."""
+    """A record batch for one topic partition, and the delivery that the ordering counts
+    as one send from the moment the batch opens."""
 
     __slots__ = ("topic", "partition", "builder", "count", "delivery")
 
@@ -165,27 +166,44 @@ class _OpenBatch:
         self.count = 0
 
 
+class _PartitionBatches:
+    """One topic partition's batches: those not handed to the producer yet, oldest first
+    (the last one open for appends), and the one the broker has not acknowledged yet."""
+
+    __slots__ = ("waiting", "in_flight")
+
+    def __init__(self) -> None:
+        self.waiting: deque[_OpenBatch] = deque()
+        self.in_flight: _OpenBatch | None = None
+
+
 class StageBatches:
-    """The stages' messages appended to aiokafka record batches, one open batch per topic
-    partition, handed to the producer (`send_batch`) in the order they were opened,
-    `linger_seconds` after the first message still waiting (at once when a flush asks).
+    """The stages' messages appended to aiokafka record batches and handed to the producer
+    (`send_batch`), one batch in flight per topic partition: while the broker has not
+    acknowledged a partition's batch, its next messages fill the next batch, which goes out
+    when the answer comes (Kafka's own producer batches so). A partition with nothing in
+    flight hands its batch over `linger_seconds` after the first message, at once when a
+    flush asks.
 
     aiokafka's per-message `send` waits for metadata, builds two partition sets, makes a
     future with its done callback and searches the accumulator's batches: 13-15
     microseconds of CPU a message here against 6.6-6.8 through a batch
-    (docs/BENCHMARKS.md). The partition is the one `send` would pick (the
-    producer's own partitioner), so co-partitioning is unchanged. Each batch counts as one
-    send in `sends` from the moment it opens, so a checkpoint taken meanwhile waits for
-    it (`ChangelogHandOver`), and a clock promise appended after an item of the same
-    partition goes out after it, as with per-message sends."""
+    (docs/BENCHMARKS.md). aiokafka sends one batch per partition per request and takes
+    the next only once the request before is answered, so small batches handed over every
+    linger queued up behind a busy broker; an offset commit, which waits for them, then
+    ran for seconds while the stages went on, and a kill repeated all of that work.
+
+    The partition is the one `send` would pick (the producer's own partitioner), so
+    co-partitioning is unchanged. Each batch counts as one send in `sends` from the moment
+    it opens, so a checkpoint taken meanwhile waits for it (`ChangelogHandOver`), and a
+    clock promise appended after an item of the same partition goes out after it, as with
+    per-message sends."""
 
     def __init__(self, sends: UnacknowledgedSends, linger_seconds: float):
         self.sends = sends
         self.linger_seconds = linger_seconds
-        self.batches: deque[_OpenBatch] = deque()  # oldest first; the last per partition is open
-        self.open: dict[tuple[str, int], _OpenBatch] = {}
+        self.partitions: dict[tuple[str, int], _PartitionBatches] = {}
         self.known_topics: set[str] = set()
-        self._lock: asyncio.Lock | None = None
         self._linger: asyncio.Task | None = None
 
     async def send(self, producer: Any, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
@@ -200,54 +218,74 @@ class StageBatches:
         self.append(producer, topic, partition, key, value)
 
     def append(self, producer: Any, topic: str, partition: int, key: bytes, value: bytes) -> None:
-        batch = self.open.get((topic, partition))
+        batches = self.partitions.get((topic, partition))
+        if batches is None:
+            batches = self.partitions[(topic, partition)] = _PartitionBatches()
+        batch = batches.waiting[-1] if batches.waiting else None
         if batch is None or batch.builder.append(timestamp=None, key=key, value=value) is None:
-            batch = self._open(producer, topic, partition)
+            batch = self._open(producer, batches, topic, partition)
             if batch.builder.append(timestamp=None, key=key, value=value) is None:
-                self._discard(batch)
+                batches.waiting.pop()
+                batch.delivery.set_result(None)
                 raise ValueError(f"a message to {topic} does not fit in an empty batch")
         batch.count += 1
-        if self._linger is None or self._linger.done():
+        if batches.in_flight is None and (self._linger is None or self._linger.done()):
             self._linger = asyncio.ensure_future(self._submit_after_linger(producer))
 
-    def _open(self, producer: Any, topic: str, partition: int) -> _OpenBatch:
+    def _open(self, producer: Any, batches: _PartitionBatches, topic: str, partition: int) -> _OpenBatch:
         delivery = asyncio.get_running_loop().create_future()
         self.sends.track(delivery)
-        batch = self.open[(topic, partition)] = _OpenBatch(topic, partition, producer.create_batch(), delivery)
-        self.batches.append(batch)
+        batch = _OpenBatch(topic, partition, producer.create_batch(), delivery)
+        batches.waiting.append(batch)
         return batch
 
-    def _discard(self, batch: _OpenBatch) -> None:
-        self.batches.remove(batch)
-        del self.open[(batch.topic, batch.partition)]
-        batch.delivery.set_result(None)
+    @property
+    def waiting(self) -> int:
+        """Messages not handed to the producer yet."""
+        return sum(batch.count for batches in self.partitions.values() for batch in batches.waiting)
 
     async def _submit_after_linger(self, producer: Any) -> None:
         await asyncio.sleep(self.linger_seconds)
         await self.submit(producer)
 
     async def submit(self, producer: Any) -> int:
-        """Hand every batch to `producer`, oldest first; returns how many messages."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        """Hand the oldest waiting batch of every partition with nothing in flight to
+        `producer`; the others follow as the broker acknowledges the ones before. Returns
+        how many messages were handed over."""
         submitted = 0
-        async with self._lock:
-            while self.batches:
-                batch = self.batches.popleft()
-                if self.open.get((batch.topic, batch.partition)) is batch:
-                    del self.open[(batch.topic, batch.partition)]  # appends open a new one
-                # Closed: the producer adds none of its own sends to it, and sends it without
-                # lingering again.
-                batch.builder.close()
-                try:
-                    delivery = await producer.send_batch(batch.builder, batch.topic, partition=batch.partition)
-                except Exception as error:  # noqa: BLE001 - reported as the batch's delivery
-                    log.error("%d messages to %s were not handed to the producer: %r", batch.count, batch.topic, error)
-                    _fail(batch.delivery, error)
-                    continue
-                delivery.add_done_callback(functools.partial(_settle, batch))
-                submitted += batch.count
+        for batches in list(self.partitions.values()):
+            if batches.in_flight is None and batches.waiting:
+                submitted += await self._hand_over(producer, batches, self._take_oldest(batches))
         return submitted
+
+    @staticmethod
+    def _take_oldest(batches: _PartitionBatches) -> _OpenBatch:
+        batch = batches.in_flight = batches.waiting.popleft()
+        # Closed: the producer adds none of its own sends to it, and sends it without
+        # lingering again.
+        batch.builder.close()
+        return batch
+
+    async def _hand_over(self, producer: Any, batches: _PartitionBatches, batch: _OpenBatch) -> int:
+        try:
+            delivery = await producer.send_batch(batch.builder, batch.topic, partition=batch.partition)
+        except Exception as error:  # noqa: BLE001 - reported as the batch's delivery
+            log.error("%d messages to %s were not handed to the producer: %r", batch.count, batch.topic, error)
+            _fail(batch.delivery, error)
+            self._hand_over_next(producer, batches)
+            return 0
+        delivery.add_done_callback(functools.partial(self._delivered, producer, batches, batch))
+        return batch.count
+
+    def _delivered(self, producer: Any, batches: _PartitionBatches, batch: _OpenBatch, delivery: asyncio.Future) -> None:
+        _settle(batch, delivery)
+        self._hand_over_next(producer, batches)
+
+    def _hand_over_next(self, producer: Any, batches: _PartitionBatches) -> None:
+        batches.in_flight = None
+        if batches.waiting:
+            # At once: the batch filled while the one before was on its way.
+            asyncio.ensure_future(self._hand_over(producer, batches, self._take_oldest(batches)))
 
 
 def _settle(batch: _OpenBatch, delivery: asyncio.Future) -> None:

@@ -176,3 +176,35 @@ def test_faust_calls_the_flush_when_a_commit_starts_and_the_records_are_queued_a
     assert hand_over.pending == 2
     app.sensors.on_commit_initiated(SimpleNamespace())  # nothing written since: no checkpoint
     assert len(hand_over.queued) == 1
+
+
+def test_a_commit_s_duration_is_observed_from_its_start_to_its_completion(monkeypatch):
+    app = faust.App("write-behind-commit-test", broker="kafka://127.0.0.1:1")
+    sensor = write_behind.FlushBeforeCommit(write_order.ChangelogHandOver(write_order.UnacknowledgedSends()))
+    app.sensors.add(sensor)
+    clock = iter([100.0, 100.75])
+    monkeypatch.setattr(write_behind, "monotonic", lambda: next(clock))
+    before = _commit_duration_samples()
+
+    # Faust's force_commit hands what on_commit_initiated returned to on_commit_completed.
+    state = app.sensors.on_commit_initiated(SimpleNamespace())
+    app.sensors.on_commit_completed(SimpleNamespace(), state)
+
+    after = _commit_duration_samples()
+    assert (after["count"] - before["count"], after["sum"] - before["sum"]) == (1, 0.75)
+    assert after["le_0.5"] - before["le_0.5"] == 0 and after["le_1.0"] - before["le_1.0"] == 1
+
+
+def _commit_duration_samples() -> dict:
+    from prometheus_client import REGISTRY
+
+    samples = {}
+    for sample in REGISTRY.collect():
+        for s in sample.samples:
+            if s.name == "hotline_offset_commit_duration_seconds_count":
+                samples["count"] = s.value
+            elif s.name == "hotline_offset_commit_duration_seconds_sum":
+                samples["sum"] = s.value
+            elif s.name == "hotline_offset_commit_duration_seconds_bucket":
+                samples["le_" + s.labels["le"]] = s.value
+    return samples

@@ -197,6 +197,10 @@ class PartitioningProducer(RecordingProducer):
         return partition if partition is not None else int(key[-1:]) % 2
 
 
+def _acknowledge(delivery: asyncio.Future) -> None:
+    delivery.set_result(type("RecordMetadata", (), {"offset": 0})())
+
+
 async def _stage_sends() -> dict:
     sends = write_order.UnacknowledgedSends()
     batches = write_order.StageBatches(sends, linger_seconds=0.01)
@@ -209,25 +213,41 @@ async def _stage_sends() -> dict:
     hand_over.queue(_records(Store(), "order"))
     await asyncio.sleep(0.03)
     seen["after the linger"] = list(producer.batches)
+    await batches.send(producer, "cases", b"o7", b"{}")  # partition 1 has a batch in flight
+    await asyncio.sleep(0.03)
+    seen["waiting while one is in flight"] = (len(producer.batches), batches.waiting)
     flushing = asyncio.ensure_future(hand_over.hand_over(producer))
+    _acknowledge(producer.deliveries[1])  # partition 0's
     await asyncio.sleep(0.01)
-    seen["checkpoint while the batches are unacknowledged"] = len(producer.batches)
-    for delivery in producer.deliveries:
-        delivery.set_result(type("RecordMetadata", (), {"offset": 0})())
+    seen["partition 0 acknowledged"] = len(producer.batches)
+    _acknowledge(producer.deliveries[0])  # partition 1's first: its next goes at once
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    seen["partition 1 acknowledged"] = (producer.batches[2:], flushing.done())
+    _acknowledge(producer.deliveries[2])
+    await asyncio.sleep(0.01)
+    seen["the checkpoint's sends settled"] = (producer.batches[3:], flushing.done())
+    _acknowledge(producer.deliveries[3])
     await flushing
-    seen["checkpoint once they are"] = producer.batches[-1]
+    seen["opened then"] = sends.issued
     seen["metadata waits"] = producer.client.waited
     return seen
 
 
-def test_stage_messages_go_out_in_batches_per_partition_before_the_checkpoint():
+def test_stage_messages_go_out_in_batches_one_in_flight_per_partition_before_the_checkpoint():
     assert asyncio.run(_stage_sends()) == {
         # partition 1 fills a batch with o1 and o3 and opens another for o5 and the promise
         "opened": 3,
         "handed before the linger": [],
-        "after the linger": [("cases", 1, [b"o1", b"o3"]), ("cases", 0, [b"o2"]), ("cases", 1, [b"o5", b"clock"])],
-        "checkpoint while the batches are unacknowledged": 3,
-        "checkpoint once they are": ("orders-changelog", 1, [b"order"]),
+        # one batch per partition goes; partition 1's second waits for the first's answer
+        "after the linger": [("cases", 1, [b"o1", b"o3"]), ("cases", 0, [b"o2"])],
+        # o7 opens a third batch of partition 1: the second is full
+        "waiting while one is in flight": (2, 3),
+        "partition 0 acknowledged": 2,
+        "partition 1 acknowledged": ([("cases", 1, [b"o5", b"clock"])], False),
+        # the checkpoint waits only for what was sent before it; o7 follows its batch
+        "the checkpoint's sends settled": ([("cases", 1, [b"o7"]), ("orders-changelog", 1, [b"order"])], True),
+        "opened then": 4,
         "metadata waits": ["cases"],
     }
 
@@ -245,3 +265,17 @@ async def _stage_send_refused() -> tuple[bool, int]:
 
 def test_a_batch_the_producer_refuses_settles_so_checkpoints_go_on():
     assert asyncio.run(_stage_send_refused()) == (True, 0)
+
+
+async def _partition_after_a_refused_batch() -> list:
+    batches = write_order.StageBatches(write_order.UnacknowledgedSends(), linger_seconds=1.0)
+    producer = PartitioningProducer(fail_on=b"o1", batch_capacity=1)
+    await batches.send(producer, "cases", b"o1", b"{}")
+    await batches.send(producer, "cases", b"o3", b"{}")
+    await batches.submit(producer)
+    await asyncio.sleep(0)
+    return producer.batches
+
+
+def test_a_refused_batch_lets_the_next_of_its_partition_go():
+    assert asyncio.run(_partition_after_a_refused_batch()) == [("cases", 1, [b"o3"])]
