@@ -13,9 +13,11 @@ HOTLINE_BENCH_FORWARD chooses the agent:
   most), each handed to the producer without awaiting its delivery; the batch's deliveries
   are awaited before the batch is acknowledged.
 
-HOTLINE_BENCH_CONSUMER chooses the Kafka transport: `hotline` (default,
-hotline.stream.consumer: short fetch waits, deliveries without `wait_first`) or `faust`
-(Faust's own, as the pipeline app uses).
+HOTLINE_BENCH_CONSUMER chooses the Kafka transport, sensors and partitioner: `hotline`
+(default, as the pipeline app has them: hotline.stream.consumer, short fetch waits and
+deliveries without `wait_first`; hotline.stream.sensors, no per-message sensor hooks
+that do nothing; hotline.stream.partitioner, recent keys' hashes kept) or `faust`
+(Faust's own).
 
 Environment: HOTLINE_BROKER, HOTLINE_BENCH_APP_ID, HOTLINE_BENCH_SOURCE, HOTLINE_BENCH_SINK,
 HOTLINE_BENCH_FORWARD, HOTLINE_BENCH_CONSUMER, HOTLINE_WEB_PORT, HOTLINE_DATA_DIR.
@@ -30,7 +32,7 @@ import os
 import faust
 
 from hotline.contract.topics import DEFAULT_PARTITIONS
-from hotline.stream import consumer, worker_logging
+from hotline.stream import consumer, partitioner, sensors, worker_logging
 
 BATCH_SIZE = 1000
 BATCH_WITHIN_SECONDS = 0.05
@@ -61,7 +63,11 @@ app = faust.App(
     producer_max_batch_size=256 * 1024,
     consumer_auto_offset_reset="earliest",
     Worker=worker_logging.Worker,  # the pipeline's worker class: the same logging cost
+    Monitor=sensors.MonitorWithoutMessageStats if _consumer_choice == "hotline" else None,
+    producer_partitioner=partitioner.KeptHashPartitioner() if _consumer_choice == "hotline" else None,
 )
+if _consumer_choice == "hotline":
+    sensors.install(app)
 
 
 def _raw_topic(name: str) -> faust.TopicT:

@@ -15,7 +15,7 @@ import faust
 from hotline.config import Settings
 from hotline.contract import codec, topics
 from hotline.stream import consumer as project_consumer
-from hotline.stream import bootstrap, key_routing, restart_position, table_partitions, worker_logging, write_behind, write_order
+from hotline.stream import bootstrap, key_routing, partitioner, restart_position, sensors, table_partitions, worker_logging, write_behind, write_order
 
 settings = bootstrap.settings()
 FlushRank = Callable[[str, Any], int]
@@ -64,6 +64,7 @@ app = faust.App(
     producer_linger=0.010,
     producer_max_batch_size=256 * 1024,
     producer_threaded=False,  # write_order counts the buffer's own queue
+    producer_partitioner=partitioner.KeptHashPartitioner(),  # Kafka's murmur2, recent keys kept
     consumer_auto_offset_reset="earliest",
     consumer_group_instance_id=settings.group_instance_id,
     # One worker's agents are restarted by Faust if they crash; a poisoned message is
@@ -71,7 +72,10 @@ app = faust.App(
     web_enabled=True,
     Worker=worker_logging.Worker,  # logs at the level asked for (faust lowers it to DEBUG)
     Router=key_routing.Router,  # routes views by a key's topic bytes (faust hashes its JSON)
+    Monitor=sensors.MonitorWithoutMessageStats,  # messages are counted in Prometheus metrics
 )
+# Sensor hooks run per message only for the sensors that use them (hotline.stream.sensors).
+sensors.install(app)
 # Table writes reach the changelog once per changed key, when an offset commit starts.
 app.sensors.add(write_behind.flush_before_commit)
 

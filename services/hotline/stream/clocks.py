@@ -157,7 +157,7 @@ class MergeTables:
         return self.merge(partition).frontier_seconds
 
     def _gauge(self) -> None:
-        metrics.MERGE_PENDING.labels(stage=self.stage).set(sum(len(merge) for merge in self.merges.values()))
+        metrics.merge_pending(stage=self.stage).set(sum(len(merge) for merge in self.merges.values()))
 
 
 def merge_item(at_seconds: float, key: str, payload: Mapping[str, Any]) -> bytes:

@@ -22,6 +22,7 @@ from prometheus_client import Gauge
 from hotline.core.alerts import OFFICE_ALERTS, PROCESSOR_STALLED, AlertBook
 from hotline.core.pressure import WINDOW_HOURS, OfficeInfo
 from hotline.core.timeutil import parse_rfc3339
+from hotline.stream.metrics import children_kept
 
 OFFICE_INFO = Gauge(
     "hotline_office_info",
@@ -121,12 +122,22 @@ _OFFICE_GAUGES = (
     OFFICE_FAILED_RUSH_CLOSURE,
     OFFICE_NEWEST_EVENT_TIME,
 )
+# A snapshot sets about twenty series: their children are kept (hotline.stream.metrics),
+# as these series are never removed. Hotspot series are, so theirs are looked up.
+_backlog = children_kept(OFFICE_BACKLOG)
+_overdue = children_kept(OFFICE_OVERDUE)
+_pressure = children_kept(OFFICE_PRESSURE)
+_inflow = children_kept(OFFICE_INFLOW)
+_breaches = children_kept(OFFICE_DEADLINE_BREACHES)
+_escalations = children_kept(OFFICE_ESCALATIONS)
+_newest_event_time = children_kept(OFFICE_NEWEST_EVENT_TIME)
+_alert_active = children_kept(ALERT_ACTIVE)
 _SNAPSHOT_RATIOS = {
-    OFFICE_REPEAT: "repeat_ratio",
-    OFFICE_FLAGGED: "flagged_ratio",
-    OFFICE_PING_PONG: "ping_pong_ratio",
-    OFFICE_RUSH_CLOSURE: "rush_closure_ratio",
-    OFFICE_FAILED_RUSH_CLOSURE: "failed_rush_closure_ratio",
+    children_kept(OFFICE_REPEAT): "repeat_ratio",
+    children_kept(OFFICE_FLAGGED): "flagged_ratio",
+    children_kept(OFFICE_PING_PONG): "ping_pong_ratio",
+    children_kept(OFFICE_RUSH_CLOSURE): "rush_closure_ratio",
+    children_kept(OFFICE_FAILED_RUSH_CLOSURE): "failed_rush_closure_ratio",
 }
 LOADS = ("raw", "effective")
 
@@ -162,18 +173,18 @@ def initialise_processor_alerts() -> None:
 def observe_snapshot(snapshot: Mapping[str, Any]) -> None:
     """Set an office's gauges from its hotline.pressure.v1 snapshot."""
     office = snapshot["office_id"]
-    OFFICE_BACKLOG.labels(office=office).set(snapshot["backlog_orders"])
-    OFFICE_OVERDUE.labels(office=office).set(snapshot["overdue_orders"])
-    OFFICE_PRESSURE.labels(office=office).set(_number(snapshot["pressure_ratio"]))
-    for gauge, field in _SNAPSHOT_RATIOS.items():
-        gauge.labels(office=office).set(_number(snapshot[field]))
+    _backlog(office).set(snapshot["backlog_orders"])
+    _overdue(office).set(snapshot["overdue_orders"])
+    _pressure(office).set(_number(snapshot["pressure_ratio"]))
+    for ratio, field in _SNAPSHOT_RATIOS.items():
+        ratio(office).set(_number(snapshot[field]))
     for window, counts in snapshot["windows"].items():
-        OFFICE_INFLOW.labels(office=office, window=window, load="raw").set(counts["received"])
-        OFFICE_INFLOW.labels(office=office, window=window, load="effective").set(counts["effective_inflow"])
-        OFFICE_DEADLINE_BREACHES.labels(office=office, window=window).set(counts["breached"])
-        OFFICE_ESCALATIONS.labels(office=office, window=window).set(counts["escalated"])
+        _inflow(office, window, "raw").set(counts["received"])
+        _inflow(office, window, "effective").set(counts["effective_inflow"])
+        _breaches(office, window).set(counts["breached"])
+        _escalations(office, window).set(counts["escalated"])
     if snapshot["newest_event_at"] is not None:
-        OFFICE_NEWEST_EVENT_TIME.labels(office=office).set(parse_rfc3339(snapshot["newest_event_at"]).timestamp())
+        _newest_event_time(office).set(parse_rfc3339(snapshot["newest_event_at"]).timestamp())
     listed = set()
     for hotspot in snapshot["hotspots"]:
         key = (hotspot["category"], hotspot["district"])
@@ -191,7 +202,7 @@ def observe_alerts(book: AlertBook) -> None:
     firing = book.firing_alerts()
     alerts = OFFICE_ALERTS if book.office_id is not None else (PROCESSOR_STALLED,)
     for alert in alerts:
-        ALERT_ACTIVE.labels(alert=alert, office=book.office_id or "").set(1 if alert in firing else 0)
+        _alert_active(alert, book.office_id or "").set(1 if alert in firing else 0)
 
 
 def release_office(office_id: str) -> None:
@@ -201,7 +212,7 @@ def release_office(office_id: str) -> None:
     hotspot series are removed because another worker now lists them.
     """
     for alert in OFFICE_ALERTS:
-        ALERT_ACTIVE.labels(alert=alert, office=office_id).set(0)
+        _alert_active(alert, office_id).set(0)
     for key in _listed_hotspots.pop(office_id, set()):
         HOTSPOT_INFLOW.remove(office_id, *key)
         HOTSPOT_RATIO.remove(office_id, *key)

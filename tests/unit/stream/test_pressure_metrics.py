@@ -48,6 +48,13 @@ def test_a_snapshot_sets_the_office_gauges():
     assert math.isnan(sample("hotline_office_rush_closure_ratio", office="metrics-busy"))
 
 
+def test_each_later_snapshot_of_an_office_moves_the_same_series():
+    for received, ratio in ((30, 1.5), (10, 0.5), (40, 2.0)):
+        pressure_metrics.observe_snapshot(office_snapshot("metrics-again", received=received))
+        assert sample("hotline_office_inflow_appeals", office="metrics-again", window="24h", load="raw") == received
+        assert sample("hotline_office_pressure_ratio", office="metrics-again") == ratio
+
+
 def test_hotspot_series_exist_only_while_the_snapshot_lists_them():
     pressure_metrics.observe_snapshot(office_snapshot("metrics-hot", hotspot="water"))
     assert sample("hotline_hotspot_inflow_appeals", office="metrics-hot", category="water", district="haidian") == 6
