@@ -105,6 +105,9 @@ class MergeTables:
         self.table = table
         self.merges: dict[int, OrderedMerge] = {}
         self.stale = True
+        # Counted when /metrics is read (on the event loop, as the merges change), not
+        # on every message.
+        metrics.merge_pending(stage=stage).set_function(self.pending_items)
 
     @classmethod
     def owns(cls, key: str) -> bool:
@@ -124,7 +127,6 @@ class MergeTables:
         partitions = set(clocks) | set(items)
         self.merges = {p: OrderedMerge(self.sources, clocks.get(p), items.get(p, ())) for p in partitions}
         self.stale = False
-        self._gauge()
 
     def merge(self, partition: int) -> OrderedMerge:
         if self.stale:
@@ -144,9 +146,7 @@ class MergeTables:
             item = MergeItem.from_dict(value)
             if merge.offer(item):
                 self.table[f"{self.PREFIX}{partition}|{item.storage_key}"] = {"item": item.to_dict(), "partition": partition}
-        released = merge.release()
-        self._gauge()
-        return released
+        return merge.release()
 
     def handled(self, partition: int, released: list[MergeItem]) -> None:
         """The stage has sent and stored what the released items led to."""
@@ -156,8 +156,8 @@ class MergeTables:
     def frontier_seconds(self, partition: int) -> float | None:
         return self.merge(partition).frontier_seconds
 
-    def _gauge(self) -> None:
-        metrics.merge_pending(stage=self.stage).set(sum(len(merge) for merge in self.merges.values()))
+    def pending_items(self) -> int:
+        return sum(len(merge) for merge in self.merges.values())
 
 
 def merge_item(at_seconds: float, key: str, payload: Mapping[str, Any]) -> bytes:

@@ -37,3 +37,21 @@ def test_released_items_stay_in_the_table_until_handled_and_a_restart_releases_t
     assert sorted(key for key in table if MergeTables.owns(key)) == ["merge|2|0000000000020.000000|GD2", "merge|2|clocks"]
     assert [item.key for item in _merges(dict(table)).accept(2, _promise(SOURCES[3], 25.0))] == ["GD2"]
     assert table["entry|GD1"] == {"partition": 2}
+
+
+def _pending_gauge(stage: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("hotline_merge_pending_items", {"stage": stage})
+
+
+def test_the_pending_items_gauge_counts_what_the_merges_hold_when_it_is_read():
+    merges = MergeTables("escalate", ("screen",), {})
+    assert _pending_gauge("escalate") == 0
+    merges.accept(1, _item(20.0, "GD2"))
+    merges.accept(3, _item(10.0, "GD1"))
+    merges.accept(3, _item(12.0, "GD3"))
+    assert _pending_gauge("escalate") == 3
+    for source in SOURCES:
+        merges.accept(3, _promise(source, 11.0))  # releases GD1 of partition 3
+    assert _pending_gauge("escalate") == 2

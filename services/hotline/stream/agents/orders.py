@@ -87,6 +87,8 @@ class OrderPartitions:
     def __init__(self) -> None:
         self.handlers: dict[int, orders_stage.OrdersPartition] = {}
         self.stale = True
+        # Counted when /metrics is read, not on every message.
+        metrics.ORDERS_WAITING_FOR_LINK.set_function(self.waiting_orders)
 
     def rebuild(self) -> None:
         self.handlers = orders_stage.OrdersPartition.from_stored(order_rules, dedupe_settings, CLOSED_ORDER_RETENTION, orders_table.items())
@@ -94,15 +96,14 @@ class OrderPartitions:
         for partition, handler in self.handlers.items():
             if handler.watermark is not None:
                 promises.promise(partition, handler.promised_seconds)
-        self.count_waiting()
 
     def handler(self, partition: int) -> orders_stage.OrdersPartition:
         if partition not in self.handlers:
             self.handlers[partition] = orders_stage.OrdersPartition(order_rules, dedupe_settings, CLOSED_ORDER_RETENTION, partition)
         return self.handlers[partition]
 
-    def count_waiting(self) -> None:
-        metrics.ORDERS_WAITING_FOR_LINK.set(sum(len(handler.waiting) for handler in self.handlers.values()))
+    def waiting_orders(self) -> int:
+        return sum(len(handler.waiting) for handler in self.handlers.values())
 
 
 partitions = OrderPartitions()
@@ -160,7 +161,6 @@ async def track_orders(stream):
         else:
             await _apply(step)
             metrics.processed(stage=STAGE).inc()
-        partitions.count_waiting()
         promises.promise(message.partition, handler.promised_seconds)
         # The live rates stage reads the order as stored here.
         if value is not None:
