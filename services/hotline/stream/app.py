@@ -16,6 +16,7 @@ from hotline.config import Settings
 from hotline.contract import codec, topics
 from hotline.stream import consumer as project_consumer
 from hotline.stream import bootstrap, key_routing, partitioner, restart_position, sensors, table_partitions, worker_logging, write_behind, write_order
+from hotline.stream.raw_schema import RawBytes
 
 settings = bootstrap.settings()
 FlushRank = Callable[[str, Any], int]
@@ -105,10 +106,7 @@ def changelog_topic_specs() -> tuple[topics.TopicSpec, ...]:
 def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
     return app.topic(
         spec.name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
+        schema=RawBytes(),
         partitions=spec.with_partitions(settings.partitions).partitions,
         compacting=spec.compacted,
     )
@@ -116,7 +114,7 @@ def raw_topic(spec: topics.TopicSpec) -> faust.TopicT:
 
 def raw_topics(*names: str) -> faust.TopicT:
     """Several topics read by one agent, raw bytes in."""
-    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    return app.topic(*names, schema=RawBytes())
 
 
 def internal_topic(suffix: str) -> faust.TopicT:
@@ -124,10 +122,7 @@ def internal_topic(suffix: str) -> faust.TopicT:
     assert suffix in topics.INTERNAL_TOPIC_SUFFIXES, suffix
     return app.topic(
         f"{settings.app_id}-{suffix}",
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
+        schema=RawBytes(),
         partitions=settings.partitions,
         internal=True,
     )
