@@ -280,8 +280,9 @@ class Clock:
     `ended_at` / `ended_by` / `outcome` say how it stopped (satisfied or cancelled, with
     `end_reason`), None while it runs. `due_at` is None while an open suspension holds
     the clock. `warnings` pairs each fraction with its instant (None when paused first).
-    `inputs` is everything the clock was computed from, so that the next event of the
-    order reuses it when they are unchanged; the orders table keeps no clocks (see
+    `inputs` is everything the clock was computed from, as (schedule inputs, ending), so
+    that the next event of the order reuses it when they are unchanged, and its due and
+    warning instants when only the ending changed; the orders table keeps no clocks (see
     `DeadlineState`).
     """
 
@@ -412,16 +413,20 @@ def _build_clock(
     extra_seconds: float = 0.0,
 ) -> Clock | None:
     """The clock of `target` started by `started_by`; the one `shared.known` holds under
-    its id when it was computed from the same inputs; None when its id is left out."""
+    its id when it was computed from the same inputs (or that one with the new ending
+    when only the ending changed); None when its id is left out."""
     order = shared.order
     clock_id = f"{order.order_id}:{target}:{started_by}"
     if clock_id in shared.left_out:
         return None
     pauses, urgency = shared.pauses, shared.urgency
-    inputs = (started_at, office_id, urgency, order.category, allowance, basis, ending, extra_seconds, pauses)
+    schedule = (started_at, office_id, urgency, order.category, allowance, basis, extra_seconds, pauses)
     known = shared.known.get(clock_id)
-    if known is not None and known.inputs == inputs:
-        return known
+    if known is not None and known.inputs[0] == schedule:
+        if known.inputs[1] == ending:
+            return known
+        # Signed, replied, resolved or closed: the clock ends, its instants stay.
+        return evolved(known, **_ending_fields(allowance.unit, started_at, ending, pauses), inputs=(known.inputs[0], ending))
     allowed = allowance.seconds + extra_seconds
     if allowance.unit == WORKING and allowance.working_days_counting == CIVIL_CODE:
         # The day the clock starts is not counted (Civil Code art. 201): its remaining
@@ -429,7 +434,6 @@ def _build_clock(
         # last counted working day and every other rule (warnings, pauses, extensions,
         # elapsed time) measures the clock from its start as an elapsed clock does.
         allowed += working_seconds_between(started_at, end_of_local_day(started_at))
-    elapsed_at_end = None if ending is None else _elapsed(allowance.unit, started_at, ending.at, pauses)
     return built(
         Clock,
         clock_id=clock_id,
@@ -447,13 +451,22 @@ def _build_clock(
             (fraction, _instant_after(allowance.unit, started_at, fraction * allowed, pauses))
             for fraction in allowance.warning_fractions
         ),
-        ended_at=None if ending is None else ending.at,
-        ended_by=None if ending is None else ending.by,
-        outcome=None if ending is None else ending.outcome,
-        end_reason=None if ending is None else ending.reason,
-        elapsed_at_end_seconds=elapsed_at_end,
-        inputs=inputs,
+        **_ending_fields(allowance.unit, started_at, ending, pauses),
+        inputs=(schedule, ending),
     )
+
+
+def _ending_fields(unit: str, started_at: datetime, ending: _Ending | None, pauses: tuple[Interval, ...]) -> dict[str, Any]:
+    """A clock's fields that say how it stopped."""
+    if ending is None:
+        return {"ended_at": None, "ended_by": None, "outcome": None, "end_reason": None, "elapsed_at_end_seconds": None}
+    return {
+        "ended_at": ending.at,
+        "ended_by": ending.by,
+        "outcome": ending.outcome,
+        "end_reason": ending.reason,
+        "elapsed_at_end_seconds": _elapsed(unit, started_at, ending.at, pauses),
+    }
 
 
 def _order_endings(order: OrderState) -> list[_Ending | None]:

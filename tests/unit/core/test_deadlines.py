@@ -344,6 +344,59 @@ def test_an_event_reuses_the_clocks_it_leaves_unchanged_and_recomputes_the_other
     assert clocks_of(run.order, POLICY, restored.clocks) == clocks_of(run.order, POLICY) == run.state.clocks
 
 
+@pytest.mark.parametrize(
+    ("urgency", "dispatched_at", "signed_at"),
+    [
+        ("normal", "2025-12-31 21:00", "2026-01-04 09:30"),  # working days across the New Year holiday
+        ("urgent", "2025-12-31 23:30", "2026-01-01 00:40"),  # calendar hours across the year end
+        ("normal", "2025-03-03 10:00", "2025-03-03 10:30"),
+    ],
+)
+def test_a_clock_that_only_ends_keeps_its_instants_and_equals_the_clock_computed_afresh(urgency, dispatched_at, signed_at):
+    # given a dispatched order
+    run = Run()
+    run.event(received("2025-12-31 08:00" if dispatched_at.startswith("2025-12") else "2025-03-03 09:00", urgency=urgency))
+    run.event(screened("in-2", "order.dispatched", dispatched_at, office_id="c-1"))
+    before = {clock.target: clock for clock in run.state.clocks}
+
+    # when the office signs for it (the clock's schedule inputs stay, its ending changes)
+    run.event(screened("in-3", "order.signed", signed_at, office_id="c-1"))
+    after = {clock.target: clock for clock in run.state.clocks}
+
+    # then the sign_for clock ends with its instants kept, not computed again
+    ended, running = after["sign_for"], before["sign_for"]
+    assert ended is not running
+    assert (ended.outcome, ended.end_reason, ended.ended_at, ended.ended_by) == ("satisfied", "signed", local(signed_at), "in-3")
+    assert ended.due_at is running.due_at and ended.warnings is running.warnings
+    assert ended.allowed_seconds == running.allowed_seconds
+    if ended.unit == "working":
+        assert ended.elapsed_at_end_seconds == working_seconds_between(local(dispatched_at), local(signed_at))
+    else:
+        assert ended.elapsed_at_end_seconds == (local(signed_at) - local(dispatched_at)).total_seconds()
+    # and every clock equals the one computed afresh, field by field
+    fresh = clocks_of(run.order, POLICY)
+    assert run.state.clocks == fresh
+    assert [clock.to_dict() for clock in run.state.clocks] == [clock.to_dict() for clock in fresh]
+
+
+def test_a_clock_whose_pauses_change_as_it_ends_is_computed_again():
+    # given an urgent order dispatched and suspended: its sign_for clock pauses
+    run = Run()
+    run.event(received("2025-03-03 09:00", urgency="urgent"))
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
+    run.event(screened("in-3", "order.suspended", "2025-03-03 10:30"))
+    paused = next(clock for clock in run.state.clocks if clock.target == "sign_for")
+    assert paused.due_at is None
+    # when it resumes and is signed for (a late resumption and the signing)
+    run.event(screened("in-4", "order.resumed", "2025-03-03 11:00"))
+    run.event(screened("in-5", "order.signed", "2025-03-03 11:10", office_id="c-1"))
+    # then the clock is due half an hour later than unpaused and elapsed excludes the pause
+    ended = next(clock for clock in run.state.clocks if clock.target == "sign_for")
+    assert ended.due_at == local("2025-03-03 12:30")
+    assert ended.elapsed_at_end_seconds == 40 * 60
+    assert run.state.clocks == clocks_of(run.order, POLICY)
+
+
 def test_a_clock_is_computed_again_when_a_suspension_changes_its_inputs():
     run = Run()
     run.event(received("2025-03-03 09:00", urgency="urgent"))
