@@ -73,6 +73,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
@@ -668,6 +669,7 @@ class DeadlineStep:
 _TERMINAL_KINDS = ("deadline.breached", "deadline.met", "deadline.cancelled")
 
 
+@lru_cache(maxsize=64)  # a policy has a handful of fractions, asked for on every event
 def _warning_kind(fraction: float) -> str:
     return f"deadline.warning:{fraction:g}"
 

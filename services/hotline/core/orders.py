@@ -513,6 +513,19 @@ def fold(events: list[Mapping[str, Any]], state: OrderState | None = None) -> Or
     return state
 
 
+# The fields a derivation carries on from the state it starts from (the rest it rebuilds).
+_CARRIED_FIELDS = tuple(
+    "status urgency category channel source district verdict_status verdict_reasons received_at received_by "
+    "answered_at answered_by dispatched_at signed_at first_reply_at first_reply_by resolved_at closed_at "
+    "closed_by last_event_at "
+    "returns_count transfers_count reopen_count rating source_due_at".split()
+)
+
+
+# Each event type's method of `_Derivation`: "order.signed" -> "_order_signed".
+_HANDLER_NAMES = {event_type: "_" + event_type.replace(".", "_") for event_type in EVENT_TYPES}
+
+
 @dataclass
 class _Derivation:
     """Mutable scratch state of one derivation; never leaves this module."""
@@ -537,16 +550,11 @@ class _Derivation:
                     "verdict_reasons": (),
                 }
             )
-        names = (
-            "status urgency category channel source district verdict_status verdict_reasons received_at received_by "
-            "answered_at answered_by dispatched_at signed_at first_reply_at first_reply_by resolved_at closed_at "
-            "closed_by last_event_at "
-            "returns_count transfers_count reopen_count rating source_due_at"
-        ).split()
         history = list(base.office_history)
         open_stints = [index for index, stint in enumerate(history) if stint.left_at is None]
+        attributes = base.__dict__
         return cls(
-            fields={name: getattr(base, name) for name in names},
+            fields={name: attributes[name] for name in _CARRIED_FIELDS},
             history=history,
             current=open_stints[-1] if open_stints else None,
             suspensions=list(base.suspensions),
@@ -577,7 +585,7 @@ class _Derivation:
 
     def apply(self, fact: Fact) -> None:
         at = fact.occurred_at
-        handler = getattr(self, "_" + fact.type.replace(".", "_"))
+        handler = getattr(self, _HANDLER_NAMES[fact.type])
         handler(fact, at)
         self.fields["last_event_at"] = max(filter(None, (self.fields.get("last_event_at"), at)))
 
