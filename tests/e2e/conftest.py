@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline.cli.draining import consumed_topics
 from hotline.contract import topics
 from support.broker import ThrowawayBroker
 from support.kafka import wait_until_drained
@@ -54,9 +55,7 @@ class Pipeline:
         return subprocess.run([HOTLINE, *args], env=env, input=stdin, capture_output=True, timeout=600, check=True)
 
     def drain(self, timeout_seconds: float = 900.0) -> None:
-        consumed = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
-        consumed += [spec.name for spec in topics.internal_topics(self.app_id)]
-        wait_until_drained(self.app_id, consumed, self.servers, timeout_seconds)
+        wait_until_drained(self.app_id, consumed_topics(self.app_id), self.servers, timeout_seconds)
 
     def finish_replay(self, events: Path | bytes) -> None:
         """Drain, move event time one second past the last replayed event (as a replay of

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from hotline.cli.draining import consumed_topics
 from hotline.contract import codec, topics
 from hotline.core.timeutil import parse_rfc3339
 from kafka.partitioner.default import murmur2
@@ -157,7 +158,7 @@ def test_live_worker_fed_a_historic_file_warns_once_and_leaves_the_clocks_to_the
 
     # when the file is replayed into it, and several tick intervals pass
     pipeline.hotline("replay", "--quiet", str(history))
-    consumed = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name] + [spec.name for spec in topics.internal_topics(APP_ID)]
+    consumed = consumed_topics(APP_ID)
     wait_until_drained(APP_ID, consumed, pipeline.broker.bootstrap, timeout_seconds=90)
     time.sleep(3 * IDLE_ADVANCE_SECONDS)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline.cli.draining import consumed_topics
 from hotline.contract import topics
 from support.broker import ThrowawayBroker
 from support.kafka import read_all, wait_until_drained
@@ -67,9 +68,7 @@ def _run(directory: Path, events: Path, offices: Path, replay_options: list[str]
         started = time.monotonic()
         subprocess.run([HOTLINE, "replay", "--quiet", *replay_options, str(events)], env=env, check=True, capture_output=True, timeout=4 * 3600)
         subprocess.run([HOTLINE, "clock", "advance", "--to-end-of", str(events), "--timeout", "3600"], env=env, check=True, capture_output=True, timeout=7200)
-        consumed = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
-        consumed += [spec.name for spec in topics.internal_topics(APP_ID)]
-        wait_until_drained(APP_ID, consumed, broker.bootstrap, 900)
+        wait_until_drained(APP_ID, consumed_topics(APP_ID), broker.bootstrap, 900)
         print(f"\n{' '.join(replay_options) or 'full speed'}: replayed and drained in {time.monotonic() - started:.0f}s")
         return {spec.name: [(r.partition, r.key, r.value) for r in read_all(spec.name, servers=broker.bootstrap)] for spec in COMPARED}
     finally:

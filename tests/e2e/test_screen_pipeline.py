@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import base64
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import orjson
 import pytest
+from aiokafka.partitioner import murmur2
+from kafka import KafkaProducer
 
 from hotline.contract import topics
 from hotline.config import Settings
 from hotline.contract.schemas import topic_validator
 from hotline.core.deadletters import redact_original
 from hotline.core.ids import derived_event_id
-from support.kafka import produce, wait_for_values
+from support.kafka import bootstrap, produce, wait_for_values
 
 
 def _appeal(order_id: str, event_id: str) -> dict:
@@ -112,3 +116,60 @@ def test_metrics_count_every_message_consumed_as_processed_or_dead_lettered(work
     assert deadlettered == {"invalid_json": 1, "not_an_object": 1, "unknown_type": 1}
     produced = _counter(after, "hotline_messages_produced_total", topic=topics.SCREENED.name) - _counter(before, "hotline_messages_produced_total", topic=topics.SCREENED.name)
     assert produced == 5
+
+
+def _order_view(worker, order_id: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{worker.url}/orders/{order_id}/", timeout=10) as response:
+            return orjson.loads(response.read())
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def _lifecycle(order_id: str, event_id: str, kind: str, occurred_at: str) -> dict:
+    return {
+        "event_id": event_id,
+        "type": kind,
+        "order_id": order_id,
+        "occurred_at": occurred_at,
+        "schema": 1,
+        "data": {"office_id": "tianhe-urban-management"},
+    }
+
+
+def test_events_read_from_another_partition_than_their_orders_reach_the_order_fold_through_the_app_topic(worker):
+    # given an order's dispatch and signing, produced to a partition Kafka's default
+    # partitioner would not give their order id (as a producer partitioning otherwise does)
+    run = uuid.uuid4().hex[:8]
+    order_id = f"P-{run}"
+    events = [
+        _lifecycle(order_id, f"src-{run}-1", "order.dispatched", "2026-01-05T09:30:00+08:00"),
+        _lifecycle(order_id, f"src-{run}-2", "order.signed", "2026-01-05T09:40:00+08:00"),
+    ]
+    home = (murmur2(order_id.encode()) & 0x7FFFFFFF) % topics.DEFAULT_PARTITIONS
+    rekeyed = f"{worker.app_id}-screened-by-order"
+    before = worker.metrics()
+    producer = KafkaProducer(bootstrap_servers=bootstrap(), acks="all")
+    try:
+        for event in events:
+            producer.send(topics.EVENTS.name, key=order_id.encode(), value=orjson.dumps(event), partition=(home + 1) % topics.DEFAULT_PARTITIONS)
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+    # then the order's fold, in its own partition, holds both
+    deadline = time.monotonic() + 60
+    view = None
+    while time.monotonic() < deadline:
+        view = _order_view(worker, order_id)
+        if view is not None and view["order"]["status"] == "signed":
+            break
+        time.sleep(0.5)
+    assert view is not None and view["order"]["status"] == "signed", view
+    assert (view["order"]["dispatched_at"], view["order"]["signed_at"]) == ("2026-01-05T01:30:00Z", "2026-01-05T01:40:00Z")
+    # and both went there through the app's screened-by-order topic, once each
+    after = worker.metrics()
+    assert _counter(after, "hotline_messages_produced_total", topic=rekeyed) - _counter(before, "hotline_messages_produced_total", topic=rekeyed) == 2
+    assert _counter(after, "hotline_messages_consumed_total", topic=rekeyed) - _counter(before, "hotline_messages_consumed_total", topic=rekeyed) == 2

@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 from kafka import KafkaProducer
 
+from hotline.cli.draining import consumed_topics
 from hotline.contract import topics
 from support.broker import ThrowawayBroker
 from support.kafka import group_lag, read_all, wait_until_drained
@@ -197,8 +198,7 @@ class ReliabilityPipeline:
             producer.close()
 
     def consumed_topics(self) -> list[str]:
-        names = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
-        return names + [spec.name for spec in topics.internal_topics(self.app_id)]
+        return consumed_topics(self.app_id)
 
     def drain(self, timeout_seconds: float = 900.0) -> None:
         wait_until_drained(self.app_id, self.consumed_topics(), self.servers, timeout_seconds)

@@ -36,6 +36,7 @@ class WorkerProcess:
         worker_args: tuple[str, ...] = (),
     ):
         self.web_port = web_port or free_port()
+        self.app_id = app_id
         self.log_path = log_path
         env = dict(os.environ)
         # Replay mode unless the test asks for live (its events are history).

@@ -17,7 +17,7 @@ from hotline.contract import topics
 
 def consumed_topics(app_id: str) -> list[str]:
     """Every topic a worker of `app_id` consumes."""
-    names = [topics.EVENTS.name, topics.SCREENED.name, topics.CASES.name]
+    names = [topics.EVENTS.name, topics.CASES.name]
     return names + [spec.name for spec in topics.internal_topics(app_id)]
 
 

@@ -129,6 +129,7 @@ INTERNAL_TOPIC_SUFFIXES: tuple[str, ...] = (
     "escalation-proposals",
     "clock-ticks",
     "order-rates",
+    "screened-by-order",
 )
 
 

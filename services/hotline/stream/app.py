@@ -203,3 +203,6 @@ escalation_proposals_topic = internal_topic("escalation-proposals")  # key: rece
 clock_ticks_topic = internal_topic("clock-ticks")  # wall-clock ticks for idle partitions (live mode)
 appeals_by_caller_topic = internal_topic("appeals-by-caller")  # key: caller pseudonym (order_id without one)
 appeals_by_place_topic = internal_topic("appeals-by-place")  # key: dedupe place key
+# Screened events whose input partition is not their order's (input not partitioned by
+# Kafka's default partitioner): key order_id. Empty when the input is partitioned by it.
+screened_by_order_topic = internal_topic("screened-by-order")

@@ -21,6 +21,7 @@ def test_deployment_topics_give_every_stage_topic_the_deployment_count():
         "hotline-escalation-proposals": 8,
         "hotline-clock-ticks": 8,
         "hotline-order-rates": 8,
+        "hotline-screened-by-order": 8,
     }
 
 

@@ -1,8 +1,16 @@
-"""Orders agent: screened events, case links and clock ticks -> order state, deadline
-events on hotline.deadlines.v1, escalation proposals for the escalate agent, office
-facts for the pressure agent.
+"""Orders agent: input events, case links and clock ticks -> screened events (the screen
+stage, hotline.stream.agents.screen), order state, deadline events on
+hotline.deadlines.v1, escalation proposals for the escalate agent, office facts for the
+pressure agent.
 
-Everything arrives keyed by order_id, so an order's table value lives in one partition.
+The screen stage and the order fold share a key, the order id, so one agent runs both:
+an event read from hotline.events.v1 is screened, and the screened event goes on to the
+order fold in memory, in the same partition. Its order's state lives in the partition
+Kafka's default partitioner gives the order id, as everywhere in the pipeline; an input
+event read from another partition (its producer partitioned by something else) goes
+there through the app's screened-by-order topic, and every event of an order takes that
+same path, so an order's appeal still reaches the fold before its later events.
+
 An order is stored after what its step sent (hotline.stream.write_order): after a crash,
 an event the table already holds was fully published.
 Each partition keeps an event-time watermark (the highest occurred_at seen on it) and a
@@ -17,7 +25,7 @@ office facts are yet to come.
 
 The rules are the orders handler's (hotline.core.stages.orders): which orders wait for a
 link, what a watermark advance checks and forgets, what is sent where and what clock is
-promised. This agent decodes, calls the handler, sends, stores and counts.
+promised. This agent decodes, calls the handlers, sends, stores and counts.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from hotline.core.screening import Rejected
 from hotline.core.stages import orders as orders_stage
 from hotline.core.stages.state import OFFICE_FACTS, Failed, StateView
 from hotline.stream import bootstrap, metrics
-from hotline.stream.agents import rates
+from hotline.stream.agents import rates, screen
 from hotline.stream.clocks import ClockPromises, register
 from hotline.stream.app import (
     CompactJsonTable,
@@ -44,9 +52,11 @@ from hotline.stream.app import (
     escalation_proposals_topic,
     office_facts_topic,
     raw_topics,
+    screened_by_order_topic,
     settings,
 )
 from hotline.stream.deadletters import send_dead_letter, send_dead_letter_at
+from hotline.stream.partitioner import key_hash
 from hotline.stream.registry import registry
 from hotline.stream.stage_io import send, store
 
@@ -110,11 +120,16 @@ partitions = OrderPartitions()
 
 
 def _input_of(message, value: Mapping[str, Any]) -> orders_stage.OrdersInput:
-    if message.topic == topics.SCREENED.name:
+    if message.topic == screened_by_order_topic.get_topic_name():
         return orders_stage.ScreenedEvent(value, (message.topic, message.partition, message.offset))
     if message.topic == topics.CASES.name:
         return orders_stage.CaseLink(value)
     return orders_stage.Tick(float(value["now_seconds"]))
+
+
+def order_partition(order_id: str) -> int:
+    """The partition of an order's state: Kafka's default partitioner's for its id."""
+    return key_hash(order_id.encode()) % settings.partitions
 
 
 async def _apply(step: orders_stage.OrdersStep) -> None:
@@ -127,7 +142,7 @@ async def _apply(step: orders_stage.OrdersStep) -> None:
     for _, damped in step.damped:
         metrics.ESCALATIONS_DAMPED.labels(reason=damped.reason, damping=damped.damping).inc()
     for held in step.held_rejected:
-        topic, partition, offset = held.position or (topics.SCREENED.name, -1, -1)
+        topic, partition, offset = held.position or (topics.EVENTS.name, -1, -1)
         position = SourcePosition(topic, partition, offset, held.event["order_id"].encode())
         await send_dead_letter_at(position, codec.encode(held.event), STAGE, held.rejected)
     store(orders_table, step.written)
@@ -138,33 +153,58 @@ async def _apply(step: orders_stage.OrdersStep) -> None:
         metrics.observe_event_time(STAGE, step.applied_at_seconds)
 
 
-@app.agent(raw_topics(topics.SCREENED.name, topics.CASES.name, clock_ticks_topic.get_topic_name()), name="orders")
+ORDERS_INPUT = (topics.EVENTS.name, topics.CASES.name, clock_ticks_topic.get_topic_name(), screened_by_order_topic.get_topic_name())
+
+
+@app.agent(raw_topics(*ORDERS_INPUT), name="orders")
 async def track_orders(stream):
     await registry.loaded.wait()
     async for event in stream.events():
         message = event.message
+        if message.topic == topics.EVENTS.name:
+            await _screen_and_fold(message)
+            continue
         metrics.consumed(topic=message.topic).inc()
-        if partitions.stale:
-            partitions.rebuild()
-        handler = partitions.handler(message.partition)
-        value = None
         try:
             value = codec.decode(message.value)
-            [step] = handler.handle([_input_of(message, value)], StateView(orders_table.get))
+            item = _input_of(message, value)
         except (ValueError, TypeError, KeyError) as error:
-            step = Failed(message, error)
-        if isinstance(step, Failed):
-            log.error("orders stage failed on %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
-            await send_dead_letter(message, STAGE, Rejected("internal_error", f"{type(step.error).__name__}: {step.error}"))
-        elif step.rejected is not None:
-            await send_dead_letter(message, STAGE, step.rejected)
-        else:
-            await _apply(step)
-            metrics.processed(stage=STAGE).inc()
-        promises.promise(message.partition, handler.promised_seconds)
-        # The live rates stage reads the order as stored here.
-        if value is not None:
-            await rates.forward(message, value, orders_table, step.records if isinstance(step, orders_stage.OrdersStep) else {})
+            log.error("orders stage could not read %s/%s/%s", message.topic, message.partition, message.offset, exc_info=error)
+            await send_dead_letter(message, STAGE, Rejected("invalid_value", f"{type(error).__name__}: {error}"))
+            continue
+        if isinstance(item, orders_stage.Tick):
+            await screen.advance(message.partition, item.at_seconds)
+        await _fold(message, item, value)
+
+
+async def _screen_and_fold(message) -> None:
+    """An input event: screened, then folded into its order here or where its order lives."""
+    screened = await screen.screen_event(message)
+    if screened is None:
+        return
+    if order_partition(screened.key) != message.partition:
+        await send(screened_by_order_topic, screened.key.encode(), codec.encode(screened.value))
+        metrics.produced(topic=screened_by_order_topic.get_topic_name()).inc()
+        return
+    await _fold(message, orders_stage.ScreenedEvent(screened.value, (message.topic, message.partition, message.offset)), screened.value)
+
+
+async def _fold(message, item: orders_stage.OrdersInput, value: Mapping[str, Any]) -> None:
+    if partitions.stale:
+        partitions.rebuild()
+    handler = partitions.handler(message.partition)
+    [step] = handler.handle([item], StateView(orders_table.get))
+    if isinstance(step, Failed):
+        log.error("orders stage failed on %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
+        await send_dead_letter(message, STAGE, Rejected("internal_error", f"{type(step.error).__name__}: {step.error}"))
+    elif step.rejected is not None:
+        await send_dead_letter(message, STAGE, step.rejected)
+    else:
+        await _apply(step)
+        metrics.processed(stage=STAGE).inc()
+    promises.promise(message.partition, handler.promised_seconds)
+    # The live rates stage reads the order as stored here.
+    await rates.forward(message, value, orders_table, step.records if isinstance(step, orders_stage.OrdersStep) else {})
 
 
 @app.on_partitions_assigned.connect

@@ -1,7 +1,12 @@
-"""Screen agent: hotline.events.v1 -> validated, normalised, pseudonymised, redacted,
-judged events on hotline.screened.v1; appeals also go on to the callers stage (re-keyed by
-caller), which adds the frequent-caller rule and passes linkable appeals to the dedupe
-stage; anything unreadable goes to hotline.deadletter.v1.
+"""The screen stage, run by the orders agent (hotline.stream.agents.orders) on every
+message of hotline.events.v1 it reads: validated, normalised, pseudonymised, redacted,
+judged events on hotline.screened.v1; appeals also go on to the callers stage (re-keyed
+by caller), which adds the frequent-caller rule and passes linkable appeals to the
+dedupe stage; anything unreadable goes to hotline.deadletter.v1.
+
+The screen and the order fold share a key, the order id, so they share an agent: a
+screened event goes on to the order fold in memory, not through a topic read back
+(hotline.screened.v1 is for subscribers; the pipeline does not read it).
 
 The verdict on hotline.screened.v1 is the one on what an appeal says (its content, place
 and words); whether its caller calls too often about too many things needs the caller's
@@ -17,12 +22,9 @@ clock is kept in a table, with the input offset it covers, so a restarted or new
 the partition never promises less than before, and input read again after a crash is
 stamped as the first time.
 
-Every event of an order takes this one path to the orders stage, so an order's appeal
-always reaches it before the order's later lifecycle events, at any replay speed.
-
 The rules are the screen handler's (hotline.core.stages.screen): what is valid, what
-goes where, the stamps and when the clock is stored. This agent reads, calls the
-handler, sends, stores, promises and counts.
+goes where, the stamps and when the clock is stored. This module calls the handler,
+sends, stores, promises and counts.
 """
 
 from __future__ import annotations
@@ -33,14 +35,12 @@ import time
 from hotline.contract import codec, schemas, topics
 from hotline.core.screening import Rejected, ScreenSettings
 from hotline.core.stages import screen as screen_stage
-from hotline.core.stages.state import Failed, StateView
+from hotline.core.stages.state import Failed, Sent, StateView
 from hotline.stream import bootstrap, clocks, idle_ticks, metrics
 from hotline.stream.app import (
     app,
     appeals_by_caller_topic,
-    clock_ticks_topic,
     json_table,
-    raw_topics,
     screened_topic,
     settings,
 )
@@ -94,41 +94,32 @@ async def _apply(partition: int, step: screen_stage.ScreenStep) -> None:
     promises.promise(partition, step.promised_seconds)
 
 
-async def _on_tick(message) -> None:
+async def advance(partition: int, at_seconds: float) -> None:
     """Live mode (idle partitions) and the end of a replay: event time moves on."""
-    try:
-        at_seconds = float(codec.decode(message.value)["now_seconds"])
-    except (ValueError, TypeError, KeyError) as error:
-        await send_dead_letter(message, STAGE, Rejected("invalid_value", f"not a clock tick: {error}"))
-        return
-    step = partitions.handler(message.partition).advance(StateView(clocks_table.get), at_seconds, time.monotonic())
+    step = partitions.handler(partition).advance(StateView(clocks_table.get), at_seconds, time.monotonic())
+    await _apply(partition, step)
+
+
+async def screen_event(message) -> Sent | None:
+    """Screen one message of hotline.events.v1: what it sent to hotline.screened.v1, or
+    None when it was dead-lettered."""
+    metrics.consumed(topic=message.topic).inc()
+    read_at_seconds = time.time()
+    raw = screen_stage.RawEvent(message.offset, message.value, read_at_seconds, time.monotonic())
+    [step] = partitions.handler(message.partition).handle([raw], StateView(clocks_table.get))
+    if isinstance(step, Failed):
+        log.error("screen failed on %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
+        await send_dead_letter(message, STAGE, Rejected("internal_error", f"{type(step.error).__name__}: {step.error}"))
+        return None
+    if isinstance(step.outcome, Rejected):
+        await send_dead_letter(message, STAGE, step.outcome)
+        return None
+    idle_ticks.ticker.newest_input.observe(step.outcome.occurred_at_seconds, read_at_seconds)
     await _apply(message.partition, step)
-
-
-@app.agent(raw_topics(topics.EVENTS.name, clock_ticks_topic.get_topic_name()), name="screen")
-async def screen_events(stream):
-    async for event in stream.events():
-        message = event.message
-        if message.topic != topics.EVENTS.name:
-            # The orders agent reads the same ticks and counts them (one count per message).
-            await _on_tick(message)
-            continue
-        metrics.consumed(topic=message.topic).inc()
-        read_at_seconds = time.time()
-        raw = screen_stage.RawEvent(message.offset, message.value, read_at_seconds, time.monotonic())
-        [step] = partitions.handler(message.partition).handle([raw], StateView(clocks_table.get))
-        if isinstance(step, Failed):
-            log.error("screen failed on %s/%s/%s", message.topic, message.partition, message.offset, exc_info=step.error)
-            await send_dead_letter(message, STAGE, Rejected("internal_error", f"{type(step.error).__name__}: {step.error}"))
-            continue
-        if isinstance(step.outcome, Rejected):
-            await send_dead_letter(message, STAGE, step.outcome)
-            continue
-        idle_ticks.ticker.newest_input.observe(step.outcome.occurred_at_seconds, read_at_seconds)
-        await _apply(message.partition, step)
-        metrics.produced(topic=topics.SCREENED.name).inc()
-        metrics.processed(stage=STAGE).inc()
-        metrics.observe_event_time(STAGE, step.outcome.occurred_at_seconds)
+    metrics.produced(topic=topics.SCREENED.name).inc()
+    metrics.processed(stage=STAGE).inc()
+    metrics.observe_event_time(STAGE, step.outcome.occurred_at_seconds)
+    return next(sent for sent in step.sent if sent.topic == screen_stage.SCREENED)
 
 
 @app.on_partitions_assigned.connect
