@@ -33,6 +33,7 @@ from typing import Callable, Protocol, Sequence
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from hotline.bench import offline_chain, stats
+from hotline.cli.draining import consumed_topics
 from hotline.bench.broker import kafka_libs_dir
 from hotline.bench.kafka_io import Probe, commit_offsets, create_topics, produce_events
 from hotline.bench.processes import ManagedProcess, cpu_seconds, free_port, own_cpu_seconds, status_bytes
@@ -552,14 +553,15 @@ def full_pipeline(bench: Bench, workers: int, profile_path: Path | None = None, 
     figures["app_id"] = app_id
     figures["workers"] = workers
     figures["messages"] = {
-        **stats.message_accounting(offsets_before, offsets_after, app_id, INPUT_TOPIC_NAMES, len(bench.input_events)),
+        **stats.message_accounting(offsets_before, offsets_after, app_id, INPUT_TOPIC_NAMES, len(bench.input_events), consumed_topics(app_id)),
         "all_stages_drained": drain.all_stages_drained_seconds is not None,
         "method": "end offsets of every topic on the broker, summed over partitions, read after the group settled "
         "and before the input was produced, and again once every stage had drained (or the cap ran out: "
         "all_stages_drained false); the growth of public hotline.*.v1 topics other than the input is derived "
         "events, of the app's own '<app id>-...' topics stage-to-stage items, of its '<app id>-...-changelog' "
         "topics changelog records; each divided by the input events. Periodic messages (clock ticks, pressure "
-        "snapshots) written during the drain are counted too",
+        "snapshots) written during the drain are counted too; 'read' is the growth of the topics the app's "
+        "workers consume (the input, its stage-to-stage topics, hotline.cases.v1)",
     }
     return figures, drain
 

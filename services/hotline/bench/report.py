@@ -345,6 +345,8 @@ def message_rows(label: str, messages: dict | None) -> list[tuple[str, str, str]
             f"{_ratio_text(per['derived'])} / {_ratio_text(per['stage_to_stage'])} / {_ratio_text(per['changelog'])} = {_ratio_text(per['total'])}{drained}",
         )
     ]
+    if messages.get("read") and messages["read"]["per_input_event"] is not None:
+        rows.append(("messages", f"{label}: read by the workers per input event (each a hop)", f"{_ratio_text(messages['read']['per_input_event'])}{drained}"))
     app_id = messages.get("app_id")
     for name, topic in messages["by_topic"].items():
         shown = f"<app>-{name[len(app_id) + 1:]}" if app_id and name.startswith(app_id + "-") else name

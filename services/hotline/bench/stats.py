@@ -160,11 +160,17 @@ def topic_kind(name: str, app_id: str, input_topics: Sequence[str]) -> str | Non
 
 
 def message_accounting(
-    before: dict[str, int], after: dict[str, int], app_id: str, input_topics: Sequence[str], input_events: int
+    before: dict[str, int],
+    after: dict[str, int],
+    app_id: str,
+    input_topics: Sequence[str],
+    input_events: int,
+    read_topics: Sequence[str] = (),
 ) -> dict:
     """Messages each kind of topic gained between two readings of every topic's end
-    offsets (summed over partitions), per input event. A topic missing from `before`
-    was created in between and counts from 0."""
+    offsets (summed over partitions), per input event; and how many of them the app's
+    workers read (the growth of `read_topics`, the topics they consume: each is a hop).
+    A topic missing from `before` was created in between and counts from 0."""
     by_topic: dict[str, dict] = {}
     messages = {kind: 0 for kind in (INPUT, *MESSAGE_KINDS)}
     for name in sorted(after):
@@ -176,12 +182,14 @@ def message_accounting(
         messages[kind] += gained
     written = sum(messages[kind] for kind in MESSAGE_KINDS)
     per_event = {kind: _per(messages[kind], input_events) for kind in MESSAGE_KINDS}
+    read = sum(after.get(name, 0) - before.get(name, 0) for name in set(read_topics))
     return {
         "app_id": app_id,
         "input_events": input_events,
         "input_topic_messages": messages[INPUT],
         "messages": {kind: messages[kind] for kind in MESSAGE_KINDS} | {"total": written},
         "per_input_event": per_event | {"total": _per(written, input_events)},
+        "read": {"messages": read, "per_input_event": _per(read, input_events)} if read_topics else None,
         "by_topic": by_topic,
     }
 

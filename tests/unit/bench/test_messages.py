@@ -60,9 +60,12 @@ def test_messages_per_input_event_count_what_each_kind_of_topic_gained():
         f"{APP}-cases-changelog": 250,
         "hotline-bench-passthrough": 6_000,
     }
-    accounting = stats.message_accounting(before, after, APP, INPUTS, 1_000)
+    read = ("hotline.events.v1", "hotline.cases.v1", f"{APP}-appeals-by-place", f"{APP}-clock-ticks", f"{APP}-order-rates")
+    accounting = stats.message_accounting(before, after, APP, INPUTS, 1_000, read)
     # then each kind is the sum of its topics' growth, per input event too
     assert accounting["input_topic_messages"] == 1_000
+    # and what the workers read is the growth of the topics they consume
+    assert accounting["read"] == {"messages": 1_000 + 250 + 250 + 130, "per_input_event": 1.63}
     assert accounting["messages"] == {"derived": 1_600, "stage_to_stage": 380, "changelog": 1_650, "total": 3_630}
     assert accounting["per_input_event"] == {"derived": 1.6, "stage_to_stage": 0.38, "changelog": 1.65, "total": 3.63}
     # and topics that did not grow, or that the app does not write, are left out
@@ -81,9 +84,10 @@ def test_messages_per_input_event_count_what_each_kind_of_topic_gained():
 def test_message_rows_name_the_apps_topics_by_their_suffix():
     before = {"hotline.events.v1": 0, "hotline.screened.v1": 0}
     after = {"hotline.events.v1": 200, "hotline.screened.v1": 200, f"{APP}-orders-changelog": 300}
-    accounting = {**stats.message_accounting(before, after, APP, INPUTS, 200), "all_stages_drained": False}
+    accounting = {**stats.message_accounting(before, after, APP, INPUTS, 200, ("hotline.events.v1",)), "all_stages_drained": False}
     assert report.message_rows("1 worker", accounting) == [
         ("messages", "1 worker: per input event, derived / stage-to-stage / changelog = total", "1.00 / 0.00 / 1.50 = 2.50 (stages not drained: a lower bound)"),
+        ("messages", "1 worker: read by the workers per input event (each a hop)", "1.00 (stages not drained: a lower bound)"),
         ("messages", "1 worker: <app>-orders-changelog (changelog)", "300 (1.50 per input event)"),
         ("messages", "1 worker: hotline.events.v1 (input)", "200 (1.00 per input event)"),
         ("messages", "1 worker: hotline.screened.v1 (derived)", "200 (1.00 per input event)"),
