@@ -548,45 +548,63 @@ def clock_inputs(order: OrderState, policy: DeadlinePolicy) -> tuple[Any, ...]:
 
 
 def _resolution_clocks(shared: _Shared, policy: DeadlinePolicy) -> list[Clock | None]:
+    # Asked on nearly every event of every order: plain loops, no closures or generators.
     order = shared.order
-    if not order.office_history:
+    history = order.office_history
+    if not history:
         return []
-    first_assignment = min(order.office_history, key=lambda stint: stint.assigned_at)
-    cycle_starts: list[tuple[datetime, str]] = [(first_assignment.assigned_at, first_assignment.assigned_by)]
-    cycle_starts += [(reopening.at, reopening.by) for reopening in order.reopenings if reopening.at > first_assignment.assigned_at]
+    first_assignment = history[0]  # the first of the earliest assignments, as min() picks
+    for stint in history:
+        if stint.assigned_at < first_assignment.assigned_at:
+            first_assignment = stint
+    first_at = first_assignment.assigned_at
+    cycle_starts: list[tuple[datetime, str]] = [(first_at, first_assignment.assigned_by)]
+    cycle_starts += [(reopening.at, reopening.by) for reopening in order.reopenings if reopening.at > first_at]
+    policy_allowance = policy.allowance("resolution", order.urgency, order.category)
+    answered = _ending(order.answered_at, order.answered_by, CANCELLED, "answered")
+    last = len(cycle_starts) - 1
     clocks = []
     for index, (started_at, started_by) in enumerate(cycle_starts):
-        next_start = cycle_starts[index + 1] if index + 1 < len(cycle_starts) else None
+        next_start = cycle_starts[index + 1] if index < last else None
         end_limit = None if next_start is None else next_start[0]
-
-        def in_cycle(at: datetime) -> bool:
-            return at >= started_at and (end_limit is None or at < end_limit)
-
-        resolution = next((m for m in order.resolutions if in_cycle(m.at)), None)
+        resolution = None
+        for milestone in order.resolutions:
+            at = milestone.at
+            if at >= started_at and (end_limit is None or at < end_limit):
+                resolution = milestone
+                break
         candidates = [
             None if resolution is None else _Ending(resolution.at, resolution.by, SATISFIED, "resolved"),
-            _ending(order.answered_at, order.answered_by, CANCELLED, "answered"),
+            answered,
             None if next_start is None else _Ending(next_start[0], next_start[1], CANCELLED, "reopened"),
         ]
         if next_start is None and resolution is None:
             candidates.append(_ending(order.closed_at, order.closed_by, SATISFIED, "closed"))
         extra_seconds = 0.0
-        allowance = policy.allowance("resolution", order.urgency, order.category)
+        allowance = policy_allowance
         basis = POLICY
         if index == 0 and order.source_due_at is not None:
             # The source's own due time counts from its own origin, the receipt.
             if order.received_at is not None and order.received_by is not None:
                 started_at, started_by = order.received_at, order.received_by
             basis = SOURCE_DUE
-            allowance = Allowance(
-                CALENDAR, max(0.0, (order.source_due_at - started_at).total_seconds()), allowance.warning_fractions
-            )
+            allowance = _source_due_allowance(max(0.0, (order.source_due_at - started_at).total_seconds()), allowance.warning_fractions)
+        # An extension counts in the cycle it was approved in (from the clock's start,
+        # the receipt for a source's due time).
         for extension in order.extensions:
-            if in_cycle(extension.approved_at):
+            approved_at = extension.approved_at
+            if approved_at >= started_at and (end_limit is None or approved_at < end_limit):
                 extra_seconds += _extension_seconds(extension.working_days, extension.hours)
         ending = _first_ending(started_at, candidates)
         clocks.append(_build_clock(shared, "resolution", started_at, started_by, None, allowance, basis, ending, extra_seconds))
     return clocks
+
+
+@lru_cache(maxsize=4096)
+def _source_due_allowance(seconds: float, warning_fractions: tuple[float, ...]) -> Allowance:
+    """The calendar allowance up to a source's due time: one record per value, so that a
+    clock's unchanged schedule compares by identity on the next event."""
+    return Allowance(CALENDAR, seconds, warning_fractions)
 
 
 # --- emission -----------------------------------------------------------------------

@@ -652,6 +652,33 @@ def test_a_source_due_time_replaces_the_policy_for_resolution():
     assert [clock.target for clock in run.state.clocks] == ["resolution"]
 
 
+def test_a_source_due_clock_left_unchanged_by_an_event_is_the_same_object():
+    # given an appeal whose source named the office and a due time, then a dispatch
+    # carrying the same due time to another office
+    run = Run()
+    run.event(received("2025-03-03 09:00", office_id="nyc-dot", due_at="2025-03-05T12:00:00-05:00", source="nyc311"))
+    before = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
+    run.event(screened("in-2", "order.dispatched", "2025-03-03 10:00", office_id="c-1", due_at="2025-03-05T12:00:00-05:00"))
+    after = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
+    # then the resolution clock, whose inputs did not change, is kept as it was
+    assert after is before
+    assert after == [clock for clock in clocks_of(run.order, POLICY) if clock.target == "resolution"][0]
+
+
+def test_an_extension_approved_between_receipt_and_dispatch_lengthens_a_source_due_clock():
+    # given a source due time counted from the receipt and an extension approved before
+    # the order reached the office that holds it
+    run = Run()
+    run.event(received("2025-03-03 09:00", due_at="2025-03-05T12:00:00-05:00", source="nyc311"))
+    run.event(screened("in-2", "order.extended", "2025-03-03 09:30", extension_hours=6))
+    run.event(screened("in-3", "order.dispatched", "2025-03-03 10:00", office_id="c-1"))
+    resolution = [clock for clock in run.state.clocks if clock.target == "resolution"][0]
+    # then the clock starts at the receipt and the extension counts in its cycle
+    assert (resolution.basis, resolution.started_at) == ("source_due", local("2025-03-03 09:00"))
+    assert resolution.due_at == datetime(2025, 3, 5, 23, 0, tzinfo=timezone.utc)
+    assert resolution == [clock for clock in clocks_of(run.order, POLICY) if clock.target == "resolution"][0]
+
+
 def _row_events(received_at: datetime, due_at: datetime, closed_at: datetime) -> list[dict]:
     def stamp(instant: datetime) -> str:
         return instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
